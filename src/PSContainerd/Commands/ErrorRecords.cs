@@ -1,0 +1,64 @@
+using System.Management.Automation;
+using PSContainerd.Containerd;
+using PSContainerd.Engine;
+
+namespace PSContainerd.Commands;
+
+/// <summary>
+/// Every failure a user sees, as an ErrorRecord with a specific FullyQualifiedErrorId and
+/// category (INTERFACE.md's error table); nothing escapes as a bare .NET exception.
+/// </summary>
+internal static class ErrorRecords
+{
+    public static ErrorRecord ContainerNotFound(string id, string message) =>
+        Make(new ItemNotFoundException(message), "ContainerNotFound", ErrorCategory.ObjectNotFound, id);
+
+    public static ErrorRecord AmbiguousContainerId(string id, string message) =>
+        Make(new ArgumentException(message), "AmbiguousContainerId", ErrorCategory.InvalidArgument, id);
+
+    public static ErrorRecord EmptyContainerId() =>
+        Make(new ArgumentException("The container id is empty."), "EmptyContainerId", ErrorCategory.InvalidArgument, string.Empty);
+
+    public static ErrorRecord InvalidSignal(string text) =>
+        Make(new ArgumentException($"'{text}' is not a valid signal: give a name such as SIGTERM or TERM, or a number from 1 to {Signals.Max}."), "InvalidSignal", ErrorCategory.InvalidArgument, text);
+
+    public static ErrorRecord InvalidRestartPolicy(string text) =>
+        Make(new ArgumentException($"'{text}' is not a restart policy: use no, always, unless-stopped or on-failure[:N]."), "InvalidRestartPolicy", ErrorCategory.InvalidArgument, text);
+
+    public static ErrorRecord InvalidRootFs(string path, string why) =>
+        Make(new ArgumentException($"-RootFs '{path}' {why}."), "InvalidRootFs", ErrorCategory.InvalidArgument, path);
+
+    public static ErrorRecord ForeignNamespace(string ns, string owner) =>
+        Make(new UnauthorizedAccessException($"Namespace '{ns}' is managed by {owner}, which would fight this change. Use -Force to act anyway."), "ForeignNamespace", ErrorCategory.PermissionDenied, ns);
+
+    public static ErrorRecord StopFailed(StopResult r) =>
+        Make(new TimeoutException(r.Error), "StopFailed", ErrorCategory.OperationTimeout, r.Id);
+
+    public static ErrorRecord Make(Exception e, string id, ErrorCategory category, object? target) => new(e, id, category, target);
+
+    /// <summary>Maps an engine or client failure to its ErrorRecord; false for exceptions that are not ours to translate.</summary>
+    public static bool TryFrom(Exception e, string target, out ErrorRecord record)
+    {
+        record = e switch
+        {
+            ContainerLookupException { Failure: LookupFailure.NotFound } l => ContainerNotFound(target, l.Message),
+            ContainerLookupException { Failure: LookupFailure.Ambiguous } l => AmbiguousContainerId(target, l.Message),
+            ContainerLookupException { Failure: LookupFailure.Empty } => EmptyContainerId(),
+            ContainerdException c => FromContainerd(c, target),
+            _ => null!,
+        };
+        return record is not null;
+    }
+
+    private static ErrorRecord FromContainerd(ContainerdException e, string target) => e.Kind switch
+    {
+        ContainerdErrorKind.Unavailable => Make(e, "ContainerdUnavailable", ErrorCategory.ConnectionError, e.Address),
+        ContainerdErrorKind.PermissionDenied => Make(e, "ContainerdPermissionDenied", ErrorCategory.PermissionDenied, e.Address),
+        ContainerdErrorKind.NotFound => Make(e, "ContainerNotFound", ErrorCategory.ObjectNotFound, target),
+        ContainerdErrorKind.AlreadyExists => Make(e, "ContainerExists", ErrorCategory.ResourceExists, target),
+        ContainerdErrorKind.FailedPrecondition => Make(e, "InvalidContainerState", ErrorCategory.InvalidOperation, target),
+        ContainerdErrorKind.InvalidArgument => Make(e, "InvalidArgument", ErrorCategory.InvalidArgument, target),
+        ContainerdErrorKind.DeadlineExceeded => Make(e, "ContainerdTimeout", ErrorCategory.OperationTimeout, target),
+        _ => Make(e, "ContainerdError", ErrorCategory.NotSpecified, target),
+    };
+}

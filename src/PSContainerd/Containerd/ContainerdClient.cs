@@ -1,0 +1,292 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using PSContainerd.Containerd.Api.Containers;
+using PSContainerd.Containerd.Api.Events;
+using PSContainerd.Containerd.Api.Tasks;
+using Proto = PSContainerd.Containerd.Api;
+
+namespace PSContainerd.Containerd;
+
+/// <summary>
+/// containerd over gRPC for one (socket, namespace): typed calls, the namespace header on every
+/// call, a deadline on every unary call, and failures as <see cref="ContainerdException"/>.
+/// No protobuf type crosses this class's public surface.
+/// </summary>
+public sealed class ContainerdClient
+{
+    public const string SpecTypeUrl = "types.containerd.io/opencontainers/runtime-spec/1/Spec";
+
+    /// <summary>Default deadline for unary calls: long enough for a loaded shim, short enough that a hung one is noticed.</summary>
+    public static readonly TimeSpan DefaultDeadline = TimeSpan.FromSeconds(10);
+
+    private readonly Metadata _headers;
+    private readonly Containers.ContainersClient _containers;
+    private readonly Tasks.TasksClient _tasks;
+    private readonly Events.EventsClient _events;
+    private readonly Proto.Version.Version.VersionClient _version;
+
+    public ContainerdClient(string address, string @namespace)
+    {
+        Address = address;
+        Namespace = @namespace;
+        _headers = new Metadata { { "containerd-namespace", @namespace } };
+        var channel = ContainerdChannel.For(address);
+        _containers = new Containers.ContainersClient(channel);
+        _tasks = new Tasks.TasksClient(channel);
+        _events = new Events.EventsClient(channel);
+        _version = new Proto.Version.Version.VersionClient(channel);
+    }
+
+    public string Address { get; }
+
+    public string Namespace { get; }
+
+    /// <summary>The cheap probe: answers when containerd is there, else an Unavailable error naming the path.</summary>
+    public Task<VersionInfo> VersionAsync(CancellationToken ct = default, TimeSpan? deadline = null) =>
+        Unary(async o => { var r = await _version.VersionAsync(new Empty(), o); return new VersionInfo(r.Version, r.Revision); }, ct, deadline);
+
+    public Task<ContainerRecord> GetContainerAsync(string id, CancellationToken ct = default) =>
+        Unary(async o => ToRecord((await _containers.GetAsync(new GetContainerRequest { Id = id }, o)).Container), ct);
+
+    public Task<IReadOnlyList<ContainerRecord>> ListContainersAsync(CancellationToken ct = default, params string[] filters) =>
+        Unary<IReadOnlyList<ContainerRecord>>(async o =>
+        {
+            var req = new ListContainersRequest();
+            req.Filters.AddRange(filters);
+            var r = await _containers.ListAsync(req, o);
+            return r.Containers.Select(ToRecord).ToList();
+        }, ct);
+
+    public Task<ContainerRecord> CreateContainerAsync(ContainerCreateSpec spec, CancellationToken ct = default) =>
+        Unary(async o =>
+        {
+            var c = new Container
+            {
+                Id = spec.Id,
+                Runtime = new Container.Types.Runtime { Name = spec.Runtime },
+                Spec = new Any { TypeUrl = SpecTypeUrl, Value = ByteString.CopyFromUtf8(spec.SpecJson) },
+            };
+            foreach (var (k, v) in spec.Labels)
+            {
+                c.Labels[k] = v;
+            }
+
+            return ToRecord((await _containers.CreateAsync(new CreateContainerRequest { Container = c }, o)).Container);
+        }, ct);
+
+    /// <summary>
+    /// Sets (or, with a null value, deletes) the given labels only: one <c>labels.KEY</c> path per
+    /// key in the field mask, so writers of other keys are never overwritten.
+    /// </summary>
+    public Task<ContainerRecord> UpdateLabelsAsync(string id, IReadOnlyDictionary<string, string?> labels, CancellationToken ct = default) =>
+        Unary(async o =>
+        {
+            var c = new Container { Id = id };
+            var mask = new FieldMask();
+            foreach (var (key, value) in labels)
+            {
+                mask.Paths.Add("labels." + key);
+                if (!string.IsNullOrEmpty(value))
+                {
+                    c.Labels[key] = value;
+                }
+            }
+
+            var r = await _containers.UpdateAsync(new UpdateContainerRequest { Container = c, UpdateMask = mask }, o);
+            return ToRecord(r.Container);
+        }, ct);
+
+    public Task DeleteContainerAsync(string id, CancellationToken ct = default) =>
+        Unary(async o => await _containers.DeleteAsync(new DeleteContainerRequest { Id = id }, o), ct);
+
+    /// <summary>Creates the task; with no rootfs mounts the spec's root.path folder is used as is.</summary>
+    public Task<uint> CreateTaskAsync(string id, string? stdout = null, string? stderr = null, CancellationToken ct = default) =>
+        Unary(async o => (await _tasks.CreateAsync(new CreateTaskRequest
+        {
+            ContainerId = id,
+            Stdout = stdout ?? string.Empty,
+            Stderr = stderr ?? string.Empty,
+        }, o)).Pid, ct, TimeSpan.FromSeconds(30));
+
+    public Task<uint> StartTaskAsync(string id, CancellationToken ct = default) =>
+        Unary(async o => (await _tasks.StartAsync(new StartRequest { ContainerId = id }, o)).Pid, ct, TimeSpan.FromSeconds(30));
+
+    /// <summary>The task's init process, or null when the container has no task.</summary>
+    public async Task<TaskInfo?> GetTaskAsync(string id, CancellationToken ct = default)
+    {
+        try
+        {
+            return await Unary(async o => ToTask((await _tasks.GetAsync(new GetRequest { ContainerId = id }, o)).Process), ct).ConfigureAwait(false);
+        }
+        catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
+        {
+            return null;
+        }
+    }
+
+    public Task<IReadOnlyList<TaskInfo>> ListTasksAsync(CancellationToken ct = default) =>
+        Unary<IReadOnlyList<TaskInfo>>(async o => (await _tasks.ListAsync(new ListTasksRequest(), o)).Tasks.Select(ToTask).ToList(), ct);
+
+    /// <summary>Signals the init process (or every process with <paramref name="all"/>). NotFound: it already finished.</summary>
+    public Task KillAsync(string id, int signal, bool all = false, CancellationToken ct = default, TimeSpan? deadline = null) =>
+        Unary(async o => await _tasks.KillAsync(new KillRequest { ContainerId = id, Signal = (uint)signal, All = all }, o), ct, deadline);
+
+    /// <summary>Deletes a stopped task; the answer carries its exit status.</summary>
+    public Task<ExitInfo> DeleteTaskAsync(string id, CancellationToken ct = default, TimeSpan? deadline = null) =>
+        Unary(async o =>
+        {
+            var r = await _tasks.DeleteAsync(new DeleteTaskRequest { ContainerId = id }, o);
+            return new ExitInfo(r.ExitStatus, ToDate(r.ExitedAt), r.Pid);
+        }, ct, deadline);
+
+    public Task PauseAsync(string id, CancellationToken ct = default) =>
+        Unary(async o => await _tasks.PauseAsync(new PauseTaskRequest { ContainerId = id }, o), ct);
+
+    public Task ResumeAsync(string id, CancellationToken ct = default) =>
+        Unary(async o => await _tasks.ResumeAsync(new ResumeTaskRequest { ContainerId = id }, o), ct);
+
+    public Task<IReadOnlyList<uint>> ListPidsAsync(string id, CancellationToken ct = default) =>
+        Unary<IReadOnlyList<uint>>(async o => (await _tasks.ListPidsAsync(new ListPidsRequest { ContainerId = id }, o)).Processes.Select(p => p.Pid).ToList(), ct);
+
+    /// <summary>Blocks until the init process exits: an exit source that needs no event stream. No deadline; cancel to stop waiting.</summary>
+    public Task<ExitInfo> WaitAsync(string id, CancellationToken ct) =>
+        Unary(async o =>
+        {
+            var r = await _tasks.WaitAsync(new WaitRequest { ContainerId = id }, o);
+            return new ExitInfo(r.ExitStatus, ToDate(r.ExitedAt));
+        }, ct, Timeout.InfiniteTimeSpan);
+
+    /// <summary>
+    /// Streams events matching <paramref name="filters"/> (OR'd; commas inside one AND). Ends
+    /// with a <see cref="ContainerdException"/> when the stream breaks; no replay exists, so the
+    /// caller resyncs after every subscribe.
+    /// </summary>
+    public async IAsyncEnumerable<ContainerdEvent> SubscribeAsync(IEnumerable<string> filters, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var req = new SubscribeRequest();
+        req.Filters.AddRange(filters);
+        AsyncServerStreamingCall<Envelope> call;
+        try
+        {
+            call = _events.Subscribe(req, new CallOptions(_headers, cancellationToken: ct));
+        }
+        catch (RpcException e)
+        {
+            throw Map(e, ct);
+        }
+
+        using (call)
+        {
+            while (true)
+            {
+                Envelope env;
+                try
+                {
+                    if (!await call.ResponseStream.MoveNext(ct).ConfigureAwait(false))
+                    {
+                        throw new ContainerdException(ContainerdErrorKind.Unavailable, Address, $"containerd at '{Address}' closed the event stream.");
+                    }
+
+                    env = call.ResponseStream.Current;
+                }
+                catch (RpcException e)
+                {
+                    throw Map(e, ct);
+                }
+
+                var ev = EventDecoder.Decode(env);
+                if (ev is not null)
+                {
+                    yield return ev;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Publishes a marker event on <paramref name="topic"/>. containerd's event stream sends no
+    /// headers until its first event, so a subscriber learns that it is live only by seeing an
+    /// event: this one, carrying <paramref name="token"/>.
+    /// </summary>
+    public Task PublishMarkerAsync(string topic, string token, CancellationToken ct = default) =>
+        Unary(async o => await _events.PublishAsync(new PublishRequest
+        {
+            Topic = topic,
+            Event = new Any { TypeUrl = EventDecoder.MarkerTypeUrl, Value = ByteString.CopyFromUtf8(token) },
+        }, o), ct, TimeSpan.FromSeconds(5));
+
+    internal static DateTime? ToDate(Timestamp? t) =>
+        t is null || (t.Seconds <= 0 && t.Nanos == 0) ? null : t.ToDateTime();
+
+    private static ContainerRecord ToRecord(Container c) => new(
+        c.Id,
+        new Dictionary<string, string>(c.Labels, StringComparer.Ordinal),
+        c.Image,
+        c.Runtime?.Name ?? string.Empty,
+        c.Spec is null ? null : Encoding.UTF8.GetString(c.Spec.Value.Span),
+        ToDate(c.CreatedAt) ?? DateTime.MinValue,
+        ToDate(c.UpdatedAt) ?? DateTime.MinValue);
+
+    private static TaskInfo ToTask(Proto.Task.Process p) =>
+        new(p.ContainerId, p.Pid, (TaskStatus)(int)p.Status, p.ExitStatus, ToDate(p.ExitedAt));
+
+    private async Task<T> Unary<T>(Func<CallOptions, Task<T>> call, CancellationToken ct, TimeSpan? deadline = null)
+    {
+        var span = deadline ?? DefaultDeadline;
+        var options = new CallOptions(_headers, span == Timeout.InfiniteTimeSpan ? null : DateTime.UtcNow + span, ct);
+        try
+        {
+            return await call(options).ConfigureAwait(false);
+        }
+        catch (RpcException e)
+        {
+            throw Map(e, ct);
+        }
+    }
+
+    private Task Unary(Func<CallOptions, Task> call, CancellationToken ct, TimeSpan? deadline = null) =>
+        Unary<bool>(async o => { await call(o).ConfigureAwait(false); return true; }, ct, deadline);
+
+    private Exception Map(RpcException e, CancellationToken ct)
+    {
+        if (e.StatusCode == StatusCode.Cancelled && ct.IsCancellationRequested)
+        {
+            return new OperationCanceledException(ct);
+        }
+
+        var kind = e.StatusCode switch
+        {
+            StatusCode.NotFound => ContainerdErrorKind.NotFound,
+            StatusCode.AlreadyExists => ContainerdErrorKind.AlreadyExists,
+            StatusCode.FailedPrecondition => ContainerdErrorKind.FailedPrecondition,
+            StatusCode.InvalidArgument => ContainerdErrorKind.InvalidArgument,
+            StatusCode.DeadlineExceeded => ContainerdErrorKind.DeadlineExceeded,
+            StatusCode.PermissionDenied => ContainerdErrorKind.PermissionDenied,
+            StatusCode.Unauthenticated => ContainerdErrorKind.PermissionDenied,
+            StatusCode.Cancelled => ContainerdErrorKind.Cancelled,
+            StatusCode.Unavailable => ContainerdErrorKind.Unavailable,
+            _ => ContainerdErrorKind.Unknown,
+        };
+
+        if (kind == ContainerdErrorKind.Unavailable && SocketProbe.Find<System.Net.Sockets.SocketException>(e) is not null)
+        {
+            return SocketProbe.Explain(Address, e);
+        }
+
+        if (kind == ContainerdErrorKind.Unavailable && SocketProbe.Describe(Address) != "socket")
+        {
+            return SocketProbe.Explain(Address, e);
+        }
+
+        string detail = string.IsNullOrEmpty(e.Status.Detail) ? e.StatusCode.ToString() : e.Status.Detail;
+        if (kind == ContainerdErrorKind.DeadlineExceeded)
+        {
+            detail = $"containerd at '{Address}' did not answer in time ({detail})";
+        }
+
+        return new ContainerdException(kind, Address, detail, e);
+    }
+}

@@ -1,0 +1,71 @@
+namespace PSContainerd.Containerd;
+
+/// <summary>containerd's view of a task's status (api/types/task Status).</summary>
+public enum TaskStatus
+{
+    Unknown = 0,
+    Created = 1,
+    Running = 2,
+    Stopped = 3,
+    Paused = 4,
+    Pausing = 5,
+}
+
+/// <summary>A container record: metadata only; its state lives in its labels.</summary>
+public sealed record ContainerRecord(
+    string Id,
+    IReadOnlyDictionary<string, string> Labels,
+    string Image,
+    string Runtime,
+    string? SpecJson,
+    DateTime CreatedAt,
+    DateTime UpdatedAt);
+
+/// <summary>A task's init process as containerd reports it.</summary>
+public sealed record TaskInfo(string ContainerId, uint Pid, TaskStatus Status, uint ExitStatus, DateTime? ExitedAt);
+
+/// <summary>An exit status with its time, from Wait, Delete or an exit event.</summary>
+public sealed record ExitInfo(uint ExitStatus, DateTime? ExitedAt, uint Pid = 0);
+
+/// <summary>What New-Container asks containerd to create.</summary>
+public sealed record ContainerCreateSpec(string Id, string SpecJson, IReadOnlyDictionary<string, string> Labels, string Runtime = "io.containerd.runc.v2");
+
+public sealed record VersionInfo(string Version, string Revision);
+
+/// <summary>An event from containerd's event stream, stripped of protobuf.</summary>
+public abstract record ContainerdEvent(DateTime Timestamp, string Namespace, string Topic, string ContainerId);
+
+public sealed record TaskCreateEvent(DateTime Timestamp, string Namespace, string ContainerId, uint Pid)
+    : ContainerdEvent(Timestamp, Namespace, "/tasks/create", ContainerId);
+
+public sealed record TaskStartEvent(DateTime Timestamp, string Namespace, string ContainerId, uint Pid)
+    : ContainerdEvent(Timestamp, Namespace, "/tasks/start", ContainerId);
+
+/// <summary><see cref="ProcessId"/> equals the container id for the init process, else the exec id.</summary>
+public sealed record TaskExitEvent(DateTime Timestamp, string Namespace, string ContainerId, string ProcessId, uint Pid, uint ExitStatus, DateTime ExitedAt)
+    : ContainerdEvent(Timestamp, Namespace, "/tasks/exit", ContainerId)
+{
+    public bool IsInit => ProcessId == ContainerId || ProcessId.Length == 0;
+}
+
+public sealed record TaskDeleteEvent(DateTime Timestamp, string Namespace, string ContainerId, uint Pid, uint ExitStatus, DateTime ExitedAt)
+    : ContainerdEvent(Timestamp, Namespace, "/tasks/delete", ContainerId);
+
+public sealed record TaskOomEvent(DateTime Timestamp, string Namespace, string ContainerId)
+    : ContainerdEvent(Timestamp, Namespace, "/tasks/oom", ContainerId);
+
+public sealed record TaskPausedEvent(DateTime Timestamp, string Namespace, string ContainerId)
+    : ContainerdEvent(Timestamp, Namespace, "/tasks/paused", ContainerId);
+
+public sealed record TaskResumedEvent(DateTime Timestamp, string Namespace, string ContainerId)
+    : ContainerdEvent(Timestamp, Namespace, "/tasks/resumed", ContainerId);
+
+public sealed record ExecEvent(DateTime Timestamp, string Namespace, string Topic, string ContainerId, string ExecId)
+    : ContainerdEvent(Timestamp, Namespace, Topic, ContainerId);
+
+public sealed record ContainerLifecycleEvent(DateTime Timestamp, string Namespace, string Topic, string ContainerId)
+    : ContainerdEvent(Timestamp, Namespace, Topic, ContainerId);
+
+/// <summary>A marker this module published to learn that its subscription is live.</summary>
+public sealed record MarkerEvent(DateTime Timestamp, string Namespace, string Topic, string Token)
+    : ContainerdEvent(Timestamp, Namespace, Topic, string.Empty);

@@ -1,0 +1,101 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace PSContainerd.Containerd;
+
+/// <summary>
+/// Tells why a unix socket cannot be reached, so "containerd is not running at PATH" reads as
+/// such rather than as a gRPC status: missing path, a path that is not a socket, nothing
+/// listening, or no permission.
+/// </summary>
+internal static class SocketProbe
+{
+    private const uint S_IFMT = 0xF000;
+    private const uint S_IFSOCK = 0xC000;
+
+    [DllImport("libc", EntryPoint = "stat", SetLastError = true)]
+    private static extern unsafe int Stat(string path, byte* buf);
+
+    /// <summary>The file type of PATH: "socket", "missing", "directory", "regular file", "other".</summary>
+    public static unsafe string Describe(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            return "directory";
+        }
+
+        if (!File.Exists(path))
+        {
+            return "missing";
+        }
+
+        // struct stat's st_mode sits at offset 24 on x86_64 and 16 on arm64 (glibc >= 2.33 exports stat).
+        int offset = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 16 : 24;
+        byte* buf = stackalloc byte[256];
+        try
+        {
+            if (Stat(path, buf) != 0)
+            {
+                return "other";
+            }
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return "other";
+        }
+
+        uint mode = *(uint*)(buf + offset);
+        return (mode & S_IFMT) switch
+        {
+            S_IFSOCK => "socket",
+            0x8000 => "regular file",
+            _ => "other",
+        };
+    }
+
+    /// <summary>Turns a failed connect into the error the user should read.</summary>
+    public static ContainerdException Explain(string address, Exception cause)
+    {
+        SocketException? se = Find<SocketException>(cause);
+        if (se?.SocketErrorCode == SocketError.AccessDenied)
+        {
+            return new ContainerdException(ContainerdErrorKind.PermissionDenied, address,
+                $"Permission denied connecting to containerd socket '{address}': run as root or as a member of the socket's group.", cause);
+        }
+
+        string kind = Describe(address);
+        string why = kind switch
+        {
+            "missing" => $"the socket '{address}' does not exist",
+            "directory" => $"'{address}' is a directory, not a socket",
+            "regular file" => $"'{address}' is a regular file, not a socket",
+            "socket" => $"nothing is listening on socket '{address}'",
+            _ => $"'{address}' is not a socket",
+        };
+        return new ContainerdException(ContainerdErrorKind.Unavailable, address,
+            $"containerd is not running at '{address}': {why} (tried to connect; {Inner(cause).Message.TrimEnd('.')}).", cause);
+    }
+
+    internal static T? Find<T>(Exception? e) where T : Exception
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is T t)
+            {
+                return t;
+            }
+        }
+
+        return null;
+    }
+
+    private static Exception Inner(Exception e)
+    {
+        while (e.InnerException is not null)
+        {
+            e = e.InnerException;
+        }
+
+        return e;
+    }
+}

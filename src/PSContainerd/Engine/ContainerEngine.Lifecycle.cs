@@ -1,0 +1,267 @@
+using System.Globalization;
+using PSContainerd.Containerd;
+
+namespace PSContainerd.Engine;
+
+/// <summary>Listing, creating, starting, signalling, pausing and removing: the plain lifecycle calls.</summary>
+public sealed partial class ContainerEngine
+{
+    public async Task<IReadOnlyList<ContainerInfo>> ListAsync(CancellationToken ct = default)
+    {
+        var containers = Client.ListContainersAsync(ct);
+        var tasks = Client.ListTasksAsync(ct);
+        var byId = (await tasks.ConfigureAwait(false)).ToDictionary(t => t.ContainerId, StringComparer.Ordinal);
+        return (await containers.ConfigureAwait(false))
+            .OrderBy(c => c.Id, StringComparer.Ordinal)
+            .Select(c => BuildInfo(c, byId.GetValueOrDefault(c.Id)))
+            .ToList();
+    }
+
+    public async Task<ContainerInfo> GetInfoAsync(string id, CancellationToken ct = default)
+    {
+        var rec = await GetRecordAsync(id, ct).ConfigureAwait(false);
+        return BuildInfo(rec, await Client.GetTaskAsync(id, ct).ConfigureAwait(false));
+    }
+
+    public async Task<ContainerInfo> CreateAsync(NewContainerRequest r, CancellationToken ct = default)
+    {
+        var labels = new Dictionary<string, string>(r.Labels, StringComparer.Ordinal)
+        {
+            [StateLabels.RestartPolicy] = r.RestartPolicy.ToString(),
+        };
+        if (r.StopSignal is int sig)
+        {
+            labels[StateLabels.StopSignal] = Signals.Name(sig);
+        }
+
+        if (r.StopTimeout is int t)
+        {
+            labels[StateLabels.StopTimeout] = t.ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (r.AutoRemove)
+        {
+            labels[StateLabels.AutoRemove] = "true";
+        }
+
+        if (r.LogPath is not null)
+        {
+            labels[StateLabels.LogPath] = r.LogPath;
+        }
+
+        var rec = await Client.CreateContainerAsync(new ContainerCreateSpec(r.Id, OciSpecBuilder.Build(r, Namespace), labels), ct).ConfigureAwait(false);
+        return BuildInfo(rec, null);
+    }
+
+    /// <summary>Starts the container's task (docker start): a stopped task is cleaned up first; a running one is left alone.</summary>
+    public async Task<ContainerInfo> StartAsync(string id, CancellationToken ct = default)
+    {
+        var s = await TrackAsync(id, ct).ConfigureAwait(false);
+        await s.Enqueue(async () =>
+        {
+            CancellationTokenSource? pending;
+            lock (s.Gate)
+            {
+                pending = s.PendingRestart;
+                s.PendingRestart = null;
+            }
+
+            pending?.Cancel();
+            if (s.Status is ContainerStatus.Running or ContainerStatus.Paused)
+            {
+                return;
+            }
+
+            if (s.Status == ContainerStatus.Created)
+            {
+                await Client.StartTaskAsync(id, ct).ConfigureAwait(false);
+                return;
+            }
+
+            s.RestartBackoff = TimeSpan.Zero;
+            await StartTaskAsync(s, manual: true, restartCount: 0, ct).ConfigureAwait(false);
+        }).WaitAsync(ct).ConfigureAwait(false);
+        return await GetInfoAsync(id, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Creates and starts a new task; on the container's queue. A manual start clears the manual-stop mark.</summary>
+    internal async Task StartTaskAsync(ContainerState s, bool manual, int restartCount, CancellationToken ct = default)
+    {
+        if (await Client.GetTaskAsync(s.Id, ct).ConfigureAwait(false) is { } old)
+        {
+            if (old.Status != Containerd.TaskStatus.Stopped)
+            {
+                s.SetRunning(old.Pid, DateTime.UtcNow, paused: old.Status == Containerd.TaskStatus.Paused);
+                return;
+            }
+
+            await Client.DeleteTaskAsync(s.Id, ct).ConfigureAwait(false);
+        }
+
+        string? log = s.Labels.Get(StateLabels.LogPath);
+        string? io = log is null ? null : new Uri(log).AbsoluteUri;
+        await Client.CreateTaskAsync(s.Id, io, io, ct).ConfigureAwait(false);
+        uint pid;
+        try
+        {
+            pid = await Client.StartTaskAsync(s.Id, ct).ConfigureAwait(false);
+        }
+        catch (ContainerdException)
+        {
+            await TryDeleteTaskAsync(s.Id).ConfigureAwait(false);
+            throw;
+        }
+
+        var now = DateTime.UtcNow;
+        s.SetRunning(pid, now);
+        if (manual)
+        {
+            s.ManuallyStopped = false;
+        }
+
+        if (Manages)
+        {
+            s.Labels = (await StateStore.RecordStartAsync(s.Id, manual, now, restartCount, ct).ConfigureAwait(false)).Labels;
+        }
+    }
+
+    /// <summary>docker kill: one signal, no escalation. A stop signal sent by hand counts as a manual stop (no restart).</summary>
+    public async Task SignalAsync(string id, int signal, bool all, CancellationToken ct = default)
+    {
+        var s = await TrackAsync(id, ct).ConfigureAwait(false);
+        if (!s.IsLive)
+        {
+            throw new ContainerdException(ContainerdErrorKind.FailedPrecondition, Address, $"Container '{id}' is not running.");
+        }
+
+        var stopSignal = StopSettings.Resolve(s.Labels, null, null, new List<string>()).Signal;
+        if (Manages && (signal == Signals.SIGKILL || signal == stopSignal))
+        {
+            s.ManuallyStopped = true;
+            s.Labels = (await StateStore.RecordManualStopAsync(id, ct).ConfigureAwait(false)).Labels;
+        }
+
+        try
+        {
+            await Client.KillAsync(id, signal, all, ct).ConfigureAwait(false);
+        }
+        catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
+        {
+            throw new ContainerdException(ContainerdErrorKind.FailedPrecondition, Address, $"Container '{id}' is not running (its process already finished).", e);
+        }
+    }
+
+    public Task PauseAsync(string id, CancellationToken ct = default) => Client.PauseAsync(id, ct);
+
+    public Task ResumeAsync(string id, CancellationToken ct = default) => Client.ResumeAsync(id, ct);
+
+    /// <summary>Deletes a stopped task and the container; with <paramref name="force"/> a live task is SIGKILLed first.</summary>
+    public async Task RemoveAsync(string id, bool force, CancellationToken ct = default)
+    {
+        var task = await Client.GetTaskAsync(id, ct).ConfigureAwait(false);
+        if (task is not null && task.Status != Containerd.TaskStatus.Stopped)
+        {
+            if (!force)
+            {
+                throw new ContainerdException(ContainerdErrorKind.FailedPrecondition, Address,
+                    $"Container '{id}' is {task.Status.ToString().ToLowerInvariant()}: stop it first, or use -Force.");
+            }
+
+            await StopAsync(id, Signals.SIGKILL, 0, null, ct).ConfigureAwait(false);
+        }
+
+        var s = _states.GetValueOrDefault(id);
+        if (s is not null)
+        {
+            await RestartsCancelQuietly(s).ConfigureAwait(false);
+        }
+
+        await TryDeleteTaskAsync(id).ConfigureAwait(false);
+        try
+        {
+            await Client.DeleteContainerAsync(id, ct).ConfigureAwait(false);
+        }
+        catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
+        {
+        }
+
+        if (s is not null)
+        {
+            Forget(s);
+        }
+    }
+
+    internal ContainerInfo BuildInfo(ContainerRecord rec, TaskInfo? task)
+    {
+        var labels = rec.Labels;
+        var recorded = RecordedExit.FromLabels(labels);
+        _states.TryGetValue(rec.Id, out var s);
+        var status = task?.Status switch
+        {
+            Containerd.TaskStatus.Created => ContainerStatus.Created,
+            Containerd.TaskStatus.Running => ContainerStatus.Running,
+            Containerd.TaskStatus.Paused or Containerd.TaskStatus.Pausing => ContainerStatus.Paused,
+            Containerd.TaskStatus.Stopped => ContainerStatus.Stopped,
+            Containerd.TaskStatus.Unknown => ContainerStatus.Unknown,
+            _ => s?.Status == ContainerStatus.Restarting || labels.Get(StateLabels.State) == StateLabels.StateRestarting ? ContainerStatus.Restarting
+                : recorded is not null || labels.Get(StateLabels.State) is not null ? ContainerStatus.Stopped
+                : ContainerStatus.Created,
+        };
+        bool taskExited = task?.Status == Containerd.TaskStatus.Stopped;
+        var warnings = new List<string>();
+        return new ContainerInfo
+        {
+            Id = rec.Id,
+            Namespace = Namespace,
+            Status = status,
+            Pid = task is null || taskExited || task.Pid == 0 ? null : task.Pid,
+            ExitCode = taskExited ? (int)task!.ExitStatus : recorded?.ExitCode,
+            ExitedAt = taskExited ? task!.ExitedAt : recorded?.ExitedAt,
+            OOMKilled = recorded?.OomKilled ?? false,
+            StopSignal = StopSettings.Resolve(labels, null, null, warnings) is var st ? Signals.Name(st.Signal) : null,
+            StopTimeout = st.TimeoutSeconds,
+            RestartPolicy = RestartManager.PolicyOf(labels).ToString(),
+            RestartCount = StateLabels.ParseInt(labels.Get(StateLabels.RestartCount)) ?? 0,
+            Labels = labels,
+            CreatedAt = rec.CreatedAt == DateTime.MinValue ? null : rec.CreatedAt,
+            Image = rec.Image,
+        };
+    }
+
+    private async Task<ContainerRecord> GetRecordAsync(string id, CancellationToken ct)
+    {
+        try
+        {
+            return await Client.GetContainerAsync(id, ct).ConfigureAwait(false);
+        }
+        catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
+        {
+            throw new ContainerLookupException(LookupFailure.NotFound, id, $"No container with id '{id}' in namespace '{Namespace}'.");
+        }
+    }
+
+    private async Task RestartsCancelQuietly(ContainerState s)
+    {
+        CancellationTokenSource? cts;
+        lock (s.Gate)
+        {
+            cts = s.PendingRestart;
+            s.PendingRestart = null;
+        }
+
+        cts?.Cancel();
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    private async Task TryDeleteTaskAsync(string id)
+    {
+        try
+        {
+            await Client.DeleteTaskAsync(id).ConfigureAwait(false);
+        }
+        catch (ContainerdException)
+        {
+            // No task, or one still running: the caller's next step says what matters.
+        }
+    }
+}

@@ -1,0 +1,215 @@
+using PSContainerd.Containerd;
+
+namespace PSContainerd.Engine;
+
+/// <summary>Loading, event handling and resync: how the engine's picture follows containerd's.</summary>
+public sealed partial class ContainerEngine
+{
+    /// <summary>First look at a container (on its queue): its labels and task.</summary>
+    private async Task LoadAsync(ContainerState s, CancellationToken ct)
+    {
+        if (s.Loaded)
+        {
+            return;
+        }
+
+        ContainerRecord rec;
+        try
+        {
+            rec = await Client.GetContainerAsync(s.Id, ct).ConfigureAwait(false);
+        }
+        catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
+        {
+            _states.TryRemove(new KeyValuePair<string, ContainerState>(s.Id, s));
+            throw new ContainerLookupException(LookupFailure.NotFound, s.Id, $"No container with id '{s.Id}' in namespace '{Namespace}'.");
+        }
+
+        var task = await Client.GetTaskAsync(s.Id, ct).ConfigureAwait(false);
+        await ApplyAsync(s, rec.Labels, task, "load").ConfigureAwait(false);
+        s.Loaded = true;
+    }
+
+    /// <summary>Brings a state in line with labels and a task as containerd reports them now.</summary>
+    private async Task ApplyAsync(ContainerState s, IReadOnlyDictionary<string, string> labels, TaskInfo? task, string source)
+    {
+        s.Labels = labels;
+        s.ManuallyStopped = RestartManager.IsManuallyStopped(labels);
+        var startedAt = StateLabels.ParseTime(labels.Get(StateLabels.StartedAt));
+        switch (task?.Status)
+        {
+            case null:
+                bool restarting = labels.Get(StateLabels.State) == StateLabels.StateRestarting && s.PendingRestart is not null;
+                s.SetNotRunning(restarting ? ContainerStatus.Restarting : ContainerStatus.Stopped, RecordedExit.FromLabels(labels));
+                break;
+            case Containerd.TaskStatus.Stopped:
+                s.SetRunning(task.Pid, startedAt);
+                await Exits.FinalizeAsync(s, task.Pid, new ExitInfo(task.ExitStatus, task.ExitedAt, task.Pid), source).ConfigureAwait(false);
+                break;
+            default:
+                s.SetRunning(task.Pid, startedAt, paused: task.Status is Containerd.TaskStatus.Paused or Containerd.TaskStatus.Pausing, created: task.Status == Containerd.TaskStatus.Created);
+                break;
+        }
+    }
+
+    /// <summary>Routes an event to its container's queue; returns at once so one slow container never holds up the stream.</summary>
+    private Task DispatchAsync(ContainerdEvent ev)
+    {
+        if (ev.ContainerId.Length == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        if (ev is TaskExitEvent { IsInit: false } exec)
+        {
+            // An exec process: it does not change the container's state.
+            Events.Publish(Namespace, ev.ContainerId, "ExecExit", exec.ExitedAt, ("ExecId", exec.ProcessId), ("ExitCode", exec.ExitStatus.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            return Task.CompletedTask;
+        }
+
+        if (ev is ContainerLifecycleEvent { Topic: "/containers/create" or "/containers/update" })
+        {
+            Events.Publish(Namespace, ev.ContainerId, ev.Topic == "/containers/create" ? "Create" : "Update", ev.Timestamp);
+            return Task.CompletedTask;
+        }
+
+        var s = StateOf(ev.ContainerId);
+        _ = s.Enqueue(() => HandleAsync(s, ev));
+        return Task.CompletedTask;
+    }
+
+    private async Task HandleAsync(ContainerState s, ContainerdEvent ev)
+    {
+        try
+        {
+            switch (ev)
+            {
+                case TaskExitEvent exit:
+                    if (!s.Loaded && !await AdoptAsync(s, exit.Pid).ConfigureAwait(false))
+                    {
+                        Events.Publish(Namespace, s.Id, "Exit", exit.ExitedAt, ("ExitCode", exit.ExitStatus.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("Source", "event"));
+                        break;
+                    }
+
+                    await Exits.FinalizeAsync(s, exit.Pid, new ExitInfo(exit.ExitStatus, exit.ExitedAt, exit.Pid), "event").ConfigureAwait(false);
+                    break;
+                case TaskDeleteEvent del:
+                    if (s.Loaded && s.IsLive && (s.Pid == 0 || s.Pid == del.Pid))
+                    {
+                        await Exits.FinalizeAsync(s, del.Pid, new ExitInfo(del.ExitStatus, del.ExitedAt, del.Pid), "delete-event").ConfigureAwait(false);
+                    }
+
+                    break;
+                case TaskStartEvent start:
+                    if (s.Loaded)
+                    {
+                        s.SetRunning(start.Pid, start.Timestamp);
+                    }
+
+                    Events.Publish(Namespace, s.Id, "Start", start.Timestamp, ("Pid", start.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                    break;
+                case TaskOomEvent oom:
+                    s.OomSeen = true;
+                    if (Manages)
+                    {
+                        await StateStore.RecordOomAsync(s.Id).ConfigureAwait(false);
+                    }
+
+                    Events.Publish(Namespace, s.Id, "Oom", oom.Timestamp);
+                    break;
+                case TaskPausedEvent p:
+                    s.SetPaused(true);
+                    Events.Publish(Namespace, s.Id, "Paused", p.Timestamp);
+                    break;
+                case TaskResumedEvent r:
+                    s.SetPaused(false);
+                    Events.Publish(Namespace, s.Id, "Resumed", r.Timestamp);
+                    break;
+                case ContainerLifecycleEvent { Topic: "/containers/delete" } d:
+                    Forget(s);
+                    Events.Publish(Namespace, s.Id, "Delete", d.Timestamp);
+                    break;
+            }
+        }
+        catch (Exception e) when (e is ContainerdException or ContainerLookupException)
+        {
+            Log($"{s.Id}: handling {ev.Topic} failed: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// An exit of a container nobody here looked at yet: take it on when the module created it
+    /// (it carries the module's labels, so restart policy and auto-remove apply); leave others' alone.
+    /// </summary>
+    private async Task<bool> AdoptAsync(ContainerState s, uint pid)
+    {
+        ContainerRecord rec;
+        try
+        {
+            rec = await Client.GetContainerAsync(s.Id).ConfigureAwait(false);
+        }
+        catch (ContainerdException)
+        {
+            return false;
+        }
+
+        if (!rec.Labels.Keys.Any(k => k.StartsWith(StateLabels.Prefix, StringComparison.Ordinal)))
+        {
+            return false;
+        }
+
+        s.Labels = rec.Labels;
+        s.ManuallyStopped = RestartManager.IsManuallyStopped(rec.Labels);
+        s.SetRunning(pid, StateLabels.ParseTime(rec.Labels.Get(StateLabels.StartedAt)));
+        s.Loaded = true;
+        return true;
+    }
+
+    /// <summary>After every (re)subscribe: find what changed while the stream was down.</summary>
+    private async Task ResyncAsync(CancellationToken ct)
+    {
+        var loaded = _states.Values.Where(s => s.Loaded).ToList();
+        if (loaded.Count == 0)
+        {
+            return;
+        }
+
+        var tasks = (await Client.ListTasksAsync(ct).ConfigureAwait(false)).ToDictionary(t => t.ContainerId, StringComparer.Ordinal);
+        await Task.WhenAll(loaded.Select(s => s.Enqueue(() => ReconcileAsync(s, tasks.GetValueOrDefault(s.Id))))).ConfigureAwait(false);
+    }
+
+    private async Task ReconcileAsync(ContainerState s, TaskInfo? task)
+    {
+        try
+        {
+            if (task is not null && task.Status != Containerd.TaskStatus.Stopped && (!s.IsLive || task.Pid != s.Pid))
+            {
+                s.SetRunning(task.Pid, DateTime.UtcNow, paused: task.Status == Containerd.TaskStatus.Paused); // started by someone else meanwhile
+                return;
+            }
+
+            if (!s.IsLive)
+            {
+                return;
+            }
+
+            if (task is { Status: Containerd.TaskStatus.Stopped })
+            {
+                await Exits.FinalizeAsync(s, task.Pid, new ExitInfo(task.ExitStatus, task.ExitedAt, task.Pid), "resync").ConfigureAwait(false);
+            }
+            else if (task is null)
+            {
+                // The task vanished while the stream was down (deleted by someone, or containerd
+                // cleaned up a dead shim): finalise with whatever record is left.
+                await Exits.FinalizeAsync(s, 0, null, "resync").ConfigureAwait(false);
+            }
+            else
+            {
+                s.SetPaused(task.Status is Containerd.TaskStatus.Paused or Containerd.TaskStatus.Pausing);
+            }
+        }
+        catch (ContainerdException e)
+        {
+            Log($"{s.Id}: resync failed: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,268 @@
+using System.Collections.Concurrent;
+using PSContainerd.Containerd;
+
+namespace PSContainerd.Engine;
+
+/// <summary>
+/// The engine for one (socket, namespace), shared by every cmdlet and runspace in the process:
+/// container states and waiters, stop operations, the event monitor, the restart manager and
+/// the label-backed state store. Started on first use; <see cref="DisposeAllAsync"/> on module removal.
+/// </summary>
+public sealed partial class ContainerEngine : IAsyncDisposable
+{
+    private static readonly ConcurrentDictionary<(string Address, string Namespace), Lazy<ContainerEngine>> Engines = new();
+
+    private readonly ConcurrentDictionary<string, ContainerState> _states = new(StringComparer.Ordinal);
+    private readonly EventMonitor _monitor;
+
+    private ContainerEngine(string address, string @namespace)
+    {
+        Address = address;
+        Namespace = @namespace;
+        Client = new ContainerdClient(address, @namespace);
+        StateStore = new LabelStateStore(Client);
+        Exits = new ExitRecorder(this);
+        Restarts = new RestartManager(this);
+        _monitor = new EventMonitor(Client, DispatchAsync, ResyncAsync, Log);
+    }
+
+    public string Address { get; }
+
+    public string Namespace { get; }
+
+    /// <summary>Every event the engine handled, for Get-ContainerEvent and the monitor job.</summary>
+    public EngineEvents Events { get; } = new();
+
+    /// <summary>Diagnostics that have no caller to go to (a label write that failed in the background).</summary>
+    public event Action<string>? Diagnostic;
+
+    /// <summary>How many times the event stream was established and resynced.</summary>
+    public int MonitorGeneration => _monitor.Generation;
+
+    /// <summary>
+    /// False in namespaces another manager owns (dockerd's moby, kubelet's k8s.io): there the
+    /// engine watches and signals when forced, but never deletes tasks or writes labels.
+    /// </summary>
+    public bool Manages => ForeignOwner(Namespace) is null;
+
+    internal ContainerdClient Client { get; }
+
+    internal LabelStateStore StateStore { get; }
+
+    internal ExitRecorder Exits { get; }
+
+    internal RestartManager Restarts { get; }
+
+    public static ContainerEngine For(string address, string @namespace) =>
+        Engines.GetOrAdd((address, @namespace), k => new Lazy<ContainerEngine>(() => new ContainerEngine(k.Address, k.Namespace))).Value;
+
+    /// <summary>The manager that owns <paramref name="namespace"/>, or null when it is nobody's.</summary>
+    public static string? ForeignOwner(string @namespace) => @namespace switch
+    {
+        "moby" => "dockerd",
+        "k8s.io" => "kubelet (CRI)",
+        _ => null,
+    };
+
+    public static async Task DisposeAllAsync()
+    {
+        foreach (var key in Engines.Keys.ToArray())
+        {
+            if (Engines.TryRemove(key, out var lazy) && lazy.IsValueCreated)
+            {
+                await lazy.Value.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    public Task<VersionInfo> ProbeAsync(CancellationToken ct = default) => Client.VersionAsync(ct, TimeSpan.FromSeconds(5));
+
+    /// <summary>An exact id, else a unique prefix of one.</summary>
+    public async Task<string> ResolveAsync(string idOrPrefix, CancellationToken ct = default)
+    {
+        if (string.IsNullOrWhiteSpace(idOrPrefix))
+        {
+            throw new ContainerLookupException(LookupFailure.Empty, idOrPrefix ?? string.Empty, "The container id is empty.");
+        }
+
+        if (_states.TryGetValue(idOrPrefix, out var known) && known.Loaded && !known.IsRemoved)
+        {
+            return idOrPrefix;
+        }
+
+        try
+        {
+            return (await Client.GetContainerAsync(idOrPrefix, ct).ConfigureAwait(false)).Id;
+        }
+        catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
+        {
+        }
+
+        var all = await Client.ListContainersAsync(ct).ConfigureAwait(false);
+        var matches = all.Where(c => c.Id.StartsWith(idOrPrefix, StringComparison.Ordinal)).Select(c => c.Id).OrderBy(i => i, StringComparer.Ordinal).ToList();
+        return matches.Count switch
+        {
+            1 => matches[0],
+            0 => throw new ContainerLookupException(LookupFailure.NotFound, idOrPrefix, $"No container with id or id prefix '{idOrPrefix}' in namespace '{Namespace}'."),
+            _ => throw new ContainerLookupException(LookupFailure.Ambiguous, idOrPrefix,
+                $"The id prefix '{idOrPrefix}' matches {matches.Count} containers: {string.Join(", ", matches.Take(10))}{(matches.Count > 10 ? ", ..." : string.Empty)}. Give more of the id.", matches),
+        };
+    }
+
+    /// <summary>Starts (or joins) the stop of <paramref name="id"/>; cancelling <paramref name="ct"/> ends only the caller's wait.</summary>
+    public async Task<StopResult> StopAsync(string id, int? signal, int? timeoutSeconds, Action<StopStep>? onStep, CancellationToken ct = default)
+    {
+        var s = await TrackAsync(id, ct).ConfigureAwait(false);
+        StopOperation op;
+        bool joined;
+        var warnings = new List<string>();
+        var settings = StopSettings.Resolve(s.Labels, signal, timeoutSeconds, warnings);
+        lock (s.Gate)
+        {
+            joined = s.Stop is not null;
+            op = s.Stop ??= new StopOperation(this, s, settings, warnings);
+            if (onStep is not null)
+            {
+                op.StepAdded += onStep;
+            }
+        }
+
+        if (joined)
+        {
+            op.Tighten(settings.TimeoutSeconds);
+        }
+        else
+        {
+            op.Start();
+        }
+
+        try
+        {
+            return await op.Completion.WaitAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (onStep is not null)
+            {
+                op.StepAdded -= onStep;
+            }
+        }
+    }
+
+    /// <summary>Waits like docker wait. A null <paramref name="timeout"/> waits for ever; cancel to give up.</summary>
+    public async Task<WaitResult> WaitAsync(string id, WaitCondition condition, TimeSpan? timeout, CancellationToken ct = default)
+    {
+        var s = await TrackAsync(id, ct).ConfigureAwait(false);
+        var task = s.WaitTask(condition);
+        bool timedOut = false;
+        if (timeout is TimeSpan t)
+        {
+            try
+            {
+                await task.WaitAsync(t, ct).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                timedOut = true;
+            }
+        }
+        else
+        {
+            await task.WaitAsync(ct).ConfigureAwait(false);
+        }
+
+        var exit = timedOut ? null : task.Result;
+        return new WaitResult
+        {
+            Id = s.Id,
+            Condition = condition,
+            ExitCode = exit?.ExitCode,
+            ExitedAt = exit?.ExitedAt,
+            OOMKilled = exit?.OomKilled ?? false,
+            TimedOut = timedOut,
+            Error = exit?.Detail,
+        };
+    }
+
+    internal void Log(string message) => Diagnostic?.Invoke(message);
+
+    /// <summary>Reports an exit seen by a source other than the event stream; finalised on the container's queue.</summary>
+    internal void ObserveExit(ContainerState s, uint pid, ExitInfo? exit, string source) =>
+        _ = s.Enqueue(() => Exits.FinalizeAsync(s, pid, exit, source));
+
+    /// <summary>The exit sources a stop races besides the event stream: Tasks.Wait and the pidfd.</summary>
+    internal void WatchExitSources(ContainerState s, uint pid, InitProcessHandle? handle, CancellationToken ct)
+    {
+        _ = WaitRpcAsync(s, pid, ct);
+        if (handle is not null)
+        {
+            _ = PidfdWatcher.Shared.WhenExited(handle).ContinueWith(
+                t => { if (t.IsCompletedSuccessfully && !ct.IsCancellationRequested) ObserveExit(s, pid, null, "pidfd"); },
+                TaskScheduler.Default);
+        }
+    }
+
+    internal void Forget(ContainerState s)
+    {
+        s.SetRemoved();
+        _states.TryRemove(new KeyValuePair<string, ContainerState>(s.Id, s));
+    }
+
+    internal ContainerState StateOf(string id) => _states.GetOrAdd(id, i => new ContainerState(i));
+
+    /// <summary>The container's state, loaded once the event stream is live so no exit can fall between the look and the watch.</summary>
+    internal async Task<ContainerState> TrackAsync(string id, CancellationToken ct)
+    {
+        await _monitor.WhenLiveAsync(TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
+        var s = StateOf(id);
+        if (!s.Loaded)
+        {
+            await s.Enqueue(() => LoadAsync(s, ct)).WaitAsync(ct).ConfigureAwait(false);
+        }
+
+        return s;
+    }
+
+    private async Task WaitRpcAsync(ContainerState s, uint pid, CancellationToken ct)
+    {
+        var backoff = TimeSpan.FromMilliseconds(100);
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                var exit = await Client.WaitAsync(s.Id, ct).ConfigureAwait(false);
+                ObserveExit(s, pid, exit, "wait");
+                return;
+            }
+            catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
+            {
+                ObserveExit(s, pid, null, "wait");
+                return;
+            }
+            catch (ContainerdException)
+            {
+                // containerd restarting: the call is retried; the pidfd and resync cover the gap.
+                try
+                {
+                    await Task.Delay(backoff, ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _monitor.DisposeAsync().ConfigureAwait(false);
+        Events.CompleteAll();
+    }
+}

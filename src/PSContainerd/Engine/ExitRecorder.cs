@@ -1,0 +1,149 @@
+using PSContainerd.Containerd;
+
+namespace PSContainerd.Engine;
+
+/// <summary>
+/// Finalises an init process's exit, whichever source saw it first (event, Tasks.Wait, pidfd,
+/// resync): delete the task (its answer carries the exit status when nothing else did), record
+/// exit code, time and OOM in labels, then wake waiters, emit the event and hand the container to
+/// the restart manager or auto-remove. Always runs on the container's serial queue, so a second
+/// report of the same exit finds the state already stopped and is dropped.
+/// </summary>
+internal sealed class ExitRecorder
+{
+    private readonly ContainerEngine _engine;
+
+    public ExitRecorder(ContainerEngine engine) => _engine = engine;
+
+    /// <summary>Call only from the container's queue.</summary>
+    public async Task FinalizeAsync(ContainerState s, uint pid, ExitInfo? exit, string source)
+    {
+        if (!s.IsLive || (pid != 0 && s.Pid != 0 && pid != s.Pid))
+        {
+            return; // a duplicate, or a stale exit of an earlier task
+        }
+
+        var client = _engine.Client;
+        string? detail = null;
+        if (_engine.Manages)
+        {
+            var deleted = await DeleteTaskAsync(s.Id).ConfigureAwait(false);
+            exit ??= deleted;
+        }
+        else if (exit is null)
+        {
+            var t = await Try(() => client.GetTaskAsync(s.Id)).ConfigureAwait(false);
+            exit = t is { Status: Containerd.TaskStatus.Stopped } ? new ExitInfo(t.ExitStatus, t.ExitedAt) : null;
+        }
+
+        if (exit is null)
+        {
+            // Someone else deleted the task: trust their record if it is of this run.
+            var rec = await Try<ContainerRecord>(async () => await client.GetContainerAsync(s.Id)).ConfigureAwait(false);
+            var recorded = rec is null ? null : RecordedExit.FromLabels(rec.Labels);
+            if (recorded is not null && (s.StartedAt is null || recorded.ExitedAt >= s.StartedAt))
+            {
+                s.SetExited(recorded, restarting: false);
+                return;
+            }
+
+            detail = "exit status unknown: the task was gone before its exit was seen";
+        }
+
+        var result = new RecordedExit(exit is null ? 255 : (int)exit.ExitStatus, exit?.ExitedAt ?? DateTime.UtcNow, s.OomSeen, detail);
+        await RecordAsync(s, result, source).ConfigureAwait(false);
+    }
+
+    /// <summary>Records an exit already known (from finalisation or a restore) and acts on it.</summary>
+    public async Task RecordAsync(ContainerState s, RecordedExit exit, string source)
+    {
+        bool restart = _engine.Manages && _engine.Restarts.ShouldRestart(s, exit);
+        if (_engine.Manages)
+        {
+            try
+            {
+                s.Labels = (await _engine.StateStore.RecordExitAsync(s.Id, exit).ConfigureAwait(false)).Labels;
+            }
+            catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
+            {
+                // Container deleted meanwhile: the waiters still get the exit.
+            }
+            catch (ContainerdException e)
+            {
+                _engine.Log($"{s.Id}: could not record exit {exit.ExitCode}: {e.Message}");
+            }
+        }
+
+        s.SetExited(exit, restart);
+        _engine.Events.Publish(_engine.Namespace, s.Id, exit.OomKilled ? "Oom-Exit" : "Exit", exit.ExitedAt,
+            ("ExitCode", exit.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"),
+            ("Source", source));
+
+        if (restart)
+        {
+            await _engine.Restarts.ScheduleAsync(s, exit).ConfigureAwait(false);
+        }
+        else if (_engine.Manages && s.Labels.Get(StateLabels.AutoRemove) == "true")
+        {
+            await Try(() => _engine.Client.DeleteContainerAsync(s.Id)).ConfigureAwait(false);
+            _engine.Forget(s);
+        }
+    }
+
+    private async Task<ExitInfo?> DeleteTaskAsync(string id)
+    {
+        var client = _engine.Client;
+        ExitInfo? waited = null;
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            try
+            {
+                return await client.DeleteTaskAsync(id, deadline: TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            }
+            catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
+            {
+                return waited;
+            }
+            catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.FailedPrecondition)
+            {
+                // The pidfd saw the exit before the shim reaped it: let the shim catch up.
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                waited = await Try<ExitInfo>(async () => await client.WaitAsync(id, cts.Token)).ConfigureAwait(false) ?? waited;
+            }
+            catch (ContainerdException e)
+            {
+                _engine.Log($"{id}: task delete failed: {e.Message}");
+                return waited;
+            }
+        }
+
+        return waited;
+    }
+
+    private static async Task<T?> Try<T>(Func<Task<T?>> call) where T : class
+    {
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (ContainerdException)
+        {
+            return null;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task Try(Func<Task> call)
+    {
+        try
+        {
+            await call().ConfigureAwait(false);
+        }
+        catch (ContainerdException)
+        {
+        }
+    }
+}

@@ -1,0 +1,114 @@
+using System.Runtime.InteropServices;
+
+namespace PSContainerd.Engine;
+
+/// <summary>
+/// A pidfd on a container's init process, opened while containerd says it runs and checked to be
+/// in the container's cgroup. Signalling through it cannot hit a process that reused the pid
+/// (crun#1200, containerd#5630), unlike dockerd's kill(2) on a cached pid.
+/// </summary>
+public sealed class InitProcessHandle : IDisposable
+{
+    private int _fd;
+
+    private InitProcessHandle(int pid, int fd)
+    {
+        Pid = pid;
+        _fd = fd;
+    }
+
+    public int Pid { get; }
+
+    internal int Fd => _fd;
+
+    /// <summary>Opens a pidfd on <paramref name="pid"/> if it still belongs to container <paramref name="containerId"/>; else null with why.</summary>
+    public static InitProcessHandle? Open(int pid, string containerId, out string why)
+    {
+        why = string.Empty;
+        if (pid <= 0)
+        {
+            why = "no pid";
+            return null;
+        }
+
+        int fd = NativeMethods.PidfdOpen(pid);
+        if (fd < 0)
+        {
+            why = $"pidfd_open({pid}) failed: errno {Marshal.GetLastWin32Error()}";
+            return null;
+        }
+
+        // Checked after opening: the pidfd pins the process, so a match now cannot go stale.
+        if (!BelongsTo(pid, containerId))
+        {
+            NativeMethods.close(fd);
+            why = $"pid {pid} is not in container {containerId}'s cgroup";
+            return null;
+        }
+
+        return new InitProcessHandle(pid, fd);
+    }
+
+    /// <summary>Whether /proc/PID/cgroup names the container (cgroupsPath /NAMESPACE/ID, or a systemd scope with the id).</summary>
+    public static bool BelongsTo(int pid, string containerId)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cgroup").Contains(containerId, StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Sends <paramref name="signal"/> to exactly this process. False when it has already exited.</summary>
+    public bool Signal(int signal, out string error)
+    {
+        error = string.Empty;
+        int fd = Volatile.Read(ref _fd);
+        if (fd < 0)
+        {
+            error = "handle closed";
+            return false;
+        }
+
+        if (NativeMethods.PidfdSendSignal(fd, signal) == 0)
+        {
+            return true;
+        }
+
+        int errno = Marshal.GetLastWin32Error();
+        error = errno == NativeMethods.ESRCH ? "process already exited" : $"pidfd_send_signal failed: errno {errno}";
+        return false;
+    }
+
+    /// <summary>What the kernel says the process is doing: its state line and wait channel.</summary>
+    public static string Diagnose(int pid)
+    {
+        try
+        {
+            string state = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("State:", StringComparison.Ordinal))?[6..].Trim() ?? "?";
+            string wchan = File.Exists($"/proc/{pid}/wchan") ? File.ReadAllText($"/proc/{pid}/wchan").Trim() : "?";
+            return $"pid {pid} state {state}, wchan {(wchan is "" or "0" ? "-" : wchan)}";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"pid {pid} is gone from /proc";
+        }
+    }
+
+    public void Dispose()
+    {
+        int fd = Interlocked.Exchange(ref _fd, -1);
+        if (fd >= 0)
+        {
+            PidfdWatcher.Shared.Forget(fd);
+            NativeMethods.close(fd);
+        }
+    }
+}

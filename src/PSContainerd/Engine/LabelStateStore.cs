@@ -1,0 +1,79 @@
+using PSContainerd.Containerd;
+
+namespace PSContainerd.Engine;
+
+/// <summary>
+/// Writes the module's state labels. Every write names only the keys it changes (a
+/// <c>labels.KEY</c> field mask), so concurrent writers of different keys never overwrite each other.
+/// </summary>
+public sealed class LabelStateStore
+{
+    private readonly ContainerdClient _client;
+
+    public LabelStateStore(ContainerdClient client) => _client = client;
+
+    public Task<ContainerRecord> RecordStopIntentAsync(string id, StopIntent intent, CancellationToken ct = default) =>
+        Write(id, ct,
+            (StateLabels.StopIntent, intent.ToString()),
+            (StateLabels.ManuallyStopped, "true"),
+            // containerd's own restart monitor (nerdctl's policies) must leave it alone too.
+            (StateLabels.ContainerdExplicitlyStopped, "true"),
+            (StateLabels.RestartDue, null));
+
+    public Task<ContainerRecord> RecordExitAsync(string id, RecordedExit exit, CancellationToken ct = default) =>
+        Write(id, ct,
+            (StateLabels.ExitCode, exit.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            (StateLabels.ExitedAt, exit.ExitedAt is null ? null : StateLabels.FormatTime(exit.ExitedAt.Value)),
+            (StateLabels.OomKilled, exit.OomKilled ? "true" : null),
+            (StateLabels.State, StateLabels.StateStopped),
+            (StateLabels.StopIntent, null));
+
+    /// <summary>A start by the user clears the manual stop, as docker start does.</summary>
+    public Task<ContainerRecord> RecordStartAsync(string id, bool manual, DateTime at, int? restartCount = null, CancellationToken ct = default)
+    {
+        var writes = new List<(string, string?)>
+        {
+            (StateLabels.State, StateLabels.StateRunning),
+            (StateLabels.StartedAt, StateLabels.FormatTime(at)),
+            (StateLabels.RestartDue, null),
+            (StateLabels.OomKilled, null),
+        };
+        if (manual)
+        {
+            writes.Add((StateLabels.ManuallyStopped, null));
+            writes.Add((StateLabels.ContainerdExplicitlyStopped, null));
+            writes.Add((StateLabels.StopIntent, null));
+        }
+
+        if (restartCount is not null)
+        {
+            writes.Add((StateLabels.RestartCount, restartCount.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        return Write(id, ct, writes.ToArray());
+    }
+
+    public Task<ContainerRecord> RecordRestartingAsync(string id, DateTime due, CancellationToken ct = default) =>
+        Write(id, ct, (StateLabels.State, StateLabels.StateRestarting), (StateLabels.RestartDue, StateLabels.FormatTime(due)));
+
+    public Task<ContainerRecord> RecordOomAsync(string id, CancellationToken ct = default) =>
+        Write(id, ct, (StateLabels.OomKilled, "true"));
+
+    /// <summary>Marks a container as manually stopped without a stop in flight (a stop signal sent by hand, a cancelled restart).</summary>
+    public Task<ContainerRecord> RecordManualStopAsync(string id, CancellationToken ct = default) =>
+        Write(id, ct,
+            (StateLabels.ManuallyStopped, "true"),
+            (StateLabels.ContainerdExplicitlyStopped, "true"),
+            (StateLabels.RestartDue, null));
+
+    public Task<ContainerRecord> Write(string id, CancellationToken ct, params (string Key, string? Value)[] labels)
+    {
+        var map = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var (k, v) in labels)
+        {
+            map[k] = v;
+        }
+
+        return _client.UpdateLabelsAsync(id, map, ct);
+    }
+}

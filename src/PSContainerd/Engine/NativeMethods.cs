@@ -1,0 +1,44 @@
+using System.Runtime.InteropServices;
+
+namespace PSContainerd.Engine;
+
+/// <summary>The few Linux calls the pidfd killer needs (x86_64 syscall numbers; the module ships for linux-x64).</summary>
+internal static class NativeMethods
+{
+    public const int SYS_pidfd_send_signal = 424;
+    public const int SYS_pidfd_open = 434;
+    public const int EPOLLIN = 0x001;
+    public const int EPOLL_CTL_ADD = 1;
+    public const int EPOLL_CTL_DEL = 2;
+    public const int EPOLL_CLOEXEC = 0x80000;
+    public const int ESRCH = 3;
+    public const int EINTR = 4;
+
+    [StructLayout(LayoutKind.Sequential, Pack = 4)]
+    public struct EpollEvent
+    {
+        public uint Events;
+        public ulong Data;
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    public static extern long syscall(long number, long a1, long a2, long a3, long a4);
+
+    [DllImport("libc", SetLastError = true)]
+    public static extern int close(int fd);
+
+    [DllImport("libc", SetLastError = true)]
+    public static extern int epoll_create1(int flags);
+
+    [DllImport("libc", SetLastError = true)]
+    public static extern int epoll_ctl(int epfd, int op, int fd, ref EpollEvent ev);
+
+    [DllImport("libc", SetLastError = true)]
+    public static extern unsafe int epoll_wait(int epfd, EpollEvent* events, int maxevents, int timeout);
+
+    /// <summary>pidfd_open(2): a handle that keeps naming this process even if its pid is reused.</summary>
+    public static int PidfdOpen(int pid) => (int)syscall(SYS_pidfd_open, pid, 0, 0, 0);
+
+    /// <summary>pidfd_send_signal(2): signals exactly the process the pidfd names, or fails with ESRCH once it exited.</summary>
+    public static int PidfdSendSignal(int pidfd, int signal) => (int)syscall(SYS_pidfd_send_signal, pidfd, signal, 0, 0);
+}

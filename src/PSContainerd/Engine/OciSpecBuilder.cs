@@ -1,0 +1,120 @@
+using System.Text.Json.Nodes;
+
+namespace PSContainerd.Engine;
+
+/// <summary>What New-Container asks for, already validated by the command.</summary>
+public sealed record NewContainerRequest(
+    string Id,
+    string RootFs,
+    IReadOnlyList<string> Command,
+    IReadOnlyList<string> Environment,
+    IReadOnlyDictionary<string, string> Labels,
+    int? StopSignal,
+    int? StopTimeout,
+    RestartPolicy RestartPolicy,
+    bool AutoRemove,
+    string? LogPath,
+    string? WorkingDirectory = null);
+
+/// <summary>
+/// The OCI runtime spec for a container run from a root filesystem folder, with the defaults
+/// docker and containerd give a Linux container: its own pid/ipc/uts/mount/network namespaces,
+/// /proc /dev /dev/pts /dev/shm /dev/mqueue /sys mounts, docker's default capability set,
+/// no-new-privileges, masked /proc paths, and PATH. No rlimits: runc refuses to raise them here.
+/// </summary>
+public static class OciSpecBuilder
+{
+    public const string DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    // moby's oci/caps/defaults.go.
+    private static readonly string[] DefaultCapabilities =
+    {
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+        "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+    };
+
+    private static readonly string[] MaskedPaths =
+    {
+        "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+    };
+
+    private static readonly string[] ReadonlyPaths =
+    {
+        "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+    };
+
+    public static string Build(NewContainerRequest r, string @namespace)
+    {
+        var env = new JsonArray();
+        if (!r.Environment.Any(e => e.StartsWith("PATH=", StringComparison.Ordinal)))
+        {
+            env.Add(DefaultPath);
+        }
+
+        foreach (var e in r.Environment)
+        {
+            env.Add(e);
+        }
+
+        var spec = new JsonObject
+        {
+            ["ociVersion"] = "1.0.2-dev",
+            ["process"] = new JsonObject
+            {
+                ["terminal"] = false,
+                ["user"] = new JsonObject { ["uid"] = 0, ["gid"] = 0 },
+                ["args"] = Strings(r.Command),
+                ["env"] = env,
+                ["cwd"] = r.WorkingDirectory ?? "/",
+                ["capabilities"] = new JsonObject
+                {
+                    ["bounding"] = Strings(DefaultCapabilities),
+                    ["effective"] = Strings(DefaultCapabilities),
+                    ["permitted"] = Strings(DefaultCapabilities),
+                },
+                ["noNewPrivileges"] = true,
+            },
+            ["root"] = new JsonObject { ["path"] = r.RootFs, ["readonly"] = false },
+            ["hostname"] = r.Id.Length > 63 ? r.Id[..63] : r.Id,
+            ["mounts"] = new JsonArray
+            {
+                Mount("/proc", "proc", "proc", "nosuid", "noexec", "nodev"),
+                Mount("/dev", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755", "size=65536k"),
+                Mount("/dev/pts", "devpts", "devpts", "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"),
+                Mount("/dev/shm", "tmpfs", "shm", "nosuid", "noexec", "nodev", "mode=1777", "size=65536k"),
+                Mount("/dev/mqueue", "mqueue", "mqueue", "nosuid", "noexec", "nodev"),
+                Mount("/sys", "sysfs", "sysfs", "nosuid", "noexec", "nodev", "ro"),
+            },
+            ["linux"] = new JsonObject
+            {
+                // containerd's client uses /NAMESPACE/ID too; the pidfd killer checks a pid's
+                // cgroup against it before signalling.
+                ["cgroupsPath"] = CgroupPath(@namespace, r.Id),
+                ["namespaces"] = new JsonArray(
+                    Ns("pid"), Ns("ipc"), Ns("uts"), Ns("mount"), Ns("network")),
+                ["maskedPaths"] = Strings(MaskedPaths),
+                ["readonlyPaths"] = Strings(ReadonlyPaths),
+                ["resources"] = new JsonObject
+                {
+                    ["devices"] = new JsonArray(new JsonObject { ["allow"] = false, ["access"] = "rwm" }),
+                },
+            },
+        };
+        return spec.ToJsonString();
+    }
+
+    public static string CgroupPath(string @namespace, string id) => $"/{@namespace}/{id}";
+
+    private static JsonArray Strings(IEnumerable<string> items) => new(items.Select(s => (JsonNode?)JsonValue.Create(s)).ToArray());
+
+    private static JsonObject Ns(string type) => new() { ["type"] = type };
+
+    private static JsonObject Mount(string destination, string type, string source, params string[] options) => new()
+    {
+        ["destination"] = destination,
+        ["type"] = type,
+        ["source"] = source,
+        ["options"] = Strings(options),
+    };
+}

@@ -1,0 +1,17 @@
+namespace PSContainerd;
+
+/// <summary>A lifecycle event the engine handled (Start, Exit, Kill, Stop, Oom, Paused, Resumed, Delete, Restart, ...).</summary>
+public sealed class ContainerEvent
+{
+    public DateTime Time { get; init; }
+
+    public string Id { get; init; } = string.Empty;
+
+    public string Namespace { get; init; } = string.Empty;
+
+    public string Type { get; init; } = string.Empty;
+
+    public IReadOnlyDictionary<string, string> Attributes { get; init; } = new Dictionary<string, string>();
+
+    public override string ToString() => $"{Time:O} {Type} {Id}";
+}

@@ -1,0 +1,26 @@
+namespace PSContainerd;
+
+public enum RestoreAction
+{
+    Unchanged,
+    Reattached,
+    RecordedExit,
+    Restarted,
+    Stopped,
+    ResumedStop,
+}
+
+/// <summary>What Restore-ContainerState writes per container.</summary>
+public sealed class RestoreResult
+{
+    public string Id { get; init; } = string.Empty;
+
+    /// <summary>What containerd reported for the task ("None" when there was no task).</summary>
+    public string TaskStatus { get; init; } = "None";
+
+    public RestoreAction Action { get; init; }
+
+    public int? ExitCode { get; init; }
+
+    public string Detail { get; init; } = string.Empty;
+}

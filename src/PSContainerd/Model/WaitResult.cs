@@ -1,0 +1,29 @@
+namespace PSContainerd;
+
+public enum WaitCondition
+{
+    /// <summary>Returns at once for a container that is not running, with its recorded exit.</summary>
+    NotRunning,
+    /// <summary>Always waits for the next exit.</summary>
+    NextExit,
+    /// <summary>Waits until the container is deleted.</summary>
+    Removed,
+}
+
+/// <summary>What Wait-Container writes per container.</summary>
+public sealed class WaitResult
+{
+    public string Id { get; init; } = string.Empty;
+
+    public WaitCondition Condition { get; init; }
+
+    public int? ExitCode { get; init; }
+
+    public DateTime? ExitedAt { get; init; }
+
+    public bool OOMKilled { get; init; }
+
+    public bool TimedOut { get; init; }
+
+    public string? Error { get; init; }
+}

@@ -19,29 +19,20 @@ internal static class SocketProbe
     /// <summary>The file type of PATH: "socket", "missing", "directory", "regular file", "other".</summary>
     public static unsafe string Describe(string path)
     {
-        if (Directory.Exists(path))
-        {
-            return "directory";
-        }
-
-        if (!File.Exists(path))
-        {
-            return "missing";
-        }
-
         // struct stat's st_mode sits at offset 24 on x86_64 and 16 on arm64 (glibc >= 2.33 exports stat).
+        // File.Exists is no help: it is false for a socket.
         int offset = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 16 : 24;
         byte* buf = stackalloc byte[256];
         try
         {
             if (Stat(path, buf) != 0)
             {
-                return "other";
+                return Marshal.GetLastPInvokeError() == 2 ? "missing" : "other";
             }
         }
         catch (EntryPointNotFoundException)
         {
-            return "other";
+            return File.Exists(path) || Directory.Exists(path) ? "other" : "missing";
         }
 
         uint mode = *(uint*)(buf + offset);
@@ -49,6 +40,7 @@ internal static class SocketProbe
         {
             S_IFSOCK => "socket",
             0x8000 => "regular file",
+            0x4000 => "directory",
             _ => "other",
         };
     }

@@ -104,7 +104,7 @@ internal sealed class ExitRecorder
             {
                 return waited;
             }
-            catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.FailedPrecondition)
+            catch (ContainerdException e) when (IsStillRunning(e))
             {
                 // The pidfd saw the exit before the shim reaped it: let the shim catch up.
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
@@ -119,6 +119,11 @@ internal sealed class ExitRecorder
 
         return waited;
     }
+
+    /// <summary>containerd 1.6 answers a delete of a not-yet-reaped process with Unknown "cannot delete a running process".</summary>
+    private static bool IsStillRunning(ContainerdException e) =>
+        e.Kind == ContainerdErrorKind.FailedPrecondition
+        || (e.Kind == ContainerdErrorKind.Unknown && e.Message.Contains("running", StringComparison.OrdinalIgnoreCase));
 
     private static async Task<T?> Try<T>(Func<Task<T?>> call) where T : class
     {

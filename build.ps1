@@ -1,0 +1,509 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    Build, test and demo PSContainerd.
+
+.DESCRIPTION
+    Run from a bare machine that has only the .NET SDK:
+
+        dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
+
+    Tasks:
+      Help       list the tasks (default)
+      Bootstrap  install what is missing: containerd, runc, busybox-static (apt, as root);
+                 the local dotnet tools (PowerShell); Pester 5.7.1 (NuGet)
+      Build      dotnet publish src/PSContainerd and stage an importable module at out/PSContainerd/
+                 (does not need containerd or root)
+      Test       Bootstrap + Build, start a private containerd, run xunit then Pester (in a fresh
+                 pwsh), stop containerd; last line: "N passed, N failed, N skipped"; exit 1 on failure
+      Demo       Bootstrap + Build, run demo/demo.ps1 against a private containerd
+      Bench      Bootstrap + Build, run bench/bench.ps1 against a private containerd
+      Clean      remove out/
+
+.PARAMETER TestFilter
+    Test: only tests whose name contains this text (xunit: FullyQualifiedName or DisplayName;
+    Pester: FullName).
+
+.PARAMETER KeepTestEnv
+    Test/Demo/Bench: keep the private containerd's folder (logs, state) after stopping it.
+
+.PARAMETER SuiteTimeoutMinutes
+    Test: a suite running longer than this is killed and counted as failed.
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Help', 'Bootstrap', 'Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [string] $Task = 'Help',
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+
+    [string] $TestFilter,
+
+    [switch] $KeepTestEnv,
+
+    [ValidateRange(1, 120)]
+    [int] $SuiteTimeoutMinutes = 6
+)
+
+Set-StrictMode -Version 3.0
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+
+$RepoRoot      = $PSScriptRoot
+$OutDir        = Join-Path $RepoRoot 'out'
+$ModuleDir     = Join-Path $OutDir 'PSContainerd'
+$PublishDir    = Join-Path $OutDir 'publish'
+$TestResultDir = Join-Path $OutDir 'TestResults'
+$ModuleProject = Join-Path $RepoRoot 'src/PSContainerd/PSContainerd.csproj'
+$XunitProject  = Join-Path $RepoRoot 'tests/PSContainerd.Tests/PSContainerd.Tests.csproj'
+$PesterDir     = Join-Path $RepoRoot 'tests/Pester'
+$Fixture       = Join-Path $RepoRoot 'tests/Fixtures/testenv.sh'
+$PesterRestore = Join-Path $RepoRoot 'tools/Pester/Pester.Restore.csproj'
+$PesterVersion = '5.7.1'
+$ManifestPath  = Join-Path $RepoRoot 'PSContainerd.psd1'
+$FormatFile    = 'PSContainerd.Format.ps1xml'
+
+# keep `dotnet` quiet and leave no build servers behind (they would hold CI's pipes open)
+$env:DOTNET_NOLOGO = '1'
+$env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
+$env:DOTNET_SKIP_FIRST_TIME_EXPERIENCE = '1'
+
+# --- helpers ----------------------------------------------------------------------------------
+
+function Write-Step([string] $Message) {
+    Write-Host "==> $Message" -ForegroundColor Cyan
+}
+
+function Write-Note([string] $Message) {
+    Write-Host "    $Message"
+}
+
+# Runs a native command with its output going straight to the console; throws on a non-zero exit.
+function Invoke-Native {
+    param(
+        [Parameter(Mandatory)] [string] $FilePath,
+        [string[]] $ArgumentList = @(),
+        [switch] $AllowFailure
+    )
+    & $FilePath @ArgumentList | Out-Host
+    $code = $LASTEXITCODE
+    if ($code -ne 0 -and -not $AllowFailure) {
+        throw "'$FilePath $($ArgumentList -join ' ')' failed with exit code $code"
+    }
+    return $code
+}
+
+# Starts a child process that shares our console, waits at most $TimeoutSeconds, kills its whole
+# process tree on timeout. Returns the exit code, or $null when it timed out or could not start.
+function Invoke-Child {
+    param(
+        [Parameter(Mandatory)] [string] $FilePath,
+        [string[]] $ArgumentList = @(),
+        [int] $TimeoutSeconds = 600,
+        [string] $Name = $FilePath
+    )
+    $psi = [System.Diagnostics.ProcessStartInfo]::new($FilePath)
+    foreach ($a in $ArgumentList) { $psi.ArgumentList.Add($a) }
+    $psi.UseShellExecute = $false
+    $psi.WorkingDirectory = $RepoRoot
+    try {
+        $proc = [System.Diagnostics.Process]::Start($psi)
+    } catch {
+        Write-Host "    $Name could not start: $($_.Exception.Message)" -ForegroundColor Red
+        return $null
+    }
+    try {
+        if (-not $proc.WaitForExit($TimeoutSeconds * 1000)) {
+            Write-Host "    $Name did not finish within $TimeoutSeconds s; killing it" -ForegroundColor Red
+            try { $proc.Kill($true) } catch { }
+            $null = $proc.WaitForExit(10000)
+            return $null
+        }
+        $proc.WaitForExit()   # flush async handlers
+        return $proc.ExitCode
+    } finally {
+        # Ctrl+C while waiting: do not leave the child running
+        if (-not $proc.HasExited) { try { $proc.Kill($true) } catch { } }
+        $proc.Dispose()
+    }
+}
+
+function Test-IsRoot {
+    return ((& id -u) -eq '0')
+}
+
+function Get-NuGetPackagesRoot {
+    if ($env:NUGET_PACKAGES) { return $env:NUGET_PACKAGES }
+    $line = & dotnet nuget locals global-packages --list 2>$null |
+        Where-Object { $_ -match '^\s*global-packages:\s*(.+?)\s*$' } | Select-Object -First 1
+    if ($line -and $line -match '^\s*global-packages:\s*(.+?)\s*$') { return $Matches[1] }
+    return (Join-Path $HOME '.nuget/packages')
+}
+
+function Get-PesterManifestPath {
+    return (Join-Path (Get-NuGetPackagesRoot) "pester/$PesterVersion/tools/Pester.psd1")
+}
+
+# --- tasks ------------------------------------------------------------------------------------
+
+function Invoke-Help {
+    Write-Host @'
+PSContainerd build script.  Usage: dotnet pwsh ./build.ps1 -Task <Task> [-TestFilter <text>] [-KeepTestEnv]
+
+Tasks:
+  Help       list the tasks (default)
+  Bootstrap  install what is missing: containerd, runc, busybox-static (apt-get, needs root),
+             the local dotnet tools (PowerShell 7.6.9), Pester 5.7.1 (NuGet)
+  Build      dotnet publish src/PSContainerd; stage an importable module at out/PSContainerd/
+  Test       Bootstrap + Build; private containerd; xunit (tests/PSContainerd.Tests) and Pester
+             (tests/Pester, fresh pwsh); prints "N passed, N failed, N skipped"; exit 1 on failure
+  Demo       Bootstrap + Build; runs demo/demo.ps1 against a private containerd
+  Bench      Bootstrap + Build; runs bench/bench.ps1 against a private containerd
+  Clean      remove out/
+
+On a bare machine (root, .NET SDK only):
+  dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
+'@
+}
+
+function Invoke-Bootstrap {
+    Write-Step 'Bootstrap: checking containerd, runc, busybox-static'
+    $missing = [System.Collections.Generic.List[string]]::new()
+    if (-not (Get-Command containerd -CommandType Application -ErrorAction Ignore) -or
+        -not (Get-Command ctr -CommandType Application -ErrorAction Ignore) -or
+        -not (Get-Command containerd-shim-runc-v2 -CommandType Application -ErrorAction Ignore)) {
+        $missing.Add('containerd')
+    }
+    if (-not (Get-Command runc -CommandType Application -ErrorAction Ignore)) { $missing.Add('runc') }
+    if (-not (Test-Path -LiteralPath '/bin/busybox' -PathType Leaf)) { $missing.Add('busybox-static') }
+
+    if ($missing.Count -gt 0) {
+        if (-not (Test-IsRoot)) {
+            throw "Missing: $($missing -join ', '). Install them as root: apt-get install -y containerd runc busybox-static (or run this script as root and it will)."
+        }
+        if (-not (Get-Command apt-get -CommandType Application -ErrorAction Ignore)) {
+            throw "Missing: $($missing -join ', ') and apt-get is not available; install containerd, runc and a static busybox (/bin/busybox) yourself."
+        }
+        Write-Step "Installing $($missing -join ', ') with apt-get"
+        $env:DEBIAN_FRONTEND = 'noninteractive'
+        $null = Invoke-Native apt-get @('update')
+        $null = Invoke-Native apt-get @('install', '-y', '--no-install-recommends', 'containerd', 'runc', 'busybox-static')
+    } else {
+        Write-Note "containerd $((& containerd --version) -replace '^containerd\s+\S+\s+', ''), runc, /bin/busybox present"
+    }
+
+    Write-Step 'Bootstrap: dotnet tool restore'
+    Push-Location $RepoRoot
+    try { $null = Invoke-Native dotnet @('tool', 'restore') } finally { Pop-Location }
+
+    Write-Step "Bootstrap: Pester $PesterVersion"
+    $pester = Get-PesterManifestPath
+    if (-not (Test-Path -LiteralPath $pester)) {
+        $null = Invoke-Native dotnet @('restore', $PesterRestore, '--nologo', '-v', 'quiet')
+        $pester = Get-PesterManifestPath
+        if (-not (Test-Path -LiteralPath $pester)) {
+            throw "Pester was restored but $pester does not exist (NUGET_PACKAGES='$env:NUGET_PACKAGES')."
+        }
+    }
+    Write-Note $pester
+}
+
+function Invoke-Build {
+    if (-not (Test-Path -LiteralPath $ModuleProject)) {
+        throw "Module project not found: $ModuleProject"
+    }
+    Write-Step "Building: dotnet publish src/PSContainerd -c $Configuration"
+    if (Test-Path -LiteralPath $PublishDir) { Remove-Item -LiteralPath $PublishDir -Recurse -Force }
+    $null = Invoke-Native dotnet @('publish', $ModuleProject, '-c', $Configuration, '-o', $PublishDir,
+        '--nologo', '--disable-build-servers', '-p:UseSharedCompilation=false')
+
+    Write-Step 'Staging module at out/PSContainerd'
+    if (Test-Path -LiteralPath $ModuleDir) { Remove-Item -LiteralPath $ModuleDir -Recurse -Force }
+    $null = New-Item -ItemType Directory -Path $ModuleDir -Force
+
+    # PowerShell's own assemblies must come from the hosting pwsh, never from the module folder
+    $excluded = @('System.Management.Automation.dll', 'Microsoft.PowerShell.*.dll',
+                  'Microsoft.Management.Infrastructure*.dll', 'Microsoft.WSMan.*.dll')
+    Get-ChildItem -LiteralPath $PublishDir -Force | ForEach-Object {
+        $item = $_
+        $skip = $false
+        foreach ($pattern in $excluded) { if ($item.Name -like $pattern) { $skip = $true } }
+        if ($skip) { Write-Note "excluded $($item.Name)"; return }
+        Copy-Item -LiteralPath $item.FullName -Destination $ModuleDir -Recurse -Force
+    }
+    # also from nested folders (runtimes/...) if the publish was not flattened
+    Get-ChildItem -LiteralPath $ModuleDir -Recurse -File -Filter 'System.Management.Automation.dll' |
+        Remove-Item -Force
+
+    Copy-Item -LiteralPath $ManifestPath -Destination $ModuleDir -Force
+    $format = Join-Path $ModuleDir $FormatFile
+    if (-not (Test-Path -LiteralPath $format)) {
+        $src = Join-Path $RepoRoot "src/PSContainerd/$FormatFile"
+        if (-not (Test-Path -LiteralPath $src)) { throw "Format file not found: $src" }
+        Copy-Item -LiteralPath $src -Destination $format -Force
+    }
+
+    # help: MAML (*-help.xml) and about_*.help.txt from docs/, if any
+    $docs = Join-Path $RepoRoot 'docs'
+    $help = @()
+    if (Test-Path -LiteralPath $docs) {
+        $help = @(Get-ChildItem -LiteralPath $docs -Recurse -File |
+            Where-Object { $_.Name -like '*-help.xml' -or $_.Name -like 'about_*.help.txt' })
+    }
+    if ($help.Count -gt 0) {
+        $helpDir = Join-Path $ModuleDir 'en-US'
+        $null = New-Item -ItemType Directory -Path $helpDir -Force
+        $help | Copy-Item -Destination $helpDir -Force
+        Write-Note "help: $($help.Name -join ', ')"
+    } else {
+        Write-Note 'help: no *-help.xml or about_*.help.txt under docs/ (skipped)'
+    }
+
+    Write-Step 'Checking that out/PSContainerd imports in a fresh pwsh'
+    $manifest = Join-Path $ModuleDir 'PSContainerd.psd1'
+    $check = "`$manifest = '$($manifest -replace "'", "''")'`n" + @'
+$ErrorActionPreference = 'Stop'
+$m = Import-Module -Name $manifest -PassThru
+$expected = (Import-PowerShellDataFile -LiteralPath $manifest).CmdletsToExport
+$missing = @($expected | Where-Object { -not $m.ExportedCmdlets.ContainsKey($_) })
+"    PSContainerd $($m.Version): $($m.ExportedCmdlets.Count) cmdlets"
+if ($missing) { "    WARNING: not implemented yet: $($missing -join ', ')" }
+'@
+    Push-Location $RepoRoot
+    try {
+        & dotnet pwsh -NoProfile -NonInteractive -Command $check | Out-Host
+        if ($LASTEXITCODE -ne 0) { throw "Import-Module $manifest failed in a fresh pwsh (exit $LASTEXITCODE)" }
+    } finally { Pop-Location }
+}
+
+# --- private containerd -------------------------------------------------------------------------
+
+$script:SavedEnv = @{}
+$TestEnvNames = @('CONTAINERD_ADDRESS', 'PSCD_TEST_DIR', 'PSCD_TEST_ROOTFS', 'PSCD_FIXTURE', 'PSCD_MODULE_PATH', 'PSModulePath')
+
+function Start-TestEnv {
+    Write-Step 'Starting a private containerd'
+    $dir = (& mktemp -d /tmp/pscd-XXXXXX)
+    if ($LASTEXITCODE -ne 0 -or -not $dir) { throw 'mktemp failed' }
+    & bash $Fixture start $dir | Out-Host
+    if ($LASTEXITCODE -ne 0) {
+        & bash $Fixture stop $dir 2>&1 | Out-Host
+        throw "The private containerd did not start (tests/Fixtures/testenv.sh start $dir failed)."
+    }
+    foreach ($n in $TestEnvNames) { $script:SavedEnv[$n] = [Environment]::GetEnvironmentVariable($n) }
+    foreach ($line in (& bash $Fixture env $dir)) {
+        $name, $value = $line -split '=', 2
+        [Environment]::SetEnvironmentVariable($name, $value)
+    }
+    $env:PSCD_FIXTURE = $Fixture
+    $env:PSCD_MODULE_PATH = Join-Path $ModuleDir 'PSContainerd.psd1'
+    $env:PSModulePath = $OutDir + [IO.Path]::PathSeparator + $env:PSModulePath
+    Write-Note "CONTAINERD_ADDRESS=$env:CONTAINERD_ADDRESS"
+    return $dir
+}
+
+function Stop-TestEnv([string] $Dir) {
+    if (-not $Dir) { return }
+    Write-Step 'Stopping the private containerd'
+    $saveKeep = $env:KEEP
+    if ($KeepTestEnv) { $env:KEEP = '1' }
+    try {
+        & bash $Fixture stop $Dir 2>&1 | Out-Host
+        if ($LASTEXITCODE -ne 0) { Write-Host "    testenv.sh stop $Dir reported a problem (exit $LASTEXITCODE)" -ForegroundColor Yellow }
+    } finally {
+        $env:KEEP = $saveKeep
+        foreach ($n in $script:SavedEnv.Keys) { [Environment]::SetEnvironmentVariable($n, $script:SavedEnv[$n]) }
+    }
+    if ($KeepTestEnv) { Write-Note "kept $Dir (containerd.log, state)" }
+}
+
+# --- test suites --------------------------------------------------------------------------------
+
+# Counts from a .trx file: Passed / Failed (Failed, Error, Timeout, Aborted) / Skipped (NotExecuted, ...)
+function Read-TrxCounts([string] $Path) {
+    [xml] $trx = Get-Content -LiteralPath $Path -Raw
+    $ns = [System.Xml.XmlNamespaceManager]::new($trx.NameTable)
+    $ns.AddNamespace('t', 'http://microsoft.com/schemas/VisualStudio/TeamTest/2010')
+    $results = $trx.SelectNodes('//t:Results/t:UnitTestResult', $ns)
+    $passed = 0; $failed = 0; $skipped = 0
+    foreach ($r in $results) {
+        switch ($r.GetAttribute('outcome')) {
+            'Passed'       { $passed++ }
+            'Failed'       { $failed++ }
+            'Error'        { $failed++ }
+            'Timeout'      { $failed++ }
+            'Aborted'      { $failed++ }
+            default        { $skipped++ }   # NotExecuted, Inconclusive, Pending, ...
+        }
+    }
+    $summary = $trx.SelectSingleNode('//t:ResultSummary', $ns)
+    [pscustomobject]@{
+        Passed  = $passed
+        Failed  = $failed
+        Skipped = $skipped
+        Outcome = if ($summary) { $summary.GetAttribute('outcome') } else { '' }
+    }
+}
+
+function Invoke-XunitSuite {
+    Write-Step 'Testing: xunit (tests/PSContainerd.Tests)'
+    $r = [pscustomobject]@{ Name = 'xunit'; Passed = 0; Failed = 0; Skipped = 0; Problem = $null }
+    if (-not (Test-Path -LiteralPath $XunitProject)) { $r.Problem = "$XunitProject not found"; return $r }
+    $trxName = 'xunit.trx'
+    $trxPath = Join-Path $TestResultDir $trxName
+    if (Test-Path -LiteralPath $trxPath) { Remove-Item -LiteralPath $trxPath -Force }
+    $testArgs = @('test', $XunitProject, '-c', $Configuration, '--nologo', '--disable-build-servers',
+        '-p:UseSharedCompilation=false',
+        '--logger', "trx;LogFileName=$trxName", '--logger', 'console;verbosity=normal',
+        '--results-directory', $TestResultDir)
+    if ($TestFilter) {
+        $f = $TestFilter -replace '([\\()&|=!~])', '\$1'
+        $testArgs += @('--filter', "FullyQualifiedName~$f|DisplayName~$f")
+    }
+    $code = Invoke-Child -FilePath 'dotnet' -ArgumentList $testArgs -TimeoutSeconds ($SuiteTimeoutMinutes * 60) -Name 'dotnet test'
+    if (-not (Test-Path -LiteralPath $trxPath)) {
+        $r.Problem = if ($null -eq $code) { 'timed out or did not start; no trx written' } else { "exit code $code and no trx written (build error or test host crash)" }
+        return $r
+    }
+    $c = Read-TrxCounts $trxPath
+    $r.Passed = $c.Passed; $r.Failed = $c.Failed; $r.Skipped = $c.Skipped
+    if ($null -eq $code) { $r.Problem = 'timed out' }
+    elseif ($code -ne 0 -and $c.Failed -eq 0) { $r.Problem = "exit code $code with no failed test in the trx (test host crash?)" }
+    elseif (($c.Passed + $c.Failed + $c.Skipped) -eq 0) { $r.Problem = 'no tests ran' }
+    return $r
+}
+
+function Invoke-PesterSuite {
+    Write-Step 'Testing: Pester (tests/Pester) in a fresh pwsh'
+    $r = [pscustomobject]@{ Name = 'Pester'; Passed = 0; Failed = 0; Skipped = 0; Problem = $null }
+    if (-not (Test-Path -LiteralPath $PesterDir)) { $r.Problem = "$PesterDir not found"; return $r }
+    $null = New-Item -ItemType Directory -Path $TestResultDir -Force
+    $json = Join-Path $TestResultDir 'pester.json'
+    if (Test-Path -LiteralPath $json) { Remove-Item -LiteralPath $json -Force }
+    $runner = Join-Path $TestResultDir 'run-pester.ps1'
+    Set-Content -LiteralPath $runner -Encoding utf8 -Value @'
+param([string] $PesterManifest, [string] $TestPath, [string] $ResultJson, [string] $Filter)
+$ErrorActionPreference = 'Stop'
+if ($env:CI) { $PSStyle.OutputRendering = 'PlainText' }
+Import-Module -Name $PesterManifest -Force
+$config = New-PesterConfiguration
+$config.Run.Path = $TestPath
+$config.Run.PassThru = $true
+$config.Run.Exit = $false
+$config.Output.Verbosity = 'Detailed'
+$config.TestResult.Enabled = $false
+if ($Filter) { $config.Filter.FullName = "*$Filter*" }
+$result = Invoke-Pester -Configuration $config
+[ordered]@{
+    PassedCount           = $result.PassedCount
+    FailedCount           = $result.FailedCount
+    SkippedCount          = $result.SkippedCount
+    NotRunCount           = $result.NotRunCount
+    TotalCount            = $result.TotalCount
+    FailedBlocksCount     = $result.FailedBlocksCount
+    FailedContainersCount = $result.FailedContainersCount
+    Result                = [string] $result.Result
+} | ConvertTo-Json | Set-Content -LiteralPath $ResultJson -Encoding utf8
+'@
+    $pwshArgs = @('pwsh', '-NoProfile', '-NonInteractive', '-File', $runner,
+        '-PesterManifest', (Get-PesterManifestPath), '-TestPath', $PesterDir, '-ResultJson', $json)
+    if ($TestFilter) { $pwshArgs += @('-Filter', $TestFilter) }
+    $code = Invoke-Child -FilePath 'dotnet' -ArgumentList $pwshArgs -TimeoutSeconds ($SuiteTimeoutMinutes * 60) -Name 'Pester'
+    if (-not (Test-Path -LiteralPath $json)) {
+        $r.Problem = if ($null -eq $code) { 'timed out; no result written' } else { "pwsh exited with $code before writing its result" }
+        return $r
+    }
+    $c = Get-Content -LiteralPath $json -Raw | ConvertFrom-Json
+    $r.Passed = [int] $c.PassedCount
+    $r.Failed = [int] $c.FailedCount
+    $r.Skipped = [int] $c.SkippedCount
+    # a BeforeAll/AfterAll that failed, or a test file that could not even be discovered
+    $broken = [int] $c.FailedContainersCount
+    if ($r.Failed -eq 0) { $broken += [int] $c.FailedBlocksCount }
+    if ($broken -gt 0) {
+        $r.Failed += $broken
+        Write-Host "    Pester: $($c.FailedContainersCount) test file(s) and $($c.FailedBlocksCount) block(s) failed outside a test" -ForegroundColor Red
+    }
+    if (($r.Passed + $r.Failed + $r.Skipped) -eq 0) { $r.Problem = 'no tests ran' }
+    return $r
+}
+
+function Invoke-Test {
+    try {
+        Invoke-Bootstrap
+        Invoke-Build
+    } catch {
+        Write-Host "ERROR: $($_.Exception.Message)" -ForegroundColor Red
+        Write-Host '    no suite ran; each counts as one failure'
+        Write-Host '0 passed, 2 failed, 0 skipped'
+        return 1
+    }
+    $null = New-Item -ItemType Directory -Path $TestResultDir -Force
+    $suites = @()
+    $dir = $null
+    try {
+        $dir = Start-TestEnv
+        $suites += Invoke-XunitSuite
+        $suites += Invoke-PesterSuite
+    } finally {
+        Stop-TestEnv $dir
+    }
+
+    # with -TestFilter a suite may legitimately match nothing, as long as the other one ran something
+    if ($TestFilter) {
+        $ranSomething = @($suites | Where-Object { ($_.Passed + $_.Failed + $_.Skipped) -gt 0 }).Count -gt 0
+        foreach ($s in $suites) {
+            if ($s.Problem -eq 'no tests ran' -and $ranSomething) { $s.Problem = $null }
+        }
+    }
+
+    $passed = 0; $failed = 0; $skipped = 0
+    Write-Step 'Summary'
+    foreach ($s in $suites) {
+        Write-Note ('{0,-7} {1} passed, {2} failed, {3} skipped{4}' -f $s.Name, $s.Passed, $s.Failed, $s.Skipped,
+            $(if ($s.Problem) { "  -- SUITE FAILED: $($s.Problem)" } else { '' }))
+        # a suite that did not run, crashed or ran nothing counts as one failure
+        if ($s.Problem -and $s.Failed -eq 0) { $s.Failed = 1 }
+        $passed += $s.Passed; $failed += $s.Failed; $skipped += $s.Skipped
+    }
+    if ($suites.Count -lt 2) { $failed += (2 - $suites.Count) }
+    Write-Host "$passed passed, $failed failed, $skipped skipped"
+    return $(if ($failed -gt 0) { 1 } else { 0 })
+}
+
+function Invoke-Script([string] $RelativePath) {
+    $path = Join-Path $RepoRoot $RelativePath
+    if (-not (Test-Path -LiteralPath $path)) { throw "$RelativePath not found" }
+    Invoke-Bootstrap
+    Invoke-Build
+    $dir = $null
+    $code = 1
+    try {
+        $dir = Start-TestEnv
+        Write-Step "Running $RelativePath"
+        $code = Invoke-Child -FilePath 'dotnet' -ArgumentList @('pwsh', '-NoProfile', '-NonInteractive', '-File', $path) -TimeoutSeconds 3600 -Name $RelativePath
+        if ($null -eq $code) { $code = 1 }
+    } finally {
+        Stop-TestEnv $dir
+    }
+    if ($code -ne 0) { Write-Host "$RelativePath failed (exit $code)" -ForegroundColor Red }
+    return $code
+}
+
+# --- main ---------------------------------------------------------------------------------------
+
+$exitCode = 0
+switch ($Task) {
+    'Help'      { Invoke-Help }
+    'Bootstrap' { Invoke-Bootstrap }
+    'Build'     { Invoke-Build }
+    'Test'      { $exitCode = Invoke-Test }
+    'Demo'      { $exitCode = Invoke-Script 'demo/demo.ps1' }
+    'Bench'     { $exitCode = Invoke-Script 'bench/bench.ps1' }
+    'Clean'     {
+        Write-Step 'Removing out/'
+        if (Test-Path -LiteralPath $OutDir) { Remove-Item -LiteralPath $OutDir -Recurse -Force }
+    }
+}
+exit $exitCode

@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using PSContainerd.Containerd;
+using PSContainerd.Engine;
+using Xunit;
+
+namespace PSContainerd.Tests;
+
+/// <summary>
+/// A real private containerd for the run: the one build.ps1 started (CONTAINERD_ADDRESS and
+/// PSCD_TEST_ROOTFS set), else one this fixture starts through tests/Fixtures/testenv.sh and
+/// stops at the end. If containerd cannot start, every test fails loudly.
+/// </summary>
+public sealed class ContainerdFixture : IDisposable
+{
+    private readonly bool _owned;
+
+    public ContainerdFixture()
+    {
+        Script = Environment.GetEnvironmentVariable("PSCD_FIXTURE") is { Length: > 0 } f ? f : Path.Combine(RepoRoot(), "tests", "Fixtures", "testenv.sh");
+        if (Environment.GetEnvironmentVariable("CONTAINERD_ADDRESS") is { Length: > 0 } addr && Environment.GetEnvironmentVariable("PSCD_TEST_ROOTFS") is { Length: > 0 } rootfs)
+        {
+            Address = addr;
+            RootFs = rootfs;
+            Dir = Environment.GetEnvironmentVariable("PSCD_TEST_DIR") ?? Path.GetDirectoryName(addr)!;
+        }
+        else
+        {
+            Dir = Path.Combine(Path.GetTempPath(), "pscd-xunit-" + Guid.NewGuid().ToString("N")[..8]);
+            RunScript("start", Dir);
+            _owned = true;
+            Address = Path.Combine(Dir, "containerd.sock");
+            RootFs = Path.Combine(Dir, "rootfs");
+        }
+
+        Namespace = "xunit-" + Environment.ProcessId;
+        Engine = ContainerEngine.For(Address, Namespace);
+        if (Environment.GetEnvironmentVariable("PSCD_DIAG_LOG") is { Length: > 0 } log)
+        {
+            Engine.Diagnostic += m => File.AppendAllText(log, $"{DateTime.UtcNow:HH:mm:ss.fff} {m}\n");
+        }
+        Client = new ContainerdClient(Address, Namespace);
+        Client.VersionAsync().GetAwaiter().GetResult();
+    }
+
+    public string Address { get; }
+
+    public string RootFs { get; }
+
+    public string Dir { get; }
+
+    public string Script { get; }
+
+    public string Namespace { get; }
+
+    public ContainerEngine Engine { get; }
+
+    public ContainerdClient Client { get; }
+
+    /// <summary>Runs testenv.sh (start, stop, restart, kill-daemon, start-daemon) and fails on a non-zero exit.</summary>
+    public void RunScript(string verb, string dir)
+    {
+        var psi = new ProcessStartInfo("bash", new[] { Script, verb, dir }) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(60_000))
+        {
+            p.Kill(true);
+            throw new InvalidOperationException($"testenv.sh {verb} timed out");
+        }
+
+        if (p.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"testenv.sh {verb} {dir} failed ({p.ExitCode}): {stdout.Result}{stderr.Result}");
+        }
+    }
+
+    /// <summary>Creates a busybox container running <paramref name="command"/>, unique id, optionally started.</summary>
+    public async Task<string> NewContainerAsync(string prefix, string[] command, bool start = true, IReadOnlyDictionary<string, string>? labels = null, RestartPolicy? policy = null, int? stopSignal = null, int? stopTimeout = null, bool autoRemove = false)
+    {
+        string id = $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 9)];
+        await Engine.CreateAsync(new NewContainerRequest(id, RootFs, command, Array.Empty<string>(), labels ?? new Dictionary<string, string>(),
+            stopSignal, stopTimeout, policy ?? RestartPolicy.No, autoRemove, null));
+        if (start)
+        {
+            await Engine.StartAsync(id);
+        }
+
+        return id;
+    }
+
+    /// <summary>Kills and removes a container whatever its state; for test cleanup.</summary>
+    public async Task RemoveAsync(string id)
+    {
+        try
+        {
+            await Engine.RemoveAsync(id, force: true);
+        }
+        catch (ContainerLookupException)
+        {
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var c in Client.ListContainersAsync().GetAwaiter().GetResult())
+        {
+            RemoveAsync(c.Id).GetAwaiter().GetResult();
+        }
+
+        if (_owned)
+        {
+            RunScript("stop", Dir);
+        }
+    }
+
+    private static string RepoRoot()
+    {
+        var dir = AppContext.BaseDirectory;
+        while (dir is not null && !File.Exists(Path.Combine(dir, "build.ps1")))
+        {
+            dir = Path.GetDirectoryName(dir);
+        }
+
+        return dir ?? throw new InvalidOperationException("cannot find the repository root (build.ps1) above " + AppContext.BaseDirectory);
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ContainerdCollection : ICollectionFixture<ContainerdFixture>
+{
+    public const string Name = "containerd";
+}

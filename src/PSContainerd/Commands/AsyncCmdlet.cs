@@ -6,57 +6,89 @@ namespace PSContainerd.Commands;
 /// <summary>
 /// Runs async engine work off the pipeline thread and pumps what it produces (objects, errors,
 /// verbose lines, warnings, progress) back onto it, since PowerShell accepts output only there.
-/// Ctrl+C (StopProcessing) cancels the token and ends the pump at once; engine work that was
-/// started keeps going in the background.
+/// Work may be started per pipeline item and drained as it finishes. Ctrl+C (StopProcessing)
+/// cancels the token and ends the pump at once; engine work that was started (a stop) keeps
+/// going in the background.
 /// </summary>
 public abstract class AsyncCmdlet : PSCmdlet, IDisposable
 {
     private readonly CancellationTokenSource _cancel = new();
-    private BlockingCollection<Action>? _queue;
+    private readonly BlockingCollection<Action> _queue = new();
+    private readonly List<Task> _work = new();
+    private int _running;
 
     protected CancellationToken Cancellation => _cancel.Token;
 
     /// <summary>Runs <paramref name="work"/> and pumps its output until it ends or the user presses Ctrl+C.</summary>
     protected void Pump(Func<CancellationToken, Task> work)
     {
-        using var queue = new BlockingCollection<Action>();
-        _queue = queue;
-        var task = Task.Run(async () =>
+        StartWork(work);
+        DrainUntilDone();
+    }
+
+    /// <summary>Starts <paramref name="work"/> in the background; its output waits for the next drain.</summary>
+    protected void StartWork(Func<CancellationToken, Task> work)
+    {
+        Interlocked.Increment(ref _running);
+        _work.Add(Task.Run(async () =>
         {
             try
             {
                 await work(_cancel.Token).ConfigureAwait(false);
             }
+            catch (OperationCanceledException) when (_cancel.IsCancellationRequested)
+            {
+            }
+            catch (Exception e)
+            {
+                // Nothing escapes as a bare .NET exception: an unexpected failure is still an ErrorRecord.
+                EmitError(new ErrorRecord(e, "UnexpectedError", ErrorCategory.NotSpecified, null));
+            }
             finally
             {
-                queue.CompleteAdding();
+                if (Interlocked.Decrement(ref _running) == 0)
+                {
+                    Post(static () => { }); // wakes the drain
+                }
             }
-        });
+        }));
+    }
 
+    /// <summary>Writes whatever output is ready, without waiting.</summary>
+    protected void DrainAvailable()
+    {
+        while (_queue.TryTake(out var action))
+        {
+            action();
+        }
+    }
+
+    /// <summary>Writes output as it comes until every started work item has ended.</summary>
+    protected void DrainUntilDone()
+    {
         try
         {
-            foreach (var action in queue.GetConsumingEnumerable(_cancel.Token))
+            while (Volatile.Read(ref _running) > 0)
             {
-                action();
+                if (_queue.TryTake(out var action, Timeout.Infinite, _cancel.Token))
+                {
+                    action();
+                }
             }
         }
         catch (OperationCanceledException) when (_cancel.IsCancellationRequested)
         {
             throw new PipelineStoppedException();
         }
-        finally
+        catch (Exception)
         {
-            _queue = null;
+            // Output refused (Select-Object -First stopping upstream): stop the work too.
+            _cancel.Cancel();
+            throw;
         }
 
-        try
-        {
-            task.GetAwaiter().GetResult();
-        }
-        catch (OperationCanceledException) when (_cancel.IsCancellationRequested)
-        {
-            throw new PipelineStoppedException();
-        }
+        DrainAvailable();
+        _work.Clear();
     }
 
     protected void Emit(object value) => Post(() => WriteObject(value));
@@ -73,26 +105,21 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable
 
     public void Dispose()
     {
-        _cancel.Dispose();
+        // Work cancelled by Ctrl+C may still be finishing: it must find the queue closed, not disposed.
+        _cancel.Cancel();
+        _queue.CompleteAdding();
         GC.SuppressFinalize(this);
     }
 
     private void Post(Action action)
     {
-        var q = _queue;
-        if (q is null)
-        {
-            action(); // called on the pipeline thread outside Pump
-            return;
-        }
-
         try
         {
-            q.Add(action);
+            _queue.Add(action);
         }
         catch (InvalidOperationException)
         {
-            // The pump ended (Ctrl+C): nobody is left to show it.
+            // The command has ended (Ctrl+C): nobody is left to show it.
         }
     }
 }

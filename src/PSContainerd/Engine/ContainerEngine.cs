@@ -75,6 +75,9 @@ public sealed partial class ContainerEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>Completes once the event stream is live (started on first use); fails if containerd cannot be reached.</summary>
+    public Task WhenMonitoringAsync(CancellationToken ct = default) => _monitor.WhenLiveAsync(TimeSpan.FromSeconds(10), ct);
+
     public Task<VersionInfo> ProbeAsync(CancellationToken ct = default) => Client.VersionAsync(ct, TimeSpan.FromSeconds(5));
 
     /// <summary>An exact id, else a unique prefix of one.</summary>

@@ -28,6 +28,13 @@ internal static class ErrorRecords
     public static ErrorRecord InvalidRootFs(string path, string why) =>
         Make(new ArgumentException($"-RootFs '{path}' {why}."), "InvalidRootFs", ErrorCategory.InvalidArgument, path);
 
+    public static ErrorRecord InvalidContainerId(string id) =>
+        Make(new ArgumentException($"'{id}' is not a valid container id: use 1 to 76 letters, digits, '.', '_' or '-', starting and ending with a letter or digit, with no two of '.', '_', '-' in a row (containerd's identifier rule)."), "InvalidContainerId", ErrorCategory.InvalidArgument, id);
+
+    /// <summary>A New-Container argument other than the id, root filesystem, signal or restart policy (environment, label, log path, working directory).</summary>
+    public static ErrorRecord InvalidContainerSpec(string parameter, string value, string why) =>
+        Make(new ArgumentException($"-{parameter} '{value}' {why}."), "InvalidContainerSpec", ErrorCategory.InvalidArgument, value);
+
     public static ErrorRecord ForeignNamespace(string ns, string owner) =>
         Make(new UnauthorizedAccessException($"Namespace '{ns}' is managed by {owner}, which would fight this change. Use -Force to act anyway."), "ForeignNamespace", ErrorCategory.PermissionDenied, ns);
 

@@ -230,8 +230,10 @@ public sealed class ContainerdClient
         ToDate(c.CreatedAt) ?? DateTime.MinValue,
         ToDate(c.UpdatedAt) ?? DateTime.MinValue);
 
+    // containerd 1.6/1.7 fill only `id` (the init process's id, which is the container's) in
+    // Tasks.List and Tasks.Get; `container_id` stays empty there.
     private static TaskInfo ToTask(Proto.Task.Process p) =>
-        new(p.ContainerId, p.Pid, (TaskStatus)(int)p.Status, p.ExitStatus, ToDate(p.ExitedAt));
+        new(p.ContainerId is { Length: > 0 } c ? c : p.Id, p.Pid, (TaskStatus)(int)p.Status, p.ExitStatus, ToDate(p.ExitedAt));
 
     private async Task<T> Unary<T>(Func<CallOptions, Task<T>> call, CancellationToken ct, TimeSpan? deadline = null)
     {

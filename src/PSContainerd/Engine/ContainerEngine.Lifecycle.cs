@@ -151,9 +151,42 @@ public sealed partial class ContainerEngine
         }
     }
 
-    public Task PauseAsync(string id, CancellationToken ct = default) => Client.PauseAsync(id, ct);
+    /// <summary>
+    /// docker pause. containerd answers NotFound for a container without a task, which would read
+    /// as "no such container": say "not running" instead. Pausing a paused task is a no-op.
+    /// </summary>
+    public async Task PauseAsync(string id, CancellationToken ct = default)
+    {
+        var task = await LiveTaskAsync(id, ct).ConfigureAwait(false);
+        if (task.Status is not (Containerd.TaskStatus.Paused or Containerd.TaskStatus.Pausing))
+        {
+            await Client.PauseAsync(id, ct).ConfigureAwait(false);
+        }
+    }
 
-    public Task ResumeAsync(string id, CancellationToken ct = default) => Client.ResumeAsync(id, ct);
+    /// <summary>docker unpause; resuming a task that is not paused is a no-op.</summary>
+    public async Task ResumeAsync(string id, CancellationToken ct = default)
+    {
+        var task = await LiveTaskAsync(id, ct).ConfigureAwait(false);
+        if (task.Status is Containerd.TaskStatus.Paused or Containerd.TaskStatus.Pausing)
+        {
+            await Client.ResumeAsync(id, ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<TaskInfo> LiveTaskAsync(string id, CancellationToken ct)
+    {
+        var task = await Client.GetTaskAsync(id, ct).ConfigureAwait(false);
+        if (task is null || task.Status is Containerd.TaskStatus.Stopped or Containerd.TaskStatus.Created)
+        {
+            // Existence first, so a container removed meanwhile still reads as not found.
+            await GetRecordAsync(id, ct).ConfigureAwait(false);
+            throw new ContainerdException(ContainerdErrorKind.FailedPrecondition, Address,
+                $"Container '{id}' is not running{(task is null ? " (it has no task)" : $" (its task is {task.Status.ToString().ToLowerInvariant()})")}.");
+        }
+
+        return task;
+    }
 
     /// <summary>Deletes a stopped task and the container; with <paramref name="force"/> a live task is SIGKILLed first.</summary>
     public async Task RemoveAsync(string id, bool force, CancellationToken ct = default)

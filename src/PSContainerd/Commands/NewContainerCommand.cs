@@ -1,0 +1,224 @@
+using System.Collections;
+using System.Globalization;
+using System.Management.Automation;
+using System.Text.RegularExpressions;
+using PSContainerd.Engine;
+
+namespace PSContainerd.Commands;
+
+/// <summary>
+/// <para type="synopsis">Creates a container from a root filesystem folder.</para>
+/// <para type="description">
+/// Writes an OCI runtime spec with docker-like Linux defaults (own pid/ipc/uts/mount/network
+/// namespaces, the usual mounts, docker's default capabilities, no-new-privileges, PATH) and
+/// creates the container, keeping its stop signal, stop timeout, restart policy, auto-remove and
+/// log path as labels on containerd's record. Every argument is checked before anything is
+/// created. With -Start the task is started too. Writes the new container's ContainerInfo.
+/// </para>
+/// </summary>
+[Cmdlet(VerbsCommon.New, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[OutputType(typeof(ContainerInfo))]
+public sealed class NewContainerCommand : ContainerdCmdlet
+{
+    // containerd's identifiers.Validate: alphanumerics separated by single '.', '_' or '-', at most 76.
+    private static readonly Regex IdRule = new("^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$", RegexOptions.CultureInvariant);
+    private const int MaxIdLength = 76;
+
+    /// <summary>The new container's id.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string Id { get; set; } = string.Empty;
+
+    /// <summary>The folder holding the container's root filesystem; relative to the current location.</summary>
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string RootFs { get; set; } = string.Empty;
+
+    /// <summary>The init process's argv. Default: /bin/sh.</summary>
+    [Parameter(Position = 2, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string[] Command { get; set; } = { "/bin/sh" };
+
+    /// <summary>Environment variables as 'NAME=value' strings. PATH defaults to the usual one.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string[] Environment { get; set; } = Array.Empty<string>();
+
+    /// <summary>Labels on the container record. Keys under 'pscontainerd/' are the module's own and refused.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public Hashtable? Label { get; set; }
+
+    /// <summary>The signal Stop-Container sends first. Default: SIGTERM.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? StopSignal { get; set; }
+
+    /// <summary>Seconds Stop-Container waits before SIGKILL; -1 = never force. Default: 10.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(-1, int.MaxValue)]
+    public int? StopTimeout { get; set; }
+
+    /// <summary>no, always, unless-stopped, on-failure or on-failure:N. Default: no.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RestartPolicyCompleter))]
+    public string RestartPolicy { get; set; } = "no";
+
+    /// <summary>Remove the container when its task exits and no restart follows.</summary>
+    [Parameter]
+    public SwitchParameter AutoRemove { get; set; }
+
+    /// <summary>A file on the host that receives the task's stdout and stderr; relative to the current location.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? LogPath { get; set; }
+
+    /// <summary>The init process's working directory inside the container (absolute). Default: /.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? WorkingDirectory { get; set; }
+
+    /// <summary>Start the container's task once it is created.</summary>
+    [Parameter]
+    public SwitchParameter Start { get; set; }
+
+    /// <summary>Act in a namespace another manager owns (moby, k8s.io).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (!CheckNamespace(Force) || BuildRequest() is not { } request)
+        {
+            return;
+        }
+
+        if (!ShouldProcess($"{Id} (namespace '{Namespace}')", Start ? "Create and start container" : "Create container"))
+        {
+            return;
+        }
+
+        Pump(ct => RunAsync(Id, async (id, c) =>
+        {
+            var info = await Engine.CreateAsync(request, c).ConfigureAwait(false);
+            if (Start)
+            {
+                info = await Engine.StartAsync(id, c).ConfigureAwait(false);
+            }
+
+            Emit(info);
+        }, ct));
+    }
+
+    /// <summary>Checks every argument on the pipeline thread (paths resolve against the current location); null after writing the error.</summary>
+    private NewContainerRequest? BuildRequest()
+    {
+        if (Id.Length > MaxIdLength || !IdRule.IsMatch(Id))
+        {
+            WriteError(ErrorRecords.InvalidContainerId(Id));
+            return null;
+        }
+
+        if (ResolveFileSystemPath(RootFs, nameof(RootFs)) is not { } rootFs)
+        {
+            return null;
+        }
+
+        if (!Directory.Exists(rootFs))
+        {
+            WriteError(ErrorRecords.InvalidRootFs(RootFs, File.Exists(rootFs) ? $"is a file ('{rootFs}'), not a folder" : $"does not exist ('{rootFs}')"));
+            return null;
+        }
+
+        int? stopSignal = null;
+        if (StopSignal is not null)
+        {
+            if (!Signals.TryParse(StopSignal, out int sig))
+            {
+                WriteError(ErrorRecords.InvalidSignal(StopSignal));
+                return null;
+            }
+
+            stopSignal = sig;
+        }
+
+        if (!PSContainerd.Engine.RestartPolicy.TryParse(RestartPolicy, out var policy))
+        {
+            WriteError(ErrorRecords.InvalidRestartPolicy(RestartPolicy));
+            return null;
+        }
+
+        foreach (var e in Environment)
+        {
+            int eq = e?.IndexOf('=', StringComparison.Ordinal) ?? -1;
+            if (eq <= 0)
+            {
+                WriteError(ErrorRecords.InvalidContainerSpec(nameof(Environment), e ?? string.Empty, "is not of the form NAME=value"));
+                return null;
+            }
+        }
+
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (DictionaryEntry entry in Label ?? new Hashtable())
+        {
+            string key = Convert.ToString(entry.Key, CultureInfo.InvariantCulture) ?? string.Empty;
+            if (key.Length == 0 || key.StartsWith(StateLabels.Prefix, StringComparison.Ordinal))
+            {
+                WriteError(ErrorRecords.InvalidContainerSpec(nameof(Label), key,
+                    key.Length == 0 ? "is an empty label key" : $"is a key the module keeps its own state in ('{StateLabels.Prefix}*'); use the matching parameter instead"));
+                return null;
+            }
+
+            labels[key] = Convert.ToString(entry.Value, CultureInfo.InvariantCulture) ?? string.Empty;
+        }
+
+        string? logPath = null;
+        if (LogPath is not null)
+        {
+            logPath = ResolveFileSystemPath(LogPath, nameof(LogPath));
+            if (logPath is null)
+            {
+                return null;
+            }
+
+            if (Directory.Exists(logPath))
+            {
+                WriteError(ErrorRecords.InvalidContainerSpec(nameof(LogPath), LogPath, $"is a folder ('{logPath}'); give a file path"));
+                return null;
+            }
+        }
+
+        if (WorkingDirectory is not null && !WorkingDirectory.StartsWith('/'))
+        {
+            WriteError(ErrorRecords.InvalidContainerSpec(nameof(WorkingDirectory), WorkingDirectory, "is not an absolute path inside the container"));
+            return null;
+        }
+
+        return new NewContainerRequest(Id, rootFs, Command, Environment, labels, stopSignal, StopTimeout, policy, AutoRemove, logPath, WorkingDirectory);
+    }
+
+    /// <summary>A host path for <paramref name="path"/> (relative to the current location), or null after writing the error.</summary>
+    private string? ResolveFileSystemPath(string path, string parameter)
+    {
+        string resolved;
+        ProviderInfo provider;
+        try
+        {
+            resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out provider, out _);
+        }
+        catch (Exception e) when (e is ItemNotFoundException or System.Management.Automation.DriveNotFoundException or ProviderNotFoundException or NotSupportedException or ArgumentException)
+        {
+            WriteError(parameter == nameof(RootFs)
+                ? ErrorRecords.InvalidRootFs(path, $"is not a usable path ({e.Message.TrimEnd('.')})")
+                : ErrorRecords.InvalidContainerSpec(parameter, path, $"is not a usable path ({e.Message.TrimEnd('.')})"));
+            return null;
+        }
+
+        if (provider.Name != "FileSystem")
+        {
+            WriteError(parameter == nameof(RootFs)
+                ? ErrorRecords.InvalidRootFs(path, $"is a {provider.Name} path, not a file system path")
+                : ErrorRecords.InvalidContainerSpec(parameter, path, $"is a {provider.Name} path, not a file system path"));
+            return null;
+        }
+
+        return resolved;
+    }
+}

@@ -206,8 +206,8 @@ Describe 'Get-ContainerEvent' {
         $job = Start-ThreadJob { param($m, $i) Import-Module $m; $env:CONTAINERD_NAMESPACE = 'pester-stop'; Get-ContainerEvent -Id $i -Type Exit -MaxEvents 1 -Timeout 30 -Verbose } -ArgumentList $modulePath, $id
         # Stop only once the listener says (verbose) it is subscribed; poll with a bound.
         $deadline = [datetime]::UtcNow.AddSeconds(10)
-        while ($job.ChildJobs[0].Verbose.Count -eq 0 -and [datetime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
-        $job.ChildJobs[0].Verbose.Count | Should -BeGreaterThan 0
+        while ($job.Verbose.Count -eq 0 -and [datetime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+        $job.Verbose.Count | Should -BeGreaterThan 0
         $null = Stop-Container -Id $id -Timeout 5
         $ev = $job | Receive-Job -Wait -AutoRemoveJob
         $ev | Should -Not -BeNullOrEmpty

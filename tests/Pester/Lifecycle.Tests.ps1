@@ -89,6 +89,26 @@ Describe 'Lifecycle cmdlets' {
         }
     }
 
+    Describe 'New-Container process settings' {
+        It 'passes -Environment and -WorkingDirectory to the init process' {
+            $log = Join-Path $TestDrive 'env.log'
+            New-TestContainer -Command sh, -c, 'echo "foo=$FOO"; echo "cwd=$(pwd)"; echo "path=$PATH"' -With @{
+                Environment = 'FOO=bar baz'; WorkingDirectory = '/tmp'; LogPath = $log; Start = $true
+            } | Out-Null
+            Wait-Condition -Because 'the script printed its three lines' { (Test-Path $log) -and @(Get-Content $log).Count -ge 3 } | Out-Null
+            $lines = Get-Content $log
+            $lines | Should -Contain 'foo=bar baz'
+            $lines | Should -Contain 'cwd=/tmp'
+            $lines | Should -Contain 'path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+        }
+
+        It 'removes an -AutoRemove container once its task exits' {
+            $c = New-TestContainer -Command sh, -c, 'exit 0' -With @{ AutoRemove = $true; Start = $true }
+            $c.Labels['pscontainerd/auto-remove'] | Should -Be 'true'
+            Wait-Condition -Because 'the container is removed after its exit' { -not (Get-TestStatus $c.Id) } | Should -BeTrue
+        }
+    }
+
     Describe 'Start-Container' {
         It 'starts the task: Running with the pid of a live host process' {
             $c = New-TestContainer

@@ -11,16 +11,69 @@ public sealed partial class ContainerEngine
         var containers = Client.ListContainersAsync(ct);
         var tasks = Client.ListTasksAsync(ct);
         var byId = (await tasks.ConfigureAwait(false)).ToDictionary(t => t.ContainerId, StringComparer.Ordinal);
-        return (await containers.ConfigureAwait(false))
-            .OrderBy(c => c.Id, StringComparer.Ordinal)
-            .Select(c => BuildInfo(c, byId.GetValueOrDefault(c.Id)))
-            .ToList();
+        var infos = new List<ContainerInfo>();
+        foreach (var c in (await containers.ConfigureAwait(false)).OrderBy(c => c.Id, StringComparer.Ordinal))
+        {
+            var task = byId.GetValueOrDefault(c.Id);
+            var rec = task is null && await SettleExitAsync(c.Id, ct).ConfigureAwait(false)
+                ? await TryGetRecordAsync(c.Id, ct).ConfigureAwait(false)
+                : c;
+            if (rec is not null)
+            {
+                infos.Add(BuildInfo(rec, task));
+            }
+        }
+
+        return infos;
     }
 
     public async Task<ContainerInfo> GetInfoAsync(string id, CancellationToken ct = default)
     {
         var rec = await GetRecordAsync(id, ct).ConfigureAwait(false);
-        return BuildInfo(rec, await Client.GetTaskAsync(id, ct).ConfigureAwait(false));
+        var task = await Client.GetTaskAsync(id, ct).ConfigureAwait(false);
+        if (task is null && await SettleExitAsync(id, ct).ConfigureAwait(false))
+        {
+            rec = await GetRecordAsync(id, ct).ConfigureAwait(false);
+        }
+
+        return BuildInfo(rec, task);
+    }
+
+    /// <summary>
+    /// The exit recorder deletes the task before it writes the exit to the labels (the exit status
+    /// comes from the delete), so for a moment a container has neither a task nor a recorded exit
+    /// and would read as Stopped with no exit code. When this engine is finalising that exit, wait
+    /// for the container's queue (bounded) so the caller sees the exit; true when it waited.
+    /// </summary>
+    private async Task<bool> SettleExitAsync(string id, CancellationToken ct)
+    {
+        if (!_states.TryGetValue(id, out var s) || !s.Loaded || !s.IsLive)
+        {
+            return false;
+        }
+
+        try
+        {
+            await s.Enqueue(() => Task.CompletedTask).WaitAsync(TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Finalising is stuck on containerd: answer with what is known now.
+        }
+
+        return true;
+    }
+
+    private async Task<ContainerRecord?> TryGetRecordAsync(string id, CancellationToken ct)
+    {
+        try
+        {
+            return await Client.GetContainerAsync(id, ct).ConfigureAwait(false);
+        }
+        catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
+        {
+            return null; // removed meanwhile
+        }
     }
 
     public async Task<ContainerInfo> CreateAsync(NewContainerRequest r, CancellationToken ct = default)

@@ -1,0 +1,61 @@
+# Shared by the Pester suites: dot-source in BeforeAll (and BeforeDiscovery when discovery needs
+# the module). Imports the module under test and checks the fixture's environment; a missing
+# containerd or root filesystem fails the suite loudly instead of skipping it.
+
+$script:ModulePath = if ($env:PSCD_MODULE_PATH) { $env:PSCD_MODULE_PATH } else { Join-Path $PSScriptRoot '../../out/PSContainerd/PSContainerd.psd1' }
+
+function Assert-TestEnvironment {
+    if (-not $env:CONTAINERD_ADDRESS) {
+        throw 'CONTAINERD_ADDRESS is not set: run the suite through build.ps1 -Task Test (tests/Fixtures/testenv.sh starts a private containerd).'
+    }
+    if (-not (Test-Path -LiteralPath $env:CONTAINERD_ADDRESS)) {
+        throw "CONTAINERD_ADDRESS '$env:CONTAINERD_ADDRESS' does not exist: the private containerd is not running."
+    }
+    if (-not $env:PSCD_TEST_ROOTFS -or -not (Test-Path -LiteralPath (Join-Path $env:PSCD_TEST_ROOTFS 'bin/sh'))) {
+        throw "PSCD_TEST_ROOTFS '$env:PSCD_TEST_ROOTFS' is not a busybox root filesystem (no bin/sh)."
+    }
+}
+
+function Import-ModuleUnderTest {
+    if (-not (Test-Path -LiteralPath $script:ModulePath)) {
+        throw "The module is not built at '$script:ModulePath': run build.ps1 -Task Build, or set PSCD_MODULE_PATH."
+    }
+    Import-Module $script:ModulePath -Force -ErrorAction Stop
+}
+
+# A container id no other test (or earlier run) uses.
+function New-TestId([string] $Prefix = 'lc') {
+    "$Prefix-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
+}
+
+# Polls $Condition until it returns something truthy, which is returned; throws at the deadline.
+function Wait-Condition {
+    param(
+        [Parameter(Mandatory)] [scriptblock] $Condition,
+        [double] $TimeoutSeconds = 15,
+        [Parameter(Mandatory)] [string] $Because
+    )
+    $deadline = [datetime]::UtcNow.AddSeconds($TimeoutSeconds)
+    while ($true) {
+        $result = & $Condition
+        if ($result) { return $result }
+        if ([datetime]::UtcNow -ge $deadline) {
+            throw "Timed out after $TimeoutSeconds s waiting until $Because."
+        }
+        Start-Sleep -Milliseconds 50
+    }
+}
+
+# The status Get-Container reports, or $null when the container is gone.
+function Get-TestStatus([string] $Id, [string] $Namespace = 'default') {
+    $c = Get-Container -Id $Id -Namespace $Namespace -ErrorAction SilentlyContinue
+    if ($c) { $c.Status } else { $null }
+}
+
+# Removes every container whose id starts with one of $Prefixes (tests name theirs uniquely).
+function Remove-TestContainers([string[]] $Ids, [string] $Namespace = 'default') {
+    foreach ($id in $Ids) {
+        Get-Container -Id "$id*" -Namespace $Namespace -ErrorAction SilentlyContinue |
+            Remove-Container -Namespace $Namespace -Force -Confirm:$false -ErrorAction Continue
+    }
+}

@@ -122,6 +122,33 @@ Describe 'Stop-Container' {
         ($results.Steps | Where-Object Action -eq 'signal' | Sort-Object At -Unique).Count | Should -Be 1
     }
 
+    It 'acts in the namespace of piped containers, never on a same-named container elsewhere' {
+        $id = "same-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
+        try {
+            foreach ($ns in 'pester-ns-a', 'pester-ns-b') {
+                New-Container -Namespace $ns -Id $id -RootFs $RootFs -Command $Cooperative -Start | Out-Null
+            }
+            $r = Get-Container -Namespace 'pester-ns-b' -Id $id | Stop-Container -Timeout 5
+            $r.Namespace | Should -Be 'pester-ns-b'
+            $r.ExitCode | Should -Be 0
+            (Get-Container -Namespace 'pester-ns-a' -Id $id).Status | Should -Be 'Running'
+            (Get-Container -Namespace 'pester-ns-b' -Id $id).Status | Should -Be 'Stopped'
+        } finally {
+            'pester-ns-a', 'pester-ns-b' | ForEach-Object { Get-Container -Namespace $_ | Remove-Container -Force -ErrorAction SilentlyContinue }
+        }
+    }
+
+    It 'stops a container another tool made (ctr run --rootfs)' {
+        $id = "ctr-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
+        & ctr --address $env:CONTAINERD_ADDRESS --namespace pester-stop run -d --rootfs $RootFs $id /bin/sleep 1000 | Out-Null
+        $LASTEXITCODE | Should -Be 0
+        (Get-Container -Id $id).Status | Should -Be 'Running'
+        $r = Stop-Container -Id $id -Timeout 1
+        $r.ExitCode | Should -Be 137
+        $r.Escalation | Should -Be 'Kill'
+        (Get-Container -Id $id).Status | Should -Be 'Stopped'
+    }
+
     It 'returns a job with -AsJob whose output is the StopResult' {
         $id = New-TestContainer 'job' $Cooperative
         $job = Stop-Container -Id $id -AsJob

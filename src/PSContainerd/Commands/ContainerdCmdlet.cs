@@ -14,14 +14,17 @@ public abstract class ContainerdCmdlet : AsyncCmdlet
     [ValidateNotNullOrEmpty]
     public string Address { get; set; } = Environment.GetEnvironmentVariable("CONTAINERD_ADDRESS") is { Length: > 0 } a ? a : DefaultAddress;
 
-    /// <summary>The containerd namespace. Default: $env:CONTAINERD_NAMESPACE, else default.</summary>
-    [Parameter]
+    /// <summary>
+    /// The containerd namespace. Default: $env:CONTAINERD_NAMESPACE, else default. Binds from
+    /// piped objects (ContainerInfo, StopResult), so `Get-Container -Namespace x | Stop-Container`
+    /// acts in x, never on a same-named container elsewhere.
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string Namespace { get; set; } = Environment.GetEnvironmentVariable("CONTAINERD_NAMESPACE") is { Length: > 0 } n ? n : "default";
 
-    private ContainerEngine? _engine;
-
-    protected ContainerEngine Engine => _engine ??= ContainerEngine.For(ResolvedAddress, Namespace);
+    /// <summary>The engine of the current -Address and -Namespace; capture it before work that outlives the current pipeline item.</summary>
+    protected ContainerEngine Engine => ContainerEngine.For(ResolvedAddress, Namespace);
 
     protected string ResolvedAddress => System.IO.Path.GetFullPath(Address);
 
@@ -113,11 +116,14 @@ public abstract class ContainerdCmdlet : AsyncCmdlet
     }
 
     /// <summary>Resolves one id (exact or unique prefix) and runs <paramref name="action"/>; any failure becomes an ErrorRecord.</summary>
-    protected async Task OneAsync(string raw, Func<string, CancellationToken, Task> action, CancellationToken ct)
+    protected Task OneAsync(string raw, Func<string, CancellationToken, Task> action, CancellationToken ct) => OneAsync(Engine, raw, action, ct);
+
+    /// <summary>As <see cref="OneAsync(string, Func{string, CancellationToken, Task}, CancellationToken)"/>, with the engine captured when the item arrived.</summary>
+    protected async Task OneAsync(ContainerEngine engine, string raw, Func<string, CancellationToken, Task> action, CancellationToken ct)
     {
         try
         {
-            string id = await Engine.ResolveAsync(raw, ct).ConfigureAwait(false);
+            string id = await engine.ResolveAsync(raw, ct).ConfigureAwait(false);
             await action(id, ct).ConfigureAwait(false);
         }
         catch (Exception e) when (ErrorRecords.TryFrom(e, raw, out var record))

@@ -12,12 +12,11 @@ namespace PSContainerd.Commands;
 [OutputType(typeof(Job))]
 public sealed class StopContainerCommand : ContainerdCmdlet
 {
-    private readonly List<string> _ids = new();
+    private readonly List<(ContainerEngine Engine, string Id)> _ids = new();
     private SemaphoreSlim? _throttle;
     private int? _signal;
     private int _started;
     private int _finished;
-    private bool _refused;
 
     /// <summary>Container ids, or unique prefixes of them.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -60,20 +59,17 @@ public sealed class StopContainerCommand : ContainerdCmdlet
             _signal = s;
         }
 
-        if (!CheckNamespace(Force))
-        {
-            _refused = true; // the error was written; nothing is stopped
-        }
-
         _throttle = new SemaphoreSlim(ThrottleLimit);
     }
 
     protected override void ProcessRecord()
     {
-        if (_refused)
+        if (!CheckNamespace(Force))
         {
-            return;
+            return; // the error was written; nothing is stopped
         }
+
+        var engine = Engine; // this item's namespace, fixed before the next item rebinds it
 
         foreach (var raw in Id)
         {
@@ -90,12 +86,12 @@ public sealed class StopContainerCommand : ContainerdCmdlet
 
             if (AsJob)
             {
-                _ids.Add(raw);
+                _ids.Add((engine, raw));
                 continue;
             }
 
             _started++;
-            StartWork(ct => StopOneAsync(raw, ct));
+            StartWork(ct => StopOneAsync(engine, raw, ct));
         }
 
         DrainAvailable();
@@ -107,7 +103,7 @@ public sealed class StopContainerCommand : ContainerdCmdlet
         {
             if (_ids.Count > 0)
             {
-                var job = new StopContainerJob(Engine, _ids, _signal, TimeoutOrNull, ThrottleLimit, MyInvocation.Line);
+                var job = new StopContainerJob(_ids, _signal, TimeoutOrNull, ThrottleLimit, MyInvocation.Line);
                 JobRepository.Add(job);
                 job.Start();
                 WriteObject(job);
@@ -122,14 +118,14 @@ public sealed class StopContainerCommand : ContainerdCmdlet
 
     private int? TimeoutOrNull => MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) ? Timeout : null;
 
-    private async Task StopOneAsync(string raw, CancellationToken ct)
+    private async Task StopOneAsync(ContainerEngine engine, string raw, CancellationToken ct)
     {
         await _throttle!.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            await OneAsync(raw, async (id, token) =>
+            await OneAsync(engine, raw, async (id, token) =>
             {
-                var result = await Engine.StopAsync(id, _signal, TimeoutOrNull, step => EmitVerbose($"{id}: {step.Action}: {step.Detail}"), token).ConfigureAwait(false);
+                var result = await engine.StopAsync(id, _signal, TimeoutOrNull, step => EmitVerbose($"{id}: {step.Action}: {step.Detail}"), token).ConfigureAwait(false);
                 foreach (var w in result.Steps.Where(s => s.Action == "warning"))
                 {
                     EmitWarning($"{id}: {w.Detail}");

@@ -6,17 +6,15 @@ namespace PSContainerd.Commands;
 /// <summary>Stop-Container -AsJob: the stops run in the engine; Receive-Job yields their StopResults; Stop-Job ends the job's wait (the stops it began finish regardless).</summary>
 public sealed class StopContainerJob : Job
 {
-    private readonly ContainerEngine _engine;
-    private readonly IReadOnlyList<string> _ids;
+    private readonly IReadOnlyList<(ContainerEngine Engine, string Id)> _ids;
     private readonly int? _signal;
     private readonly int? _timeout;
     private readonly int _throttle;
     private readonly CancellationTokenSource _cancel = new();
 
-    public StopContainerJob(ContainerEngine engine, IReadOnlyList<string> ids, int? signal, int? timeout, int throttle, string command)
+    public StopContainerJob(IReadOnlyList<(ContainerEngine Engine, string Id)> ids, int? signal, int? timeout, int throttle, string command)
         : base(command, "Stop-Container")
     {
-        _engine = engine;
         _ids = ids;
         _signal = signal;
         _timeout = timeout;
@@ -28,7 +26,7 @@ public sealed class StopContainerJob : Job
 
     public override bool HasMoreData => Output.Count > 0 || Error.Count > 0 || Verbose.Count > 0 || Warning.Count > 0;
 
-    public override string Location => _engine.Address;
+    public override string Location => string.Join(", ", _ids.Select(i => i.Engine.Address).Distinct());
 
     public void Start()
     {
@@ -56,13 +54,14 @@ public sealed class StopContainerJob : Job
     {
         using var throttle = new SemaphoreSlim(_throttle);
         bool failed = false;
-        await Task.WhenAll(_ids.Select(async raw =>
+        await Task.WhenAll(_ids.Select(async item =>
         {
+            var (engine, raw) = item;
             await throttle.WaitAsync(_cancel.Token).ConfigureAwait(false);
             try
             {
-                string id = await _engine.ResolveAsync(raw, _cancel.Token).ConfigureAwait(false);
-                var r = await _engine.StopAsync(id, _signal, _timeout, step => Verbose.Add(new VerboseRecord($"{id}: {step.Action}: {step.Detail}")), _cancel.Token).ConfigureAwait(false);
+                string id = await engine.ResolveAsync(raw, _cancel.Token).ConfigureAwait(false);
+                var r = await engine.StopAsync(id, _signal, _timeout, step => Verbose.Add(new VerboseRecord($"{id}: {step.Action}: {step.Detail}")), _cancel.Token).ConfigureAwait(false);
                 Output.Add(PSObject.AsPSObject(r));
                 if (r.Outcome == StopOutcome.Failed)
                 {

@@ -11,7 +11,7 @@ namespace PSContainerd.Commands;
 [OutputType(typeof(WaitResult))]
 public sealed class WaitContainerCommand : ContainerdCmdlet
 {
-    private readonly List<string> _ids = new();
+    private readonly List<(ContainerEngine Engine, string Id)> _ids = new();
 
     /// <summary>Container ids, or unique prefixes of them.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -42,7 +42,7 @@ public sealed class WaitContainerCommand : ContainerdCmdlet
                 continue;
             }
 
-            _ids.Add(raw);
+            _ids.Add((Engine, raw));
         }
     }
 
@@ -59,9 +59,9 @@ public sealed class WaitContainerCommand : ContainerdCmdlet
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct);
             int met = 0;
             var timedOut = new System.Collections.Concurrent.ConcurrentQueue<WaitResult>();
-            var waits = _ids.Select(raw => OneAsync(raw, async (id, token) =>
+            var waits = _ids.Select(item => OneAsync(item.Engine, item.Id, async (id, token) =>
             {
-                var r = await Engine.WaitAsync(id, Condition, timeout, token).ConfigureAwait(false);
+                var r = await item.Engine.WaitAsync(id, Condition, timeout, token).ConfigureAwait(false);
                 if (!Any)
                 {
                     Emit(r);

@@ -29,7 +29,6 @@ internal sealed class StopOperation
     private readonly List<StopStep> _steps = new();
     private readonly TaskCompletionSource<StopResult> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly DateTime _started = DateTime.UtcNow;
     private TaskCompletionSource _deadlineChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DateTime? _deadline;
 
@@ -65,7 +64,7 @@ internal sealed class StopOperation
         TaskCompletionSource changed;
         lock (_gate)
         {
-            if (_deadline is not null && _deadline <= candidate && _settings.TimeoutSeconds >= 0)
+            if (_deadline is not null && _deadline <= candidate)
             {
                 return;
             }
@@ -132,16 +131,14 @@ internal sealed class StopOperation
             return Result(StopOutcome.AlreadyStopped, StopEscalation.None, _state.LastExit);
         }
 
-        lock (_gate)
-        {
-            _deadline ??= _settings.TimeoutSeconds < 0 ? null : _started.AddSeconds(_settings.TimeoutSeconds);
-        }
-
         _state.ManuallyStopped = true;
         if (_engine.Manages)
         {
-            await _engine.StateStore.RecordStopIntentAsync(id, new StopIntent(_settings.Signal, _settings.TimeoutSeconds, _deadline, Environment.ProcessId)).ConfigureAwait(false);
-            AddStep("record-intent", _deadline is null ? "no deadline" : $"deadline {_deadline:HH:mm:ss.fff}");
+            // Written before the first signal, so a process that dies mid-stop leaves enough for
+            // Restore-ContainerState to finish it. The deadline is the earliest escalation time.
+            DateTime? intended = _settings.TimeoutSeconds < 0 ? null : DateTime.UtcNow.AddSeconds(_settings.TimeoutSeconds);
+            await _engine.StateStore.RecordStopIntentAsync(id, new StopIntent(_settings.Signal, _settings.TimeoutSeconds, intended, Environment.ProcessId)).ConfigureAwait(false);
+            AddStep("record-intent", intended is null ? "no deadline" : $"deadline {intended:HH:mm:ss.fff}");
         }
 
         using var sources = new CancellationTokenSource();
@@ -149,6 +146,16 @@ internal sealed class StopOperation
         _engine.WatchExitSources(_state, pid, handle, sources.Token);
 
         bool delivered = await SignalAsync(_settings.Signal, all: false, "signal").ConfigureAwait(false);
+        lock (_gate)
+        {
+            // As docker: the grace period runs from the signal, not from the request. A joiner
+            // may already have brought it forward.
+            if (_settings.TimeoutSeconds >= 0)
+            {
+                var fromSignal = DateTime.UtcNow.AddSeconds(_settings.TimeoutSeconds);
+                _deadline = _deadline is DateTime joined && joined < fromSignal ? joined : fromSignal;
+            }
+        }
         if (paused)
         {
             // A frozen process acts on no signal until thawed (moby#15853).

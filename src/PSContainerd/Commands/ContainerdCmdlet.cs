@@ -12,7 +12,20 @@ public abstract class ContainerdCmdlet : AsyncCmdlet
     /// <summary>containerd's gRPC unix socket. Default: $env:CONTAINERD_ADDRESS, else /run/containerd/containerd.sock.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
-    public string Address { get; set; } = Environment.GetEnvironmentVariable("CONTAINERD_ADDRESS") is { Length: > 0 } a ? a : DefaultAddress;
+    public string Address
+    {
+        get => _address;
+        set
+        {
+            _address = value;
+            // Bound on the pipeline thread, where the PowerShell location can be read; a relative
+            // path means relative to it, as for every other PowerShell path parameter.
+            _resolvedAddress = Path.IsPathRooted(value) ? value : Path.GetFullPath(value, SessionState.Path.CurrentFileSystemLocation.ProviderPath);
+        }
+    }
+
+    private string _address = Environment.GetEnvironmentVariable("CONTAINERD_ADDRESS") is { Length: > 0 } a ? a : DefaultAddress;
+    private string? _resolvedAddress;
 
     /// <summary>
     /// The containerd namespace. Default: $env:CONTAINERD_NAMESPACE, else default. Binds from
@@ -26,7 +39,7 @@ public abstract class ContainerdCmdlet : AsyncCmdlet
     /// <summary>The engine of the current -Address and -Namespace; capture it before work that outlives the current pipeline item.</summary>
     protected ContainerEngine Engine => ContainerEngine.For(ResolvedAddress, Namespace);
 
-    protected string ResolvedAddress => System.IO.Path.GetFullPath(Address);
+    protected string ResolvedAddress => _resolvedAddress ??= Path.GetFullPath(_address);
 
     /// <summary>
     /// For state-changing cmdlets: refuses a namespace another manager owns unless -Force was given;

@@ -218,6 +218,14 @@ public sealed class ContainerdClient
             Event = new Any { TypeUrl = EventDecoder.MarkerTypeUrl, Value = ByteString.CopyFromUtf8(token) },
         }, o), ct, TimeSpan.FromSeconds(5));
 
+    /// <summary>Publishes an arbitrary event; only tests use it, to replay what containerd may send twice.</summary>
+    internal Task PublishAsync(string topic, string typeUrl, ByteString value, CancellationToken ct = default) =>
+        Unary(async o => await _events.PublishAsync(new PublishRequest
+        {
+            Topic = topic,
+            Event = new Any { TypeUrl = typeUrl, Value = value },
+        }, o), ct, TimeSpan.FromSeconds(5));
+
     internal static DateTime? ToDate(Timestamp? t) =>
         t is null || (t.Seconds <= 0 && t.Nanos == 0) ? null : t.ToDateTime();
 

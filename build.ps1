@@ -244,20 +244,27 @@ function Invoke-Build {
         Copy-Item -LiteralPath $src -Destination $format -Force
     }
 
-    # help: MAML (*-help.xml) and about_*.help.txt from docs/, if any
+    # help: docs/*-*.md -> en-US/PSContainerd.dll-Help.xml (MAML), docs/about_*.md -> about_*.help.txt
+    # (tools/ConvertTo-MamlHelp.ps1); ready-made *-help.xml / about_*.help.txt under docs/ are copied
     $docs = Join-Path $RepoRoot 'docs'
-    $help = @()
+    $helpDir = Join-Path $ModuleDir 'en-US'
     if (Test-Path -LiteralPath $docs) {
-        $help = @(Get-ChildItem -LiteralPath $docs -Recurse -File |
-            Where-Object { $_.Name -like '*-help.xml' -or $_.Name -like 'about_*.help.txt' })
-    }
-    if ($help.Count -gt 0) {
-        $helpDir = Join-Path $ModuleDir 'en-US'
+        Write-Step 'Generating help from docs/ into out/PSContainerd/en-US'
         $null = New-Item -ItemType Directory -Path $helpDir -Force
-        $help | Copy-Item -Destination $helpDir -Force
-        Write-Note "help: $($help.Name -join ', ')"
+        Get-ChildItem -LiteralPath $docs -Recurse -File |
+            Where-Object { $_.Name -like '*-help.xml' -or $_.Name -like 'about_*.help.txt' } |
+            Copy-Item -Destination $helpDir -Force
+        $expected = @((Import-PowerShellDataFile -LiteralPath $ManifestPath).CmdletsToExport)
+        try {
+            $generated = & (Join-Path $RepoRoot 'tools/ConvertTo-MamlHelp.ps1') -DocsPath $docs -OutputPath $helpDir `
+                -ModuleName 'PSContainerd' -ExpectedCommand $expected
+        } catch {
+            Write-Host $_.Exception.Message -ForegroundColor Red
+            throw 'Help generation failed: fix the docs/ pages listed above (tools/ConvertTo-MamlHelp.ps1 describes the expected shape).'
+        }
+        Write-Note "help: $($generated.Commands.Count) cmdlet page(s) -> en-US/$(if ($generated.MamlPath) { Split-Path -Leaf $generated.MamlPath } else { '(no MAML)' }); about topics: $(if ($generated.AboutFiles.Count) { ($generated.AboutFiles | Split-Path -Leaf) -join ', ' } else { 'none' })"
     } else {
-        Write-Note 'help: no *-help.xml or about_*.help.txt under docs/ (skipped)'
+        Write-Note 'help: no docs/ folder (skipped)'
     }
 
     Write-Step 'Checking that out/PSContainerd imports in a fresh pwsh'

@@ -151,9 +151,28 @@ public sealed partial class ContainerEngine
         }
     }
 
-    public Task PauseAsync(string id, CancellationToken ct = default) => Client.PauseAsync(id, ct);
+    /// <summary>
+    /// Pauses the task. The state is marked paused as soon as containerd answers, not when the
+    /// /tasks/paused event arrives: a stop issued right after must know to resume the task so its
+    /// signal is delivered (moby#15853).
+    /// </summary>
+    public async Task PauseAsync(string id, CancellationToken ct = default)
+    {
+        await Client.PauseAsync(id, ct).ConfigureAwait(false);
+        if (_states.TryGetValue(id, out var s))
+        {
+            s.SetPaused(true);
+        }
+    }
 
-    public Task ResumeAsync(string id, CancellationToken ct = default) => Client.ResumeAsync(id, ct);
+    public async Task ResumeAsync(string id, CancellationToken ct = default)
+    {
+        await Client.ResumeAsync(id, ct).ConfigureAwait(false);
+        if (_states.TryGetValue(id, out var s))
+        {
+            s.SetPaused(false);
+        }
+    }
 
     /// <summary>Deletes a stopped task and the container; with <paramref name="force"/> a live task is SIGKILLed first.</summary>
     public async Task RemoveAsync(string id, bool force, CancellationToken ct = default)

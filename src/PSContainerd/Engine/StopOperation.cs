@@ -109,6 +109,10 @@ internal sealed class StopOperation
         var client = _engine.Client;
         AddStep("stop", $"signal {Signals.Name(_settings.Signal)}, timeout {(_settings.TimeoutSeconds < 0 ? "none" : _settings.TimeoutSeconds + " s")}");
 
+        // Marked before the state is looked at: an exit finalised while this stop starts must not
+        // schedule a restart behind its back (moby#10032, #11008). Kept in memory only until the
+        // intent is written; a stop that finds nothing running changes no label.
+        _state.ManuallyStopped = true;
         if (_state.Status == ContainerStatus.Restarting)
         {
             await _engine.Restarts.CancelAsync(_state).ConfigureAwait(false);
@@ -159,7 +163,7 @@ internal sealed class StopOperation
         {
             if (delivered && await WaitGracefulAsync(exited).ConfigureAwait(false))
             {
-                return Exited(StopEscalation.None, exited.Result);
+                return await ExitedAsync(StopEscalation.None, exited.Result).ConfigureAwait(false);
             }
 
             if (!exited.IsCompleted)
@@ -170,7 +174,7 @@ internal sealed class StopOperation
 
             if (await WaitBoundedAsync(exited, KillWait).ConfigureAwait(false))
             {
-                return Exited(StopEscalation.Kill, exited.Result);
+                return await ExitedAsync(StopEscalation.Kill, exited.Result).ConfigureAwait(false);
             }
 
             if (handle is null)
@@ -188,7 +192,7 @@ internal sealed class StopOperation
 
             if (await WaitBoundedAsync(exited, DirectKillWait).ConfigureAwait(false))
             {
-                return Exited(StopEscalation.DirectKill, exited.Result);
+                return await ExitedAsync(StopEscalation.DirectKill, exited.Result).ConfigureAwait(false);
             }
 
             string diagnosis = InitProcessHandle.Diagnose((int)pid);
@@ -284,8 +288,16 @@ internal sealed class StopOperation
         return exited.IsCompleted;
     }
 
-    private StopResult Exited(StopEscalation escalation, RecordedExit? exit)
+    private async Task<StopResult> ExitedAsync(StopEscalation escalation, RecordedExit? exit)
     {
+        if (_state.Status == ContainerStatus.Restarting)
+        {
+            // The exit was finalised with the restart policy before this stop marked itself: the
+            // stop wins, the container stays stopped.
+            await _engine.Restarts.CancelAsync(_state).ConfigureAwait(false);
+            AddStep("restart-cancelled", "a restart scheduled by the exit was cancelled");
+        }
+
         AddStep("exited", exit?.ExitCode is int c ? $"exit code {c}" + (exit.Detail is null ? string.Empty : $" ({exit.Detail})") : "exit code unknown");
         return Result(StopOutcome.Stopped, escalation, exit);
     }

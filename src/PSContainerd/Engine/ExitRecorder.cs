@@ -11,6 +11,9 @@ namespace PSContainerd.Engine;
 /// </summary>
 internal sealed class ExitRecorder
 {
+    /// <summary>How long a task delete is retried while containerd is unavailable: a restart of the daemon, not an outage.</summary>
+    public static readonly TimeSpan UnavailableRetry = TimeSpan.FromSeconds(15);
+
     private readonly ContainerEngine _engine;
 
     public ExitRecorder(ContainerEngine engine) => _engine = engine;
@@ -117,11 +120,21 @@ internal sealed class ExitRecorder
     {
         var client = _engine.Client;
         ExitInfo? waited = null;
+        var unavailableUntil = DateTime.UtcNow + UnavailableRetry;
+        var backoff = TimeSpan.FromMilliseconds(100);
         for (int attempt = 0; attempt < 3; attempt++)
         {
             try
             {
                 return await client.DeleteTaskAsync(id, deadline: TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            }
+            catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.Unavailable && DateTime.UtcNow < unavailableUntil)
+            {
+                // containerd restarting (the pidfd saw the exit while it was down): only its
+                // answer carries the real exit status, so wait for it to come back.
+                attempt--;
+                await Task.Delay(backoff).ConfigureAwait(false);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
             }
             catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
             {

@@ -166,13 +166,16 @@ internal sealed class StopOperation
                 return await ExitedAsync(StopEscalation.None, exited.Result).ConfigureAwait(false);
             }
 
+            bool killed = true;
             if (!exited.IsCompleted)
             {
                 AddStep(delivered ? "timeout" : "escalate", delivered ? "grace period over" : "stop signal not delivered; no grace period to wait");
-                await SignalAsync(Signals.SIGKILL, all: true, "kill").ConfigureAwait(false);
+                killed = await SignalAsync(Signals.SIGKILL, all: true, "kill").ConfigureAwait(false);
             }
 
-            if (await WaitBoundedAsync(exited, KillWait).ConfigureAwait(false))
+            // A SIGKILL containerd did not deliver (it is restarting, or the shim is hung) gives
+            // nothing to wait for: go to the direct kill at once rather than waste KillWait.
+            if (await WaitBoundedAsync(exited, killed || handle is null ? KillWait : TimeSpan.Zero).ConfigureAwait(false))
             {
                 return await ExitedAsync(StopEscalation.Kill, exited.Result).ConfigureAwait(false);
             }
@@ -193,6 +196,17 @@ internal sealed class StopOperation
             if (await WaitBoundedAsync(exited, DirectKillWait).ConfigureAwait(false))
             {
                 return await ExitedAsync(StopEscalation.DirectKill, exited.Result).ConfigureAwait(false);
+            }
+
+            if (handle is not null && PidfdWatcher.Shared.WhenExited(handle).IsCompleted)
+            {
+                // The process is gone but its exit is not recorded: containerd is down, and only
+                // its task delete carries the real status (ExitRecorder retries it meanwhile).
+                AddStep("wait-record", "the init process is gone; waiting for containerd to report its exit status");
+                if (await WaitBoundedAsync(exited, ExitRecorder.UnavailableRetry).ConfigureAwait(false))
+                {
+                    return await ExitedAsync(StopEscalation.DirectKill, exited.Result).ConfigureAwait(false);
+                }
             }
 
             string diagnosis = InitProcessHandle.Diagnose((int)pid);

@@ -126,6 +126,23 @@ public sealed class RestoreTests
     }
 
     [Fact]
+    public async Task A_container_that_never_ran_stays_Unchanged_run_after_run()
+    {
+        await using var scratch = new Scratch(_fx, "never");
+        var e = scratch.Open();
+        string id = await scratch.NewContainerAsync(e, "never", Containers.Cooperative, start: false, policy: Containers.Policy("always"));
+        for (int run = 0; run < 2; run++)
+        {
+            var r = await e.RestoreOneAsync(id, stopRunning: false);
+            Assert.Equal(RestoreAction.Unchanged, r.Action);
+            Assert.Null(r.ExitCode);
+            Assert.Contains("never started", r.Detail);
+        }
+
+        Assert.Null(await scratch.Client.GetTaskAsync(id));
+    }
+
+    [Fact]
     public async Task Reattach_keeps_a_running_container_running_and_watched()
     {
         await using var scratch = new Scratch(_fx, "reattach");

@@ -117,12 +117,13 @@ internal sealed class Reconciler
 
         if (wasLoaded)
         {
-            return new Plan(Result(s, taskStatus, RestoreAction.Unchanged, s.LastExit?.ExitCode ?? recorded?.ExitCode, Describe(s.Status, s.LastExit ?? recorded)));
+            return new Plan(Result(s, taskStatus, RestoreAction.Unchanged, s.LastExit?.ExitCode ?? recorded?.ExitCode, Describe(recordedState, s.LastExit ?? recorded)));
         }
 
         // First look at a container that is not running. Only one that ran before (a recorded
-        // state) is started by its policy, as dockerd does at its start.
-        s.SetNotRunning(recordedState is null ? ContainerStatus.Created : ContainerStatus.Stopped, recorded);
+        // state) is started by its policy, as dockerd does at its start. (The state's Created
+        // means "task created, not started": a container that never ran has no task, so Stopped.)
+        s.SetNotRunning(ContainerStatus.Stopped, recorded);
         if (recordedState is not null && recorded is not null && _engine.Manages && _engine.Restarts.ShouldRestartOnRestore(s, recorded)
             && await _engine.Restarts.RestartNowAsync(s, "restore", resetCount: true).ConfigureAwait(false))
         {
@@ -130,7 +131,7 @@ internal sealed class Reconciler
                 $"restart policy {RestartManager.PolicyOf(labels)} starts it again{(s.ManuallyStopped ? " (always: also after a manual stop, as dockerd does at its start)" : string.Empty)}"));
         }
 
-        return new Plan(Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, Describe(s.Status, recorded)));
+        return new Plan(Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, Describe(recordedState, recorded)));
     }
 
     private Plan Live(ContainerState s, TaskInfo task, bool wasLoaded, DateTime? startedAt, StopIntent? intent, string? owner, bool stopRunning, string taskStatus)
@@ -215,10 +216,10 @@ internal sealed class Reconciler
         return Result(s, taskStatus, RestoreAction.RecordedExit, exit?.ExitCode, $"{why}: exit code {code} recorded{(exit?.OomKilled == true ? " (OOM-killed)" : string.Empty)}");
     }
 
-    private static string Describe(ContainerStatus status, RecordedExit? exit) =>
-        status == ContainerStatus.Created ? "created, never started"
-        : exit?.ExitCode is int c ? $"{status.ToString().ToLowerInvariant()}, exit code {c} recorded"
-        : status.ToString().ToLowerInvariant();
+    private static string Describe(string? recordedState, RecordedExit? exit) =>
+        recordedState is null && exit is null ? "created, never started"
+        : exit?.ExitCode is int c ? $"stopped, exit code {c} recorded"
+        : "stopped";
 
     /// <summary>
     /// Who is doing the recorded stop, when that one is gone: null while its owner lives. The

@@ -58,6 +58,31 @@ public sealed class DaemonRestartTests
     }
 
     [Fact]
+    public async Task A_shim_killed_while_containerd_is_down_is_accounted_for_when_it_is_back()
+    {
+        string id = await _fx.NewContainerAsync("dr-shim", Containers.IgnoresTerm);
+        try
+        {
+            int shim = Containers.ShimPid(_fx.Namespace, id) ?? throw new InvalidOperationException("no shim found for " + id);
+            var wait = Engine.WaitAsync(id, WaitCondition.NotRunning, null);
+            _fx.RunScript("kill-daemon", _fx.Dir);
+            Process.GetProcessById(shim).Kill();
+            await Containers.Until(() => Task.FromResult(!Containers.Alive(shim)), TimeSpan.FromSeconds(5), "the shim gone");
+            _fx.RunScript("start-daemon", _fx.Dir);
+            var back = Stopwatch.StartNew();
+
+            var w = await wait.WaitAsync(TimeSpan.FromSeconds(15));
+            Assert.True(back.Elapsed < TimeSpan.FromSeconds(5), $"the exit arrived {back.Elapsed} after containerd came back");
+            Assert.Contains(w.ExitCode, new int?[] { 137, 255 });
+            await Containers.Until(async () => await _fx.Client.GetTaskAsync(id) is null, TimeSpan.FromSeconds(10), "the task cleaned up");
+        }
+        finally
+        {
+            await _fx.RemoveAsync(id);
+        }
+    }
+
+    [Fact]
     public async Task An_exit_lost_while_containerd_was_down_is_found_by_resync_not_by_a_timeout()
     {
         string id = await _fx.NewContainerAsync("dr-lost", Containers.IgnoresTerm);

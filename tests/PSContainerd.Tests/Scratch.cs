@@ -41,7 +41,14 @@ internal sealed class Scratch : IAsyncDisposable
     {
         foreach (var e in _engines)
         {
-            await e.DisposeAsync();
+            try
+            {
+                await e.DisposeAsync();
+            }
+            catch (Exception)
+            {
+                // Cleanup below must run whatever state a failed test left the engine in.
+            }
         }
 
         var cleaner = ContainerEngine.CreateUnshared(_fx.Address, Namespace);

@@ -10,14 +10,20 @@ namespace PSContainerd.Tests;
 /// PSCD_TEST_ROOTFS set), else one this fixture starts through tests/Fixtures/testenv.sh and
 /// stops at the end. If containerd cannot start, every test fails loudly.
 /// </summary>
-public sealed class ContainerdFixture : IDisposable
+public class ContainerdFixture : IDisposable
 {
     private readonly bool _owned;
 
     public ContainerdFixture()
+        : this(forcePrivate: false)
+    {
+    }
+
+    /// <param name="forcePrivate">Always start a containerd of its own (tests that stop or restart the daemon).</param>
+    protected ContainerdFixture(bool forcePrivate)
     {
         Script = Environment.GetEnvironmentVariable("PSCD_FIXTURE") is { Length: > 0 } f ? f : Path.Combine(RepoRoot(), "tests", "Fixtures", "testenv.sh");
-        if (Environment.GetEnvironmentVariable("CONTAINERD_ADDRESS") is { Length: > 0 } addr && Environment.GetEnvironmentVariable("PSCD_TEST_ROOTFS") is { Length: > 0 } rootfs)
+        if (!forcePrivate && Environment.GetEnvironmentVariable("CONTAINERD_ADDRESS") is { Length: > 0 } addr && Environment.GetEnvironmentVariable("PSCD_TEST_ROOTFS") is { Length: > 0 } rootfs)
         {
             Address = addr;
             RootFs = rootfs;
@@ -103,9 +109,22 @@ public sealed class ContainerdFixture : IDisposable
 
     public void Dispose()
     {
-        foreach (var c in Client.ListContainersAsync().GetAwaiter().GetResult())
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+        try
         {
-            RemoveAsync(c.Id).GetAwaiter().GetResult();
+            foreach (var c in Client.ListContainersAsync().GetAwaiter().GetResult())
+            {
+                RemoveAsync(c.Id).GetAwaiter().GetResult();
+            }
+        }
+        catch (ContainerdException) when (_owned)
+        {
+            // A test left the daemon down: testenv.sh stop cleans up without it.
         }
 
         if (_owned)

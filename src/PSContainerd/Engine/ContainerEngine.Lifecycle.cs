@@ -206,7 +206,10 @@ public sealed partial class ContainerEngine
 
     /// <summary>
     /// docker pause. containerd answers NotFound for a container without a task, which would read
-    /// as "no such container": say "not running" instead. Pausing a paused task is a no-op.
+    /// as "no such container": say "not running" instead. Pausing a paused task is a no-op. The
+    /// state is marked paused as soon as containerd answers, not when the /tasks/paused event
+    /// arrives: a stop issued right after must know to resume the task so its signal is
+    /// delivered (moby#15853).
     /// </summary>
     public async Task PauseAsync(string id, CancellationToken ct = default)
     {
@@ -214,6 +217,11 @@ public sealed partial class ContainerEngine
         if (task.Status is not (Containerd.TaskStatus.Paused or Containerd.TaskStatus.Pausing))
         {
             await Client.PauseAsync(id, ct).ConfigureAwait(false);
+        }
+
+        if (_states.TryGetValue(id, out var s))
+        {
+            s.SetPaused(true);
         }
     }
 
@@ -224,6 +232,11 @@ public sealed partial class ContainerEngine
         if (task.Status is Containerd.TaskStatus.Paused or Containerd.TaskStatus.Pausing)
         {
             await Client.ResumeAsync(id, ct).ConfigureAwait(false);
+        }
+
+        if (_states.TryGetValue(id, out var s))
+        {
+            s.SetPaused(false);
         }
     }
 

@@ -111,7 +111,7 @@ public sealed partial class ContainerEngine
                     s.OomSeen = true;
                     if (Manages)
                     {
-                        await StateStore.RecordOomAsync(s.Id).ConfigureAwait(false);
+                        s.Labels = (await StateStore.RecordOomAsync(s.Id).ConfigureAwait(false)).Labels;
                     }
 
                     Events.Publish(Namespace, s.Id, "Oom", oom.Timestamp);

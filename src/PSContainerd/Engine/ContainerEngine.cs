@@ -53,6 +53,13 @@ public sealed partial class ContainerEngine : IAsyncDisposable
 
     internal RestartManager Restarts { get; }
 
+    /// <summary>
+    /// An engine of its own, not shared through <see cref="For"/>: tests use it to play "a fresh
+    /// process" (Restore-ContainerState after the session that started a container is gone).
+    /// The caller disposes it.
+    /// </summary>
+    internal static ContainerEngine CreateUnshared(string address, string @namespace) => new(address, @namespace);
+
     public static ContainerEngine For(string address, string @namespace) =>
         Engines.GetOrAdd((address, @namespace), k => new Lazy<ContainerEngine>(() => new ContainerEngine(k.Address, k.Namespace))).Value;
 

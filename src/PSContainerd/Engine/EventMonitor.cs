@@ -23,6 +23,7 @@ internal sealed class EventMonitor : IAsyncDisposable
     private readonly object _gate = new();
     private TaskCompletionSource _live = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _loop;
+    private int _disposed;
 
     public EventMonitor(ContainerdClient client, Func<ContainerdEvent, Task> dispatch, Func<CancellationToken, Task> resync, Action<string> log)
     {
@@ -193,6 +194,11 @@ internal sealed class EventMonitor : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _stop.Cancel();
         if (_loop is not null)
         {

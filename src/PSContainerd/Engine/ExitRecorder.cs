@@ -11,12 +11,17 @@ namespace PSContainerd.Engine;
 /// </summary>
 internal sealed class ExitRecorder
 {
+    /// <summary>How long a task delete is retried while containerd is unavailable: a restart of the daemon, not an outage.</summary>
+    public static readonly TimeSpan UnavailableRetry = TimeSpan.FromSeconds(15);
+
     private readonly ContainerEngine _engine;
 
     public ExitRecorder(ContainerEngine engine) => _engine = engine;
 
     /// <summary>Call only from the container's queue.</summary>
-    public async Task FinalizeAsync(ContainerState s, uint pid, ExitInfo? exit, string source)
+    /// <param name="restoring">The exit happened while no engine watched (Restore-ContainerState):
+    /// the restore rule of the restart policy applies and a restart happens at once.</param>
+    public async Task FinalizeAsync(ContainerState s, uint pid, ExitInfo? exit, string source, bool restoring = false)
     {
         if (!s.IsLive || (pid != 0 && s.Pid != 0 && pid != s.Pid))
         {
@@ -44,20 +49,27 @@ internal sealed class ExitRecorder
             if (recorded is not null && (s.StartedAt is null || recorded.ExitedAt >= s.StartedAt))
             {
                 s.SetExited(recorded, restarting: false);
+                if (restoring)
+                {
+                    await RestartOrRemoveAsync(s, recorded, restoring, "restore").ConfigureAwait(false);
+                }
+
                 return;
             }
 
             detail = "exit status unknown: the task was gone before its exit was seen";
         }
 
-        var result = new RecordedExit(exit is null ? 255 : (int)exit.ExitStatus, exit?.ExitedAt ?? DateTime.UtcNow, s.OomSeen, detail);
-        await RecordAsync(s, result, source).ConfigureAwait(false);
+        // The /tasks/oom may have been seen by an engine that is gone: it left the label (cleared at every start).
+        bool oom = s.OomSeen || s.Labels.Get(StateLabels.OomKilled) == "true";
+        var result = new RecordedExit(exit is null ? 255 : (int)exit.ExitStatus, exit?.ExitedAt ?? DateTime.UtcNow, oom, detail);
+        await RecordAsync(s, result, source, restoring).ConfigureAwait(false);
     }
 
     /// <summary>Records an exit already known (from finalisation or a restore) and acts on it.</summary>
-    public async Task RecordAsync(ContainerState s, RecordedExit exit, string source)
+    public async Task RecordAsync(ContainerState s, RecordedExit exit, string source, bool restoring = false)
     {
-        bool restart = _engine.Manages && _engine.Restarts.ShouldRestart(s, exit);
+        bool restart = !restoring && _engine.Manages && _engine.Restarts.ShouldRestart(s, exit);
         if (_engine.Manages)
         {
             try
@@ -79,11 +91,25 @@ internal sealed class ExitRecorder
             ("ExitCode", exit.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"),
             ("Source", source));
 
-        if (restart)
+        await RestartOrRemoveAsync(s, exit, restoring, source, restart).ConfigureAwait(false);
+    }
+
+    private async Task RestartOrRemoveAsync(ContainerState s, RecordedExit exit, bool restoring, string source, bool scheduled = false)
+    {
+        if (!_engine.Manages)
+        {
+            return;
+        }
+
+        if (scheduled)
         {
             await _engine.Restarts.ScheduleAsync(s, exit).ConfigureAwait(false);
         }
-        else if (_engine.Manages && s.Labels.Get(StateLabels.AutoRemove) == "true")
+        else if (restoring && _engine.Restarts.ShouldRestartOnRestore(s, exit))
+        {
+            await _engine.Restarts.RestartNowAsync(s, source, resetCount: true).ConfigureAwait(false);
+        }
+        else if (s.Labels.Get(StateLabels.AutoRemove) == "true")
         {
             await Try(() => _engine.Client.DeleteContainerAsync(s.Id)).ConfigureAwait(false);
             _engine.Forget(s);
@@ -94,11 +120,21 @@ internal sealed class ExitRecorder
     {
         var client = _engine.Client;
         ExitInfo? waited = null;
+        var unavailableUntil = DateTime.UtcNow + UnavailableRetry;
+        var backoff = TimeSpan.FromMilliseconds(100);
         for (int attempt = 0; attempt < 3; attempt++)
         {
             try
             {
                 return await client.DeleteTaskAsync(id, deadline: TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            }
+            catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.Unavailable && DateTime.UtcNow < unavailableUntil)
+            {
+                // containerd restarting (the pidfd saw the exit while it was down): only its
+                // answer carries the real exit status, so wait for it to come back.
+                attempt--;
+                await Task.Delay(backoff).ConfigureAwait(false);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
             }
             catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
             {

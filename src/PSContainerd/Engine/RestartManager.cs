@@ -29,6 +29,46 @@ internal sealed class RestartManager
         return PolicyOf(labels).ShouldRestart(exit.ExitCode ?? 255, s.ManuallyStopped || IsManuallyStopped(labels), count);
     }
 
+    /// <summary>The rule for a container that exited while no engine watched it (see <see cref="RestartPolicy.ShouldRestartOnRestore"/>).</summary>
+    public bool ShouldRestartOnRestore(ContainerState s, RecordedExit exit)
+    {
+        var labels = s.Labels;
+        int count = StateLabels.ParseInt(labels.Get(StateLabels.RestartCount)) ?? 0;
+        return PolicyOf(labels).ShouldRestartOnRestore(exit.ExitCode ?? 255, s.ManuallyStopped || IsManuallyStopped(labels), count);
+    }
+
+    /// <summary>
+    /// A restart decided by restore, at once and without backoff. With <paramref name="resetCount"/>
+    /// it is a fresh start (count 0, manual stop cleared): moby's restore starts containers with a
+    /// reset restart manager (containerStart(..., resetRestartManager: true)). Without it, it is
+    /// the restart a dead process had pending: counted like any policy restart. On the container's queue.
+    /// </summary>
+    public async Task<bool> RestartNowAsync(ContainerState s, string source, bool resetCount)
+    {
+        CancellationTokenSource? pending;
+        lock (s.Gate)
+        {
+            pending = s.PendingRestart;
+            s.PendingRestart = null;
+        }
+
+        pending?.Cancel();
+        s.RestartBackoff = TimeSpan.Zero;
+        try
+        {
+            int count = resetCount ? 0 : (StateLabels.ParseInt(s.Labels.Get(StateLabels.RestartCount)) ?? 0) + 1;
+            await _engine.StartTaskAsync(s, manual: resetCount, restartCount: count).ConfigureAwait(false);
+            _engine.Events.Publish(_engine.Namespace, s.Id, "Restart", null, ("RestartCount", count.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("Source", source));
+            return true;
+        }
+        catch (ContainerdException e)
+        {
+            _engine.Log($"{s.Id}: restart by {source} failed: {e.Message}");
+            s.SetNotRunning(ContainerStatus.Stopped, s.LastExit);
+            return false;
+        }
+    }
+
     /// <summary>moby's timeout rule: reset after a long run, else start at 100 ms and double, capped.</summary>
     public static TimeSpan NextBackoff(TimeSpan previous, TimeSpan ranFor)
     {
@@ -133,6 +173,13 @@ internal sealed class RestartManager
                 }
 
                 s.PendingRestart = null;
+            }
+
+            if (s.ManuallyStopped)
+            {
+                // A stop came between the exit and now (it marks the state before anything else).
+                await CancelAsync(s).ConfigureAwait(false);
+                return;
             }
 
             int count = (StateLabels.ParseInt(s.Labels.Get(StateLabels.RestartCount)) ?? 0) + 1;

@@ -61,6 +61,16 @@ public sealed record RestartPolicy(RestartPolicyKind Kind, int MaximumRetryCount
         _ => false,
     };
 
+    /// <summary>
+    /// Whether a container found not running by Restore-ContainerState is started again. moby
+    /// restores a daemon's containers with a fresh restart manager: a manual stop cancelled only
+    /// the old one, so <c>always</c> restarts even a manually stopped container while
+    /// <c>unless-stopped</c> does not (that is the difference between the two). Unlike moby,
+    /// on-failure also respects a manual stop: a stop's 137/143 is not a failure to recover from.
+    /// </summary>
+    public bool ShouldRestartOnRestore(int exitCode, bool manuallyStopped, int restartCount) =>
+        Kind == RestartPolicyKind.Always || ShouldRestart(exitCode, manuallyStopped, restartCount);
+
     public override string ToString() => Kind switch
     {
         RestartPolicyKind.Always => "always",

@@ -108,6 +108,10 @@ internal sealed class StopOperation
         var client = _engine.Client;
         AddStep("stop", $"signal {Signals.Name(_settings.Signal)}, timeout {(_settings.TimeoutSeconds < 0 ? "none" : _settings.TimeoutSeconds + " s")}");
 
+        // Marked before the state is looked at: an exit finalised while this stop starts must not
+        // schedule a restart behind its back (moby#10032, #11008). Kept in memory only until the
+        // intent is written; a stop that finds nothing running changes no label.
+        _state.ManuallyStopped = true;
         if (_state.Status == ContainerStatus.Restarting)
         {
             await _engine.Restarts.CancelAsync(_state).ConfigureAwait(false);
@@ -166,18 +170,21 @@ internal sealed class StopOperation
         {
             if (delivered && await WaitGracefulAsync(exited).ConfigureAwait(false))
             {
-                return Exited(StopEscalation.None, exited.Result);
+                return await ExitedAsync(StopEscalation.None, exited.Result).ConfigureAwait(false);
             }
 
+            bool killed = true;
             if (!exited.IsCompleted)
             {
                 AddStep(delivered ? "timeout" : "escalate", delivered ? "grace period over" : "stop signal not delivered; no grace period to wait");
-                await SignalAsync(Signals.SIGKILL, all: true, "kill").ConfigureAwait(false);
+                killed = await SignalAsync(Signals.SIGKILL, all: true, "kill").ConfigureAwait(false);
             }
 
-            if (await WaitBoundedAsync(exited, KillWait).ConfigureAwait(false))
+            // A SIGKILL containerd did not deliver (it is restarting, or the shim is hung) gives
+            // nothing to wait for: go to the direct kill at once rather than waste KillWait.
+            if (await WaitBoundedAsync(exited, killed || handle is null ? KillWait : TimeSpan.Zero).ConfigureAwait(false))
             {
-                return Exited(StopEscalation.Kill, exited.Result);
+                return await ExitedAsync(StopEscalation.Kill, exited.Result).ConfigureAwait(false);
             }
 
             if (handle is null)
@@ -195,7 +202,18 @@ internal sealed class StopOperation
 
             if (await WaitBoundedAsync(exited, DirectKillWait).ConfigureAwait(false))
             {
-                return Exited(StopEscalation.DirectKill, exited.Result);
+                return await ExitedAsync(StopEscalation.DirectKill, exited.Result).ConfigureAwait(false);
+            }
+
+            if (handle is not null && PidfdWatcher.Shared.WhenExited(handle).IsCompleted)
+            {
+                // The process is gone but its exit is not recorded: containerd is down, and only
+                // its task delete carries the real status (ExitRecorder retries it meanwhile).
+                AddStep("wait-record", "the init process is gone; waiting for containerd to report its exit status");
+                if (await WaitBoundedAsync(exited, ExitRecorder.UnavailableRetry).ConfigureAwait(false))
+                {
+                    return await ExitedAsync(StopEscalation.DirectKill, exited.Result).ConfigureAwait(false);
+                }
             }
 
             string diagnosis = InitProcessHandle.Diagnose((int)pid);
@@ -291,8 +309,16 @@ internal sealed class StopOperation
         return exited.IsCompleted;
     }
 
-    private StopResult Exited(StopEscalation escalation, RecordedExit? exit)
+    private async Task<StopResult> ExitedAsync(StopEscalation escalation, RecordedExit? exit)
     {
+        if (_state.Status == ContainerStatus.Restarting)
+        {
+            // The exit was finalised with the restart policy before this stop marked itself: the
+            // stop wins, the container stays stopped.
+            await _engine.Restarts.CancelAsync(_state).ConfigureAwait(false);
+            AddStep("restart-cancelled", "a restart scheduled by the exit was cancelled");
+        }
+
         AddStep("exited", exit?.ExitCode is int c ? $"exit code {c}" + (exit.Detail is null ? string.Empty : $" ({exit.Detail})") : "exit code unknown");
         return Result(StopOutcome.Stopped, escalation, exit);
     }

@@ -1,0 +1,86 @@
+using PSContainerd.Containerd;
+
+namespace PSContainerd.Engine;
+
+/// <summary>Restore-ContainerState: reconciling recorded state with containerd after a restart of this process, containerd or the host.</summary>
+public sealed partial class ContainerEngine
+{
+    /// <summary>How many containers are restored at once; the same bound as Stop-Container's default throttle.</summary>
+    public const int RestoreParallelism = 16;
+
+    private Reconciler? _reconciler;
+
+    private Reconciler Reconciler => _reconciler ??= new Reconciler(this);
+
+    /// <summary>
+    /// Restores <paramref name="id"/> (exact id or unique prefix), or every container of the
+    /// namespace when null. Results are ordered by id. A container deleted while the namespace is
+    /// walked is skipped.
+    /// </summary>
+    public async Task<IReadOnlyList<RestoreResult>> RestoreAsync(string? id, bool stopRunning, CancellationToken ct = default)
+    {
+        await _monitor.WhenLiveAsync(TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
+        if (id is not null)
+        {
+            return new[] { await RestoreOneAsync(await ResolveAsync(id, ct).ConfigureAwait(false), stopRunning, ct).ConfigureAwait(false) };
+        }
+
+        var ids = await ListIdsAsync(ct).ConfigureAwait(false);
+        var results = new List<RestoreResult>();
+        using var gate = new SemaphoreSlim(RestoreParallelism);
+        await Task.WhenAll(ids.Select(async i =>
+        {
+            await gate.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                var r = await RestoreOneAsync(i, stopRunning, ct).ConfigureAwait(false);
+                lock (results)
+                {
+                    results.Add(r);
+                }
+            }
+            catch (ContainerLookupException)
+            {
+                // Deleted since the list was taken: nothing left to restore.
+            }
+            finally
+            {
+                gate.Release();
+            }
+        })).ConfigureAwait(false);
+        return results.OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Restores one container by its exact id; see <see cref="Reconciler"/> for what is done.</summary>
+    public async Task<RestoreResult> RestoreOneAsync(string id, bool stopRunning, CancellationToken ct = default)
+    {
+        await _monitor.WhenLiveAsync(TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
+        return await Reconciler.RestoreAsync(id, stopRunning, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The ids of every container in the namespace, sorted.</summary>
+    public async Task<IReadOnlyList<string>> ListIdsAsync(CancellationToken ct = default) =>
+        (await Client.ListContainersAsync(ct).ConfigureAwait(false)).Select(c => c.Id).OrderBy(i => i, StringComparer.Ordinal).ToList();
+
+    /// <summary>The container's record for a restore; a container that is gone is forgotten and reported as not found.</summary>
+    internal async Task<ContainerRecord> GetRecordForRestoreAsync(ContainerState s, CancellationToken ct)
+    {
+        try
+        {
+            return await Client.GetContainerAsync(s.Id, ct).ConfigureAwait(false);
+        }
+        catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
+        {
+            if (s.Loaded)
+            {
+                Forget(s);
+            }
+            else
+            {
+                _states.TryRemove(new KeyValuePair<string, ContainerState>(s.Id, s));
+            }
+
+            throw new ContainerLookupException(LookupFailure.NotFound, s.Id, $"No container with id '{s.Id}' in namespace '{Namespace}'.");
+        }
+    }
+}

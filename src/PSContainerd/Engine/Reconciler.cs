@@ -1,0 +1,271 @@
+using System.Globalization;
+using PSContainerd.Containerd;
+
+namespace PSContainerd.Engine;
+
+/// <summary>
+/// Restore-ContainerState's engine side (moby daemon.restore, with state kept in labels): for one
+/// container, compares what the labels recorded with what containerd reports and acts — a dead
+/// task is deleted and its exit recorded (restart policy applied), a live one is watched again or
+/// stopped, a stop whose owner died is resumed where its deadline says, a pending restart whose
+/// owner died is carried out. The look and the bookkeeping run on the container's serial queue;
+/// a stop runs after it (a stop finalises its exit on that same queue).
+/// </summary>
+internal sealed class Reconciler
+{
+    private readonly ContainerEngine _engine;
+
+    public Reconciler(ContainerEngine engine) => _engine = engine;
+
+    public async Task<RestoreResult> RestoreAsync(string id, bool stopRunning, CancellationToken ct)
+    {
+        var s = _engine.StateOf(id);
+        var plan = await s.Enqueue(() => InspectAsync(s, stopRunning, ct)).WaitAsync(ct).ConfigureAwait(false);
+        return plan.Then is null ? plan.Result : await plan.Then(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>What was found, and the stop still to run once off the queue.</summary>
+    private sealed record Plan(RestoreResult Result, Func<CancellationToken, Task<RestoreResult>>? Then = null);
+
+    private async Task<Plan> InspectAsync(ContainerState s, bool stopRunning, CancellationToken ct)
+    {
+        var rec = await _engine.GetRecordForRestoreAsync(s, ct).ConfigureAwait(false);
+        var task = await _engine.Client.GetTaskAsync(s.Id, ct).ConfigureAwait(false);
+        bool wasLoaded = s.Loaded;
+        var labels = rec.Labels;
+        s.Labels = labels;
+        s.ManuallyStopped = (wasLoaded && s.ManuallyStopped) || RestartManager.IsManuallyStopped(labels);
+        s.Loaded = true;
+
+        string taskStatus = task?.Status.ToString() ?? "None";
+        var intent = StopIntent.Parse(labels.Get(StateLabels.StopIntent));
+        var startedAt = StateLabels.ParseTime(labels.Get(StateLabels.StartedAt));
+        string? owner = intent is null ? null : StopOwner(intent, s);
+
+        if (task is not null && task.Status != Containerd.TaskStatus.Stopped)
+        {
+            return Live(s, task, wasLoaded, startedAt, intent, owner, stopRunning, taskStatus);
+        }
+
+        if (task is not null)
+        {
+            // The init process exited and nobody finalised it: delete the task, record, apply the policy.
+            if (!s.IsLive)
+            {
+                s.SetRunning(task.Pid, startedAt);
+            }
+
+            var exit = new ExitInfo(task.ExitStatus, task.ExitedAt, task.Pid);
+            if (intent is not null)
+            {
+                s.ManuallyStopped = true;
+                await _engine.Exits.FinalizeAsync(s, task.Pid, exit, "restore").ConfigureAwait(false);
+                return new Plan(Result(s, taskStatus, RestoreAction.ResumedStop, s.LastExit?.ExitCode,
+                    $"a stop by {owner ?? "a process"} was pending; the process had already exited: exit recorded, no restart"));
+            }
+
+            await _engine.Exits.FinalizeAsync(s, task.Pid, exit, "restore", restoring: !wasLoaded).ConfigureAwait(false);
+            return new Plan(AfterExit(s, taskStatus, "the task had exited while nothing watched it"));
+        }
+
+        if (wasLoaded && s.IsLive)
+        {
+            // Watched here as running, but the task is gone (deleted by someone, or a dead shim cleaned up).
+            await _engine.Exits.FinalizeAsync(s, 0, null, "restore").ConfigureAwait(false);
+            return new Plan(AfterExit(s, taskStatus, "the task was gone"));
+        }
+
+        string? recordedState = labels.Get(StateLabels.State);
+        if (recordedState == StateLabels.StateRunning)
+        {
+            // The labels say running, containerd has no task: a host reboot, or containerd lost it.
+            s.SetRunning(0, startedAt);
+            bool stopAsked = intent is not null;
+            if (stopAsked)
+            {
+                s.ManuallyStopped = true;
+            }
+
+            await _engine.Exits.FinalizeAsync(s, 0, null, "restore", restoring: !stopAsked).ConfigureAwait(false);
+            const string unknown = "the labels say running but containerd has no task (host reboot, or containerd lost it): exit 255 recorded, the real exit status is unknown";
+            return new Plan(stopAsked
+                ? Result(s, taskStatus, RestoreAction.ResumedStop, s.LastExit?.ExitCode, $"a stop by {owner ?? "a process"} was pending; {unknown}")
+                : AfterExit(s, taskStatus, unknown));
+        }
+
+        var recorded = RecordedExit.FromLabels(labels);
+        if (recordedState == StateLabels.StateRestarting)
+        {
+            if (s.PendingRestart is not null)
+            {
+                return new Plan(Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, $"restart pending, due {labels.Get(StateLabels.RestartDue) ?? "soon"}"));
+            }
+
+            s.SetNotRunning(ContainerStatus.Restarting, recorded);
+            if (s.ManuallyStopped)
+            {
+                await _engine.Restarts.CancelAsync(s).ConfigureAwait(false);
+                return new Plan(Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, "a restart was pending but the container was stopped by hand: left stopped"));
+            }
+
+            int count = (StateLabels.ParseInt(labels.Get(StateLabels.RestartCount)) ?? 0) + 1;
+            bool restarted = await _engine.Restarts.RestartNowAsync(s, "restore", resetCount: false).ConfigureAwait(false);
+            return new Plan(restarted
+                ? Result(s, taskStatus, RestoreAction.Restarted, recorded?.ExitCode, $"the restart that was pending (due {labels.Get(StateLabels.RestartDue) ?? "?"}) was carried out; restart count {count}")
+                : Result(s, taskStatus, RestoreAction.RecordedExit, recorded?.ExitCode, "the pending restart failed: see the engine's diagnostics; left stopped"));
+        }
+
+        if (wasLoaded)
+        {
+            return new Plan(Result(s, taskStatus, RestoreAction.Unchanged, s.LastExit?.ExitCode ?? recorded?.ExitCode, Describe(recordedState, s.LastExit ?? recorded)));
+        }
+
+        // First look at a container that is not running. Only one that ran before (a recorded
+        // state) is started by its policy, as dockerd does at its start. (The state's Created
+        // means "task created, not started": a container that never ran has no task, so Stopped.)
+        s.SetNotRunning(ContainerStatus.Stopped, recorded);
+        if (recordedState is not null && recorded is not null && _engine.Manages && _engine.Restarts.ShouldRestartOnRestore(s, recorded)
+            && await _engine.Restarts.RestartNowAsync(s, "restore", resetCount: true).ConfigureAwait(false))
+        {
+            return new Plan(Result(s, taskStatus, RestoreAction.Restarted, recorded.ExitCode,
+                $"restart policy {RestartManager.PolicyOf(labels)} starts it again{(s.ManuallyStopped ? " (always: also after a manual stop, as dockerd does at its start)" : string.Empty)}"));
+        }
+
+        return new Plan(Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, Describe(recordedState, recorded)));
+    }
+
+    private Plan Live(ContainerState s, TaskInfo task, bool wasLoaded, DateTime? startedAt, StopIntent? intent, string? owner, bool stopRunning, string taskStatus)
+    {
+        bool paused = task.Status is Containerd.TaskStatus.Paused or Containerd.TaskStatus.Pausing;
+        bool watched = wasLoaded && s.IsLive && s.Pid == task.Pid;
+        if (watched)
+        {
+            s.SetPaused(paused);
+        }
+        else
+        {
+            // Paused stays paused: restore only watches it again.
+            s.SetRunning(task.Pid, startedAt ?? DateTime.UtcNow, paused, created: task.Status == Containerd.TaskStatus.Created);
+        }
+
+        if (intent is not null && owner is not null)
+        {
+            return new Plan(Result(s, taskStatus, RestoreAction.ResumedStop, null, string.Empty), ct => ResumeStopAsync(s.Id, intent, owner, taskStatus, ct));
+        }
+
+        if (intent is not null)
+        {
+            return new Plan(Result(s, taskStatus, RestoreAction.Unchanged, null, $"a stop by process {intent.OwnerPid} is in progress"));
+        }
+
+        if (stopRunning)
+        {
+            return new Plan(Result(s, taskStatus, RestoreAction.Stopped, null, string.Empty), async ct =>
+            {
+                var r = await _engine.StopAsync(s.Id, null, null, null, ct).ConfigureAwait(false);
+                return Result(s, taskStatus, RestoreAction.Stopped, r.ExitCode, StopDetail("stopped (-StopRunning)", r));
+            });
+        }
+
+        string what = $"{(paused ? "paused (left paused)" : task.Status == Containerd.TaskStatus.Created ? "created, not started" : "running")}, pid {task.Pid}";
+        return new Plan(watched
+            ? Result(s, taskStatus, RestoreAction.Unchanged, null, what + ", already watched")
+            : Result(s, taskStatus, RestoreAction.Reattached, null, what + ", watched again"));
+    }
+
+    /// <summary>Resumes an interrupted escalation: the remaining grace period, or SIGKILL at once when the deadline passed.</summary>
+    private async Task<RestoreResult> ResumeStopAsync(string id, StopIntent intent, string owner, string taskStatus, CancellationToken ct)
+    {
+        var now = DateTime.UtcNow;
+        bool passed = intent.Deadline is DateTime d && d <= now;
+        int left = intent.Deadline is DateTime dl ? (int)Math.Max(0, Math.Ceiling((dl - now).TotalSeconds)) : -1;
+        var r = passed
+            ? await _engine.StopAsync(id, Signals.SIGKILL, 0, null, ct).ConfigureAwait(false)
+            : await _engine.StopAsync(id, intent.Signal, left, null, ct).ConfigureAwait(false);
+        string how = passed
+            ? $"its deadline {StateLabels.FormatTime(intent.Deadline!.Value)} had passed: SIGKILL"
+            : left < 0 ? $"no deadline: {Signals.Name(intent.Signal)} again, never forced" : $"{Signals.Name(intent.Signal)} again, {left} s of grace left";
+        var s = _engine.StateOf(id);
+        return Result(s, taskStatus, RestoreAction.ResumedStop, r.ExitCode, StopDetail($"the stop by {owner} resumed; {how}", r));
+    }
+
+    private static string StopDetail(string prefix, StopResult r) =>
+        r.Outcome == StopOutcome.Failed
+            ? $"{prefix}; the stop failed: {r.Error}"
+            : $"{prefix}; {r.Outcome}, escalation {r.Escalation}, exit code {r.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "unknown"}";
+
+    private static RestoreResult AfterExit(ContainerState s, string taskStatus, string why)
+    {
+        var exit = s.LastExit;
+        string code = exit?.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "unknown";
+        if (s.IsRemoved)
+        {
+            return Result(s, taskStatus, RestoreAction.RecordedExit, exit?.ExitCode, $"{why}: exit code {code} recorded; removed (auto-remove)");
+        }
+
+        if (s.IsLive)
+        {
+            return Result(s, taskStatus, RestoreAction.Restarted, exit?.ExitCode, $"{why}: exit code {code} recorded; restarted by policy {RestartManager.PolicyOf(s.Labels)}");
+        }
+
+        if (s.Status == ContainerStatus.Restarting)
+        {
+            return Result(s, taskStatus, RestoreAction.Restarted, exit?.ExitCode, $"{why}: exit code {code} recorded; restart scheduled after {s.RestartBackoff.TotalMilliseconds:0} ms");
+        }
+
+        return Result(s, taskStatus, RestoreAction.RecordedExit, exit?.ExitCode, $"{why}: exit code {code} recorded{(exit?.OomKilled == true ? " (OOM-killed)" : string.Empty)}");
+    }
+
+    private static string Describe(string? recordedState, RecordedExit? exit) =>
+        recordedState is null && exit is null ? "created, never started"
+        : exit?.ExitCode is int c ? $"stopped, exit code {c} recorded"
+        : "stopped";
+
+    /// <summary>
+    /// Who is doing the recorded stop, when that one is gone: null while its owner lives. The
+    /// owner is this process when a stop is in flight here; another process when /proc says it is alive.
+    /// </summary>
+    private static string? StopOwner(StopIntent intent, ContainerState s)
+    {
+        if (intent.OwnerPid == Environment.ProcessId)
+        {
+            return s.Stop is null ? "this process (no longer in flight)" : null;
+        }
+
+        return ProcessAlive(intent.OwnerPid) ? null : $"process {intent.OwnerPid} (gone)";
+    }
+
+    private static bool ProcessAlive(int pid)
+    {
+        if (pid <= 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            // "pid (comm) S ...": a zombie (Z) or dead (X) process does nothing more.
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            int close = stat.LastIndexOf(')');
+            char state = close >= 0 && close + 2 < stat.Length ? stat[close + 2] : '?';
+            return state is not ('Z' or 'X');
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return true;
+        }
+    }
+
+    private static RestoreResult Result(ContainerState s, string taskStatus, RestoreAction action, int? exitCode, string detail) => new()
+    {
+        Id = s.Id,
+        TaskStatus = taskStatus,
+        Action = action,
+        ExitCode = exitCode,
+        Detail = detail,
+    };
+}

@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using PSContainerd.Engine;
+using Xunit;
+
+namespace PSContainerd.Tests;
+
+/// <summary>A containerd of this collection's own, since its tests stop and restart the daemon.</summary>
+public sealed class PrivateContainerdFixture : ContainerdFixture
+{
+    public PrivateContainerdFixture()
+        : base(forcePrivate: true)
+    {
+    }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class DaemonRestartCollection : ICollectionFixture<PrivateContainerdFixture>
+{
+    public const string Name = "containerd-restarts";
+}
+
+/// <summary>containerd going away under a stop or a waiter (FAILURES.md rows 2 and 12).</summary>
+[Collection(DaemonRestartCollection.Name)]
+public sealed class DaemonRestartTests
+{
+    private readonly PrivateContainerdFixture _fx;
+
+    public DaemonRestartTests(PrivateContainerdFixture fx) => _fx = fx;
+
+    private ContainerEngine Engine => _fx.Engine;
+
+    [Fact]
+    public async Task A_stop_waiting_while_containerd_restarts_completes_with_137()
+    {
+        string id = await _fx.NewContainerAsync("dr-stop", Containers.IgnoresTerm);
+        try
+        {
+            var signalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var stop = Engine.StopAsync(id, null, 3, s => { if (s.Action == "signal") signalled.TrySetResult(); });
+            await signalled.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            int generation = Engine.MonitorGeneration;
+            _fx.RunScript("restart", _fx.Dir); // inside the 3 s grace period; shims survive
+
+            // Back within the grace period or not, the stop ends soon after containerd is back: no 5 s KillWait wasted on a SIGKILL that was never delivered.
+            var r = await stop.WaitAsync(TimeSpan.FromSeconds(5));
+            string steps = string.Join("\n", r.Steps);
+            Assert.True(r.Outcome == StopOutcome.Stopped, steps);
+            Assert.Equal(137, r.ExitCode);
+            // Kill when containerd was back by the deadline; DirectKill (pidfd) when it was not.
+            Assert.True(r.Escalation is StopEscalation.Kill or StopEscalation.DirectKill, steps);
+            await Containers.Until(() => Task.FromResult(Engine.MonitorGeneration > generation), TimeSpan.FromSeconds(10), "the event stream resubscribed");
+            Assert.Null(await _fx.Client.GetTaskAsync(id));
+        }
+        finally
+        {
+            await _fx.RemoveAsync(id);
+        }
+    }
+
+    [Fact]
+    public async Task A_shim_killed_while_containerd_is_down_is_accounted_for_when_it_is_back()
+    {
+        string id = await _fx.NewContainerAsync("dr-shim", Containers.IgnoresTerm);
+        try
+        {
+            int shim = Containers.ShimPid(_fx.Namespace, id) ?? throw new InvalidOperationException("no shim found for " + id);
+            var wait = Engine.WaitAsync(id, WaitCondition.NotRunning, null);
+            _fx.RunScript("kill-daemon", _fx.Dir);
+            Process.GetProcessById(shim).Kill();
+            await Containers.Until(() => Task.FromResult(!Containers.Alive(shim)), TimeSpan.FromSeconds(5), "the shim gone");
+            _fx.RunScript("start-daemon", _fx.Dir);
+            var back = Stopwatch.StartNew();
+
+            var w = await wait.WaitAsync(TimeSpan.FromSeconds(15));
+            Assert.True(back.Elapsed < TimeSpan.FromSeconds(5), $"the exit arrived {back.Elapsed} after containerd came back");
+            Assert.Contains(w.ExitCode, new int?[] { 137, 255 });
+            await Containers.Until(async () => await _fx.Client.GetTaskAsync(id) is null, TimeSpan.FromSeconds(10), "the task cleaned up");
+        }
+        finally
+        {
+            await _fx.RemoveAsync(id);
+        }
+    }
+
+    [Fact]
+    public async Task An_exit_lost_while_containerd_was_down_is_found_by_resync_not_by_a_timeout()
+    {
+        string id = await _fx.NewContainerAsync("dr-lost", Containers.IgnoresTerm);
+        try
+        {
+            int pid = (int)(await _fx.Client.GetTaskAsync(id))!.Pid;
+            var wait = Engine.WaitAsync(id, WaitCondition.NotRunning, null);
+            _fx.RunScript("kill-daemon", _fx.Dir);
+            Process.GetProcessById(pid).Kill();
+            await Containers.Until(() => Task.FromResult(!Containers.Alive(pid)), TimeSpan.FromSeconds(5), "the init process gone");
+
+            // The shim gives up publishing the exit after ~20 s (containerd#6771): this outage is the scenario.
+            await Task.Delay(TimeSpan.FromSeconds(25));
+            Assert.False(wait.IsCompleted, "the waiter returned while containerd was down");
+            _fx.RunScript("start-daemon", _fx.Dir);
+            var back = Stopwatch.StartNew();
+
+            var w = await wait.WaitAsync(TimeSpan.FromSeconds(15));
+            Assert.True(back.Elapsed < TimeSpan.FromSeconds(5), $"the exit arrived {back.Elapsed} after containerd came back");
+            Assert.Equal(137, w.ExitCode);
+            Assert.False(w.TimedOut);
+
+            // A fresh engine's restore agrees and finds nothing left to do.
+            await using var fresh = ContainerEngine.CreateUnshared(_fx.Address, _fx.Namespace);
+            var r = await fresh.RestoreOneAsync(id, stopRunning: false);
+            Assert.Equal(RestoreAction.Unchanged, r.Action);
+            Assert.Equal(137, r.ExitCode);
+        }
+        finally
+        {
+            await _fx.RemoveAsync(id);
+        }
+    }
+}

@@ -10,7 +10,6 @@ BeforeDiscovery {
     $docs = Join-Path $PSScriptRoot '../../docs'
     $script:AboutTopics = @(Get-ChildItem -LiteralPath $docs -Filter 'about_*.md' -File -ErrorAction Ignore |
         ForEach-Object { @{ Topic = $_.BaseName } })
-    $script:HasAboutModule = Test-Path -LiteralPath (Join-Path $docs 'about_PSContainerd.md')
 }
 
 BeforeAll {
@@ -78,7 +77,7 @@ Describe 'About topics' {
         Join-Path (Get-Module PSContainerd).ModuleBase "en-US/$Topic.help.txt" | Should -Exist
     }
 
-    It 'Get-Help about_PSContainerd works' -Skip:(-not $script:HasAboutModule) {
+    It 'Get-Help about_PSContainerd works' {
         { Get-Help about_PSContainerd -ErrorAction Stop } | Should -Not -Throw
         Get-Help about_PSContainerd | Out-String | Should -Match 'about_PSContainerd'
     }

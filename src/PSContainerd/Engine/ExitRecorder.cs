@@ -30,10 +30,16 @@ internal sealed class ExitRecorder
 
         var client = _engine.Client;
         string? detail = null;
-        if (_engine.Manages)
+        bool deleteAfterRecord = false;
+        if (_engine.Manages && exit is not null)
         {
-            var deleted = await DeleteTaskAsync(s.Id).ConfigureAwait(false);
-            exit ??= deleted;
+            // The exit is known: record it before deleting the task, so no reader (another
+            // process's Get-Container) ever sees a container with neither a task nor an exit.
+            deleteAfterRecord = true;
+        }
+        else if (_engine.Manages)
+        {
+            exit = await DeleteTaskAsync(s.Id).ConfigureAwait(false);
         }
         else if (exit is null)
         {
@@ -63,11 +69,11 @@ internal sealed class ExitRecorder
         // The /tasks/oom may have been seen by an engine that is gone: it left the label (cleared at every start).
         bool oom = s.OomSeen || s.Labels.Get(StateLabels.OomKilled) == "true";
         var result = new RecordedExit(exit is null ? 255 : (int)exit.ExitStatus, exit?.ExitedAt ?? DateTime.UtcNow, oom, detail);
-        await RecordAsync(s, result, source, restoring).ConfigureAwait(false);
+        await RecordAsync(s, result, source, restoring, deleteAfterRecord).ConfigureAwait(false);
     }
 
     /// <summary>Records an exit already known (from finalisation or a restore) and acts on it.</summary>
-    public async Task RecordAsync(ContainerState s, RecordedExit exit, string source, bool restoring = false)
+    public async Task RecordAsync(ContainerState s, RecordedExit exit, string source, bool restoring = false, bool deleteTask = false)
     {
         bool restart = !restoring && _engine.Manages && _engine.Restarts.ShouldRestart(s, exit);
         if (_engine.Manages)
@@ -84,11 +90,17 @@ internal sealed class ExitRecorder
             {
                 _engine.Log($"{s.Id}: could not record exit {exit.ExitCode}: {e.Message}");
             }
+
+            if (deleteTask)
+            {
+                await DeleteTaskAsync(s.Id).ConfigureAwait(false);
+            }
         }
 
         s.SetExited(exit, restart);
-        _engine.Events.Publish(_engine.Namespace, s.Id, exit.OomKilled ? "Oom-Exit" : "Exit", exit.ExitedAt,
+        _engine.Events.Publish(_engine.Namespace, s.Id, "Exit", exit.ExitedAt,
             ("ExitCode", exit.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"),
+            ("OOMKilled", exit.OomKilled ? "true" : "false"),
             ("Source", source));
 
         await RestartOrRemoveAsync(s, exit, restoring, source, restart).ConfigureAwait(false);

@@ -68,6 +68,20 @@ public sealed class ClientErrorTests
     }
 
     [Fact]
+    public async Task Engine_on_a_missing_socket_reports_it_instead_of_waiting_for_events()
+    {
+        string path = Path.Combine(Path.GetTempPath(), "pscd-missing-" + Guid.NewGuid().ToString("N") + ".sock");
+        var engine = PSContainerd.Engine.ContainerEngine.CreateUnshared(path, "default");
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<ContainerdException>(() => engine.WhenMonitoringAsync());
+        Assert.Equal(ContainerdErrorKind.Unavailable, e.Kind);
+        Assert.Contains(path, e.Message);
+        // The monitor's own patience is 10 s; an unreachable socket must not be waited out.
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(5), $"took {started.Elapsed}");
+        await engine.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Unknown_container_is_not_found()
     {
         var e = await Assert.ThrowsAsync<ContainerdException>(() => _fx.Client.GetContainerAsync("no-such-" + Guid.NewGuid().ToString("N")));

@@ -22,6 +22,9 @@ internal sealed class EventMonitor : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly object _gate = new();
     private TaskCompletionSource _live = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completed when an attempt to subscribe found containerd unreachable; renewed once live again.</summary>
+    private TaskCompletionSource _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _loop;
     private int _disposed;
 
@@ -61,11 +64,23 @@ internal sealed class EventMonitor : IAsyncDisposable
             return;
         }
 
+        Task failed;
+        lock (_gate)
+        {
+            failed = _failed.Task;
+        }
+
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var done = await Task.WhenAny(live, Task.Delay(timeout, cts.Token)).ConfigureAwait(false);
+        var done = await Task.WhenAny(live, failed, Task.Delay(timeout, cts.Token)).ConfigureAwait(false);
         cts.Cancel();
         ct.ThrowIfCancellationRequested();
-        if (done != live)
+        if (done == failed && LastError is ContainerdException failure && !live.IsCompleted)
+        {
+            // Nothing listens, or we may not connect: say so now rather than after the timeout.
+            throw failure;
+        }
+
+        if (!live.IsCompleted)
         {
             throw LastError as ContainerdException ?? new ContainerdException(ContainerdErrorKind.Unavailable, _client.Address,
                 $"containerd at '{_client.Address}' did not start delivering events within {timeout.TotalSeconds:0} s.", LastError);
@@ -89,6 +104,14 @@ internal sealed class EventMonitor : IAsyncDisposable
             catch (Exception e)
             {
                 LastError = e;
+                if (e is ContainerdException { Kind: ContainerdErrorKind.Unavailable or ContainerdErrorKind.PermissionDenied })
+                {
+                    lock (_gate)
+                    {
+                        _failed.TrySetResult();
+                    }
+                }
+
                 _log($"event stream broke: {e.Message}; resubscribing in {backoff.TotalMilliseconds:0} ms");
                 lock (_gate)
                 {
@@ -138,6 +161,11 @@ internal sealed class EventMonitor : IAsyncDisposable
                         LastError = null;
                         lock (_gate)
                         {
+                            if (_failed.Task.IsCompleted)
+                            {
+                                _failed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                            }
+
                             _live.TrySetResult();
                         }
                     }

@@ -86,7 +86,12 @@ public sealed class RestoreContainerStateCommand : ContainerdCmdlet
             await gate.WaitAsync(ct).ConfigureAwait(false);
             try
             {
-                Emit(await Engine.RestoreOneAsync(id, StopRunning, ct).ConfigureAwait(false));
+                var result = await Engine.RestoreOneAsync(id, StopRunning, ct).ConfigureAwait(false);
+                Emit(result);
+                if (result.Stop is { Outcome: StopOutcome.Failed } failed)
+                {
+                    EmitError(ErrorRecords.StopFailed(failed));
+                }
             }
             catch (ContainerLookupException) when (!_idGiven)
             {

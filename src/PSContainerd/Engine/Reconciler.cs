@@ -163,7 +163,7 @@ internal sealed class Reconciler
             return new Plan(Result(s, taskStatus, RestoreAction.Stopped, null, string.Empty), async ct =>
             {
                 var r = await _engine.StopAsync(s.Id, null, null, null, ct).ConfigureAwait(false);
-                return Result(s, taskStatus, RestoreAction.Stopped, r.ExitCode, StopDetail("stopped (-StopRunning)", r));
+                return Result(s, taskStatus, RestoreAction.Stopped, r.ExitCode, StopDetail("stopped (-StopRunning)", r)) with { Stop = r };
             });
         }
 
@@ -186,7 +186,7 @@ internal sealed class Reconciler
             ? $"its deadline {StateLabels.FormatTime(intent.Deadline!.Value)} had passed: SIGKILL"
             : left < 0 ? $"no deadline: {Signals.Name(intent.Signal)} again, never forced" : $"{Signals.Name(intent.Signal)} again, {left} s of grace left";
         var s = _engine.StateOf(id);
-        return Result(s, taskStatus, RestoreAction.ResumedStop, r.ExitCode, StopDetail($"the stop by {owner} resumed; {how}", r));
+        return Result(s, taskStatus, RestoreAction.ResumedStop, r.ExitCode, StopDetail($"the stop by {owner} resumed; {how}", r)) with { Stop = r };
     }
 
     private static string StopDetail(string prefix, StopResult r) =>

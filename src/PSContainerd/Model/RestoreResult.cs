@@ -11,7 +11,7 @@ public enum RestoreAction
 }
 
 /// <summary>What Restore-ContainerState writes per container.</summary>
-public sealed class RestoreResult
+public sealed record RestoreResult
 {
     public string Id { get; init; } = string.Empty;
 
@@ -23,4 +23,7 @@ public sealed class RestoreResult
     public int? ExitCode { get; init; }
 
     public string Detail { get; init; } = string.Empty;
+
+    /// <summary>The StopResult of the stop restore ran (Stopped, ResumedStop), with its steps; null otherwise.</summary>
+    public StopResult? Stop { get; init; }
 }

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PSContainerd.Engine;
 
 namespace PSContainerd.Commands;
 
@@ -11,35 +12,9 @@ namespace PSContainerd.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Suspend, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(ContainerInfo))]
-public sealed class SuspendContainerCommand : ContainerdCmdlet
+public sealed class SuspendContainerCommand : FreezeCommandBase
 {
-    /// <summary>Container ids or unique id prefixes.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string[] Id { get; set; } = Array.Empty<string>();
+    protected override string Action => "Suspend container";
 
-    /// <summary>Write the container's ContainerInfo after pausing it.</summary>
-    [Parameter]
-    public SwitchParameter PassThru { get; set; }
-
-    /// <summary>Act in a namespace another manager owns (moby, k8s.io).</summary>
-    [Parameter]
-    public SwitchParameter Force { get; set; }
-
-    protected override void ProcessRecord()
-    {
-        if (!CheckNamespace(Force))
-        {
-            return;
-        }
-
-        ForEachConfirmed(Id, "Suspend container", async (id, ct) =>
-        {
-            await Engine.PauseAsync(id, ct).ConfigureAwait(false);
-            if (PassThru)
-            {
-                Emit(await Engine.GetInfoAsync(id, ct).ConfigureAwait(false));
-            }
-        });
-    }
+    protected override Task ApplyAsync(ContainerEngine engine, string id, CancellationToken ct) => engine.PauseAsync(id, ct);
 }

@@ -112,14 +112,7 @@ public sealed partial class ContainerEngine
         var s = await TrackAsync(id, ct).ConfigureAwait(false);
         await s.Enqueue(async () =>
         {
-            CancellationTokenSource? pending;
-            lock (s.Gate)
-            {
-                pending = s.PendingRestart;
-                s.PendingRestart = null;
-            }
-
-            pending?.Cancel();
+            s.CancelPendingRestart();
             if (s.Status is ContainerStatus.Running or ContainerStatus.Paused)
             {
                 return;
@@ -272,7 +265,7 @@ public sealed partial class ContainerEngine
         var s = _states.GetValueOrDefault(id);
         if (s is not null)
         {
-            await RestartsCancelQuietly(s).ConfigureAwait(false);
+            s.CancelPendingRestart();
         }
 
         await TryDeleteTaskAsync(id).ConfigureAwait(false);
@@ -337,19 +330,6 @@ public sealed partial class ContainerEngine
         {
             throw new ContainerLookupException(LookupFailure.NotFound, id, $"No container with id '{id}' in namespace '{Namespace}'.");
         }
-    }
-
-    private async Task RestartsCancelQuietly(ContainerState s)
-    {
-        CancellationTokenSource? cts;
-        lock (s.Gate)
-        {
-            cts = s.PendingRestart;
-            s.PendingRestart = null;
-        }
-
-        cts?.Cancel();
-        await Task.CompletedTask.ConfigureAwait(false);
     }
 
     private async Task TryDeleteTaskAsync(string id)

@@ -50,6 +50,20 @@ internal sealed class ContainerState
 
     public object Gate => _gate;
 
+    /// <summary>Cancels the restart waiting out its backoff, if any; true when there was one.</summary>
+    public bool CancelPendingRestart()
+    {
+        CancellationTokenSource? pending;
+        lock (_gate)
+        {
+            pending = PendingRestart;
+            PendingRestart = null;
+        }
+
+        pending?.Cancel();
+        return pending is not null;
+    }
+
     public bool IsLive
     {
         get

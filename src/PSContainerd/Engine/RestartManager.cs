@@ -45,14 +45,7 @@ internal sealed class RestartManager
     /// </summary>
     public async Task<bool> RestartNowAsync(ContainerState s, string source, bool resetCount)
     {
-        CancellationTokenSource? pending;
-        lock (s.Gate)
-        {
-            pending = s.PendingRestart;
-            s.PendingRestart = null;
-        }
-
-        pending?.Cancel();
+        s.CancelPendingRestart();
         s.RestartBackoff = TimeSpan.Zero;
         try
         {
@@ -123,14 +116,7 @@ internal sealed class RestartManager
     /// <summary>Cancels a pending restart, leaving the container stopped; no signal is sent.</summary>
     public async Task CancelAsync(ContainerState s)
     {
-        CancellationTokenSource? cts;
-        lock (s.Gate)
-        {
-            cts = s.PendingRestart;
-            s.PendingRestart = null;
-        }
-
-        cts?.Cancel();
+        s.CancelPendingRestart();
         s.ManuallyStopped = true;
         try
         {

@@ -153,7 +153,7 @@ PSContainerd build script.  Usage: dotnet pwsh ./build.ps1 -Task <Task> [-TestFi
 
 Tasks:
   Help       list the tasks (default)
-  Bootstrap  install what is missing: containerd, runc, busybox-static (apt-get, needs root),
+  Bootstrap  install what is missing: containerd, runc, busybox-static, e2fsprogs (apt-get, needs root),
              the local dotnet tools (PowerShell 7.6.9), Pester 5.7.1 (NuGet)
   Build      dotnet publish src/PSContainerd; stage an importable module at out/PSContainerd/
   Test       Bootstrap + Build; private containerd; xunit (tests/PSContainerd.Tests) and Pester
@@ -168,7 +168,7 @@ On a bare machine (root, .NET SDK only):
 }
 
 function Invoke-Bootstrap {
-    Write-Step 'Bootstrap: checking containerd, runc, busybox-static'
+    Write-Step 'Bootstrap: checking containerd, runc, busybox-static, e2fsprogs'
     $missing = [System.Collections.Generic.List[string]]::new()
     if (-not (Get-Command containerd -CommandType Application -ErrorAction Ignore) -or
         -not (Get-Command ctr -CommandType Application -ErrorAction Ignore) -or
@@ -177,6 +177,8 @@ function Invoke-Bootstrap {
     }
     if (-not (Get-Command runc -CommandType Application -ErrorAction Ignore)) { $missing.Add('runc') }
     if (-not (Test-Path -LiteralPath '/bin/busybox' -PathType Leaf)) { $missing.Add('busybox-static') }
+    # the D-state test (FAILURES.md row 5) formats a loop-mounted ext4 image
+    if (-not (Get-Command mkfs.ext4 -CommandType Application -ErrorAction Ignore)) { $missing.Add('e2fsprogs') }
 
     if ($missing.Count -gt 0) {
         if (-not (Test-IsRoot)) {
@@ -188,7 +190,7 @@ function Invoke-Bootstrap {
         Write-Step "Installing $($missing -join ', ') with apt-get"
         $env:DEBIAN_FRONTEND = 'noninteractive'
         $null = Invoke-Native apt-get @('update')
-        $null = Invoke-Native apt-get @('install', '-y', '--no-install-recommends', 'containerd', 'runc', 'busybox-static')
+        $null = Invoke-Native apt-get (@('install', '-y', '--no-install-recommends', 'containerd', 'runc', 'busybox-static') + @($missing | Where-Object { $_ -eq 'e2fsprogs' }))
     } else {
         Write-Note "containerd $((& containerd --version) -replace '^containerd\s+\S+\s+', ''), runc, /bin/busybox present"
     }

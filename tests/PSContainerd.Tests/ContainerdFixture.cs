@@ -13,6 +13,7 @@ namespace PSContainerd.Tests;
 public class ContainerdFixture : IDisposable
 {
     private readonly bool _owned;
+    private readonly string? _pathPrefix;
 
     public ContainerdFixture()
         : this(forcePrivate: false)
@@ -21,7 +22,15 @@ public class ContainerdFixture : IDisposable
 
     /// <param name="forcePrivate">Always start a containerd of its own (tests that stop or restart the daemon).</param>
     protected ContainerdFixture(bool forcePrivate)
+        : this(forcePrivate, null)
     {
+    }
+
+    /// <param name="forcePrivate">Always start a containerd of its own (tests that stop or restart the daemon).</param>
+    /// <param name="pathPrefix">A folder put first on the PATH of that containerd, and so of its shims (a runc wrapper).</param>
+    protected ContainerdFixture(bool forcePrivate, string? pathPrefix)
+    {
+        _pathPrefix = pathPrefix;
         Script = Environment.GetEnvironmentVariable("PSCD_FIXTURE") is { Length: > 0 } f ? f : Path.Combine(RepoRoot(), "tests", "Fixtures", "testenv.sh");
         if (!forcePrivate && Environment.GetEnvironmentVariable("CONTAINERD_ADDRESS") is { Length: > 0 } addr && Environment.GetEnvironmentVariable("PSCD_TEST_ROOTFS") is { Length: > 0 } rootfs)
         {
@@ -66,6 +75,11 @@ public class ContainerdFixture : IDisposable
     public void RunScript(string verb, string dir)
     {
         var psi = new ProcessStartInfo("bash", new[] { Script, verb, dir }) { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (_pathPrefix is not null)
+        {
+            psi.Environment["PATH"] = _pathPrefix + ":" + Environment.GetEnvironmentVariable("PATH");
+        }
+
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
@@ -82,11 +96,11 @@ public class ContainerdFixture : IDisposable
     }
 
     /// <summary>Creates a busybox container running <paramref name="command"/>, unique id, optionally started.</summary>
-    public async Task<string> NewContainerAsync(string prefix, string[] command, bool start = true, IReadOnlyDictionary<string, string>? labels = null, RestartPolicy? policy = null, int? stopSignal = null, int? stopTimeout = null, bool autoRemove = false)
+    public async Task<string> NewContainerAsync(string prefix, string[] command, bool start = true, IReadOnlyDictionary<string, string>? labels = null, RestartPolicy? policy = null, int? stopSignal = null, int? stopTimeout = null, bool autoRemove = false, IReadOnlyList<ContainerMount>? mounts = null)
     {
         string id = $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 9)];
         await Engine.CreateAsync(new NewContainerRequest(id, RootFs, command, Array.Empty<string>(), labels ?? new Dictionary<string, string>(),
-            stopSignal, stopTimeout, policy ?? RestartPolicy.No, autoRemove, null));
+            stopSignal, stopTimeout, policy ?? RestartPolicy.No, autoRemove, null, Mounts: mounts));
         if (start)
         {
             await Engine.StartAsync(id);

@@ -38,6 +38,10 @@ internal static class ErrorRecords
     public static ErrorRecord ForeignNamespace(string ns, string owner) =>
         Make(new UnauthorizedAccessException($"Namespace '{ns}' is managed by {owner}, which would fight this change. Use -Force to act anyway."), "ForeignNamespace", ErrorCategory.PermissionDenied, ns);
 
+    /// <summary>containerd/runc could not deliver a signal: kill(2) answered EACCES/EPERM (FAILURES.md row 9).</summary>
+    public static ErrorRecord SignalRefused(string id, string detail) =>
+        Make(new UnauthorizedAccessException($"Container {id}: {detail}."), "SignalRefused", ErrorCategory.PermissionDenied, id);
+
     public static ErrorRecord StopFailed(StopResult r) =>
         Make(new TimeoutException(r.Error), "StopFailed", ErrorCategory.OperationTimeout, r.Id);
 

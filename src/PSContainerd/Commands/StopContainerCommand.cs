@@ -132,6 +132,12 @@ public sealed class StopContainerCommand : ContainerdCmdlet
                 }
 
                 Emit(result);
+                foreach (var r in result.Steps.Where(s => s.Action == "refused"))
+                {
+                    // Its own error, whatever the outcome: the refusal is a policy problem to fix.
+                    EmitError(ErrorRecords.SignalRefused(id, r.Detail));
+                }
+
                 if (result.Outcome == StopOutcome.Failed)
                 {
                     EmitError(ErrorRecords.StopFailed(result));

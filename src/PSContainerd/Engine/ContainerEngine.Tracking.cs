@@ -93,7 +93,8 @@ public sealed partial class ContainerEngine
                     await Exits.FinalizeAsync(s, exit.Pid, new ExitInfo(exit.ExitStatus, exit.ExitedAt, exit.Pid), "event").ConfigureAwait(false);
                     break;
                 case TaskDeleteEvent del:
-                    if (s.Loaded && s.IsLive && (s.Pid == 0 || s.Pid == del.Pid))
+                    // Also when not live: it may carry the real status of an exit recorded as unknown.
+                    if (s.Loaded && (!s.IsLive || s.Pid == 0 || s.Pid == del.Pid))
                     {
                         await Exits.FinalizeAsync(s, del.Pid, new ExitInfo(del.ExitStatus, del.ExitedAt, del.Pid), "delete-event").ConfigureAwait(false);
                     }

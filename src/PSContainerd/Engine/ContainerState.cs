@@ -25,6 +25,9 @@ internal sealed class ContainerState
 
     public RecordedExit? LastExit { get; private set; }
 
+    /// <summary>The pid of the process whose exit <see cref="LastExit"/> is (0 when not known): lets a late report of that exit correct an unknown status.</summary>
+    public uint LastPid { get; private set; }
+
     public DateTime? StartedAt { get; private set; }
 
     /// <summary>Set by a <c>/tasks/oom</c> seen before the exit; reported with that exit.</summary>
@@ -129,6 +132,7 @@ internal sealed class ContainerState
         lock (_gate)
         {
             LastExit = exit;
+            LastPid = Pid;
             Status = restarting ? ContainerStatus.Restarting : ContainerStatus.Stopped;
             Pid = 0;
             OomSeen = false;
@@ -139,6 +143,25 @@ internal sealed class ContainerState
 
         next.TrySetResult(exit);
         notRunning.TrySetResult(exit);
+    }
+
+    /// <summary>
+    /// Replaces an exit recorded with an unknown status (255 with a Detail) by the real one that
+    /// arrived later. Waiters are not woken again: they already got the exit; later ones get this.
+    /// </summary>
+    public bool CorrectExit(uint pid, RecordedExit exit)
+    {
+        lock (_gate)
+        {
+            if (LastExit is not { Detail: not null } || pid == 0 || pid != LastPid
+                || Status is ContainerStatus.Running or ContainerStatus.Paused or ContainerStatus.Created)
+            {
+                return false;
+            }
+
+            LastExit = exit;
+            return true;
+        }
     }
 
     /// <summary>Loads a not-running state seen on first look (no task, or a recorded exit).</summary>

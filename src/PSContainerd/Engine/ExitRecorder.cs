@@ -23,14 +23,27 @@ internal sealed class ExitRecorder
     /// the restore rule of the restart policy applies and a restart happens at once.</param>
     public async Task FinalizeAsync(ContainerState s, uint pid, ExitInfo? exit, string source, bool restoring = false)
     {
-        if (!s.IsLive || (pid != 0 && s.Pid != 0 && pid != s.Pid))
+        if (!s.IsLive)
         {
-            return; // a duplicate, or a stale exit of an earlier task
+            // A duplicate, or a stale exit of an earlier task; or the real status of an exit
+            // recorded as unknown (a hung shim, containerd#12678): then it corrects the record.
+            if (exit is not null && pid != 0 && pid == s.LastPid && s.LastExit is { Detail: not null })
+            {
+                await CorrectAsync(s, pid, exit, source).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        if (pid != 0 && s.Pid != 0 && pid != s.Pid)
+        {
+            return; // a stale exit of an earlier task
         }
 
         var client = _engine.Client;
         string? detail = null;
         bool deleteAfterRecord = false;
+        string? deleteFailure = null;
         if (_engine.Manages && exit is not null)
         {
             // The exit is known: record it before deleting the task, so no reader (another
@@ -39,7 +52,9 @@ internal sealed class ExitRecorder
         }
         else if (_engine.Manages)
         {
-            exit = await DeleteTaskAsync(s.Id).ConfigureAwait(false);
+            var (deleted, failure) = await DeleteTaskAsync(s.Id).ConfigureAwait(false);
+            exit = deleted;
+            deleteFailure = failure;
         }
         else if (exit is null)
         {
@@ -63,7 +78,9 @@ internal sealed class ExitRecorder
                 return;
             }
 
-            detail = "exit status unknown: the task was gone before its exit was seen";
+            detail = deleteFailure is null
+                ? "exit status unknown: the task was gone before its exit was seen"
+                : $"exit status unknown: the process is gone but its task could not be deleted ({deleteFailure}); the real status is recorded if containerd reports it later";
         }
 
         // The /tasks/oom may have been seen by an engine that is gone: it left the label (cleared at every start).
@@ -106,6 +123,46 @@ internal sealed class ExitRecorder
         await RestartOrRemoveAsync(s, exit, restoring, source, restart).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The real status of an exit first recorded as unknown (255 with a Detail), reported later by
+    /// the shim once it answers again (its /tasks/exit or /tasks/delete, or a task delete). Only the
+    /// record changes: waiters were woken by the first record and are not woken again, and no
+    /// restart policy is consulted (it already was, with the unknown exit).
+    /// </summary>
+    private async Task CorrectAsync(ContainerState s, uint pid, ExitInfo exit, string source)
+    {
+        if (_engine.Manages)
+        {
+            // The task the hung shim kept: delete it now that the shim answers (NotFound: already gone).
+            await DeleteTaskAsync(s.Id, retryUnavailable: false).ConfigureAwait(false);
+        }
+
+        var old = s.LastExit!;
+        var corrected = new RecordedExit((int)exit.ExitStatus, exit.ExitedAt ?? old.ExitedAt, old.OomKilled);
+        if (!s.CorrectExit(pid, corrected))
+        {
+            return;
+        }
+
+        if (_engine.Manages)
+        {
+            try
+            {
+                s.Labels = (await _engine.StateStore.RecordExitAsync(s.Id, corrected).ConfigureAwait(false)).Labels;
+            }
+            catch (ContainerdException e)
+            {
+                _engine.Log($"{s.Id}: could not record the corrected exit {corrected.ExitCode}: {e.Message}");
+            }
+        }
+
+        _engine.Log($"{s.Id}: exit of pid {pid} recorded as {old.ExitCode} (unknown) corrected to {corrected.ExitCode} from {source}");
+        _engine.Events.Publish(_engine.Namespace, s.Id, "ExitCorrected", corrected.ExitedAt,
+            ("ExitCode", corrected.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"),
+            ("Was", old.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"),
+            ("Source", source));
+    }
+
     private async Task RestartOrRemoveAsync(ContainerState s, RecordedExit exit, bool restoring, string source, bool scheduled = false)
     {
         if (!_engine.Manages)
@@ -128,17 +185,18 @@ internal sealed class ExitRecorder
         }
     }
 
-    private async Task<ExitInfo?> DeleteTaskAsync(string id)
+    /// <returns>The exit status the delete (or a wait) reported, if any; and why the task could not be deleted, if it could not.</returns>
+    private async Task<(ExitInfo? Exit, string? Failure)> DeleteTaskAsync(string id, bool retryUnavailable = true)
     {
         var client = _engine.Client;
         ExitInfo? waited = null;
-        var unavailableUntil = DateTime.UtcNow + UnavailableRetry;
+        var unavailableUntil = retryUnavailable ? DateTime.UtcNow + UnavailableRetry : DateTime.MinValue;
         var backoff = TimeSpan.FromMilliseconds(100);
         for (int attempt = 0; attempt < 3; attempt++)
         {
             try
             {
-                return await client.DeleteTaskAsync(id, deadline: TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                return (await client.DeleteTaskAsync(id, deadline: TimeSpan.FromSeconds(5)).ConfigureAwait(false), null);
             }
             catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.Unavailable && DateTime.UtcNow < unavailableUntil)
             {
@@ -150,7 +208,7 @@ internal sealed class ExitRecorder
             }
             catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
             {
-                return waited;
+                return (waited, null);
             }
             catch (ContainerdException e) when (IsStillRunning(e))
             {
@@ -161,11 +219,11 @@ internal sealed class ExitRecorder
             catch (ContainerdException e)
             {
                 _engine.Log($"{id}: task delete failed: {e.Message}");
-                return waited;
+                return (waited, $"{e.Kind}: {e.Message}");
             }
         }
 
-        return waited;
+        return (waited, waited is null ? "the task stayed running" : null);
     }
 
     /// <summary>containerd 1.6 answers a delete of a not-yet-reaped process with Unknown "cannot delete a running process".</summary>

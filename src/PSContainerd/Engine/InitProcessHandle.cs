@@ -87,6 +87,25 @@ public sealed class InitProcessHandle : IDisposable
         return false;
     }
 
+    /// <summary>
+    /// Whether the process has exited (a zombie counts: its parent, the shim, may be hung and not
+    /// reap it). Asks the kernel now (poll on the pidfd), unlike a watch that may have fired earlier.
+    /// </summary>
+    public bool HasExited
+    {
+        get
+        {
+            int fd = Volatile.Read(ref _fd);
+            if (fd < 0)
+            {
+                return false;
+            }
+
+            var p = new NativeMethods.PollFd { Fd = fd, Events = NativeMethods.EPOLLIN };
+            return NativeMethods.poll(ref p, 1, 0) > 0 && p.Revents != 0;
+        }
+    }
+
     /// <summary>What the kernel says the process is doing: its state line and wait channel.</summary>
     public static string Diagnose(int pid)
     {

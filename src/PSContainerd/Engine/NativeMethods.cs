@@ -27,6 +27,17 @@ internal static class NativeMethods
     [DllImport("libc", SetLastError = true)]
     public static extern int close(int fd);
 
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    public static extern int poll(ref PollFd fds, ulong nfds, int timeout);
+
     [DllImport("libc", SetLastError = true)]
     public static extern int epoll_create1(int flags);
 

@@ -14,13 +14,27 @@ public sealed record NewContainerRequest(
     RestartPolicy RestartPolicy,
     bool AutoRemove,
     string? LogPath,
-    string? WorkingDirectory = null);
+    string? WorkingDirectory = null,
+    IReadOnlyList<ContainerMount>? Mounts = null);
+
+/// <summary>
+/// An extra mount, added after the default ones (so it may cover one of them). A bind mount
+/// (<see cref="Bind"/>) makes a host folder visible in the container; other types are passed to
+/// runc as given (OCI runtime spec "mounts": destination, type, source, options).
+/// </summary>
+public sealed record ContainerMount(string Destination, string Source, string Type = "bind", IReadOnlyList<string>? Options = null)
+{
+    /// <summary>A read-write recursive bind of host folder <paramref name="source"/> at <paramref name="destination"/>.</summary>
+    public static ContainerMount Bind(string source, string destination, bool readOnly = false) =>
+        new(destination, source, "bind", new[] { "rbind", readOnly ? "ro" : "rw" });
+}
 
 /// <summary>
 /// The OCI runtime spec for a container run from a root filesystem folder, with the defaults
 /// docker and containerd give a Linux container: its own pid/ipc/uts/mount/network namespaces,
 /// /proc /dev /dev/pts /dev/shm /dev/mqueue /sys mounts, docker's default capability set,
 /// no-new-privileges, masked /proc paths, and PATH. No rlimits: runc refuses to raise them here.
+/// Extra mounts (<see cref="NewContainerRequest.Mounts"/>) follow the defaults.
 /// </summary>
 public static class OciSpecBuilder
 {
@@ -101,6 +115,12 @@ public static class OciSpecBuilder
                 },
             },
         };
+        var mounts = (JsonArray)spec["mounts"]!;
+        foreach (var m in r.Mounts ?? Array.Empty<ContainerMount>())
+        {
+            mounts.Add(Mount(m.Destination, m.Type, m.Source, (m.Options ?? (m.Type == "bind" ? new[] { "rbind", "rw" } : Array.Empty<string>())).ToArray()));
+        }
+
         return spec.ToJsonString();
     }
 

@@ -205,7 +205,9 @@ internal sealed class StopOperation
                 return await ExitedAsync(StopEscalation.DirectKill, exited.Result).ConfigureAwait(false);
             }
 
-            if (handle is not null && PidfdWatcher.Shared.WhenExited(handle).IsCompleted)
+            // Asked of the kernel, not of the watcher: a watch that already fired is not kept, and
+            // asking it again would start a new one that has not fired yet.
+            if (handle is not null && handle.HasExited)
             {
                 // The process is gone but its exit is not recorded: containerd is down, and only
                 // its task delete carries the real status (ExitRecorder retries it meanwhile).
@@ -218,7 +220,7 @@ internal sealed class StopOperation
 
             string diagnosis = InitProcessHandle.Diagnose((int)pid);
             AddStep("gave-up", diagnosis);
-            string sent = string.Join("; ", Snapshot().Where(s => s.Action is "signal" or "kill" or "direct-kill").Select(s => $"{s.Action} at {s.At:HH:mm:ss.fff} ({s.Detail})"));
+            string sent = string.Join("; ", Snapshot().Where(s => s.Action is "signal" or "kill" or "refused" or "direct-kill").Select(s => $"{s.Action} at {s.At:HH:mm:ss.fff} ({s.Detail})"));
             return Result(StopOutcome.Failed, StopEscalation.DirectKill, null,
                 $"Container {id} did not exit after SIGKILL: {sent}. The kernel reports {diagnosis}. The stop stays pending: a later Stop-Container or Restore-ContainerState finishes it once the process exits.");
         }
@@ -243,12 +245,30 @@ internal sealed class StopOperation
             _engine.ObserveExit(_state, _state.Pid, null, "kill");
             return true;
         }
+        catch (ContainerdException e) when (IsRefused(e))
+        {
+            // EACCES/EPERM from kill(2) in runc: a security module (AppArmor, SELinux) denies the
+            // signal (moby#36809, #47720). Waiting gains nothing: the caller escalates at once.
+            AddStep("refused", $"{Signals.Name(signal)}{(all ? " to every process" : " to the init process")} refused: {e.Message.ReplaceLineEndings(" ").Trim()}. A security module (AppArmor, SELinux) may deny the signal; escalating without waiting");
+            return false;
+        }
         catch (ContainerdException e)
         {
             AddStep(action, $"{Signals.Name(signal)} failed: {e.Kind}: {e.Message}");
             return false;
         }
     }
+
+    /// <summary>
+    /// A signal the kernel refused. containerd 1.6's shim wraps runc's error as gRPC Unknown
+    /// ("unknown error after kill: runc did not terminate successfully: exit status 1: permission
+    /// denied"), so the text is what tells it apart; a PermissionDenied status counts too.
+    /// </summary>
+    internal static bool IsRefused(ContainerdException e) =>
+        e.Kind == ContainerdErrorKind.PermissionDenied
+        || (e.Kind == ContainerdErrorKind.Unknown
+            && (e.Message.Contains("permission denied", StringComparison.OrdinalIgnoreCase)
+                || e.Message.Contains("operation not permitted", StringComparison.OrdinalIgnoreCase)));
 
     private async Task TryAsync(string action, string detail, Func<Task> call)
     {
@@ -320,7 +340,8 @@ internal sealed class StopOperation
         }
 
         AddStep("exited", exit?.ExitCode is int c ? $"exit code {c}" + (exit.Detail is null ? string.Empty : $" ({exit.Detail})") : "exit code unknown");
-        return Result(StopOutcome.Stopped, escalation, exit);
+        // An exit recorded with an unknown status (its shim hung, or was gone) says why.
+        return Result(StopOutcome.Stopped, escalation, exit, exit?.Detail);
     }
 
     private StopResult Result(StopOutcome outcome, StopEscalation escalation, RecordedExit? exit, string? error = null) => new()

@@ -45,6 +45,23 @@ internal static class ErrorRecords
     public static ErrorRecord StopFailed(StopResult r) =>
         Make(new TimeoutException(r.Error), "StopFailed", ErrorCategory.OperationTimeout, r.Id);
 
+    /// <summary>
+    /// The errors a StopResult stands for: a refused signal is its own error whatever the outcome
+    /// (the refusal is a policy problem to fix), and a failed stop is StopFailed.
+    /// </summary>
+    public static IEnumerable<ErrorRecord> ForStop(StopResult result)
+    {
+        foreach (var r in result.Steps.Where(s => s.Action == "refused"))
+        {
+            yield return SignalRefused(result.Id, r.Detail);
+        }
+
+        if (result.Outcome == StopOutcome.Failed)
+        {
+            yield return StopFailed(result);
+        }
+    }
+
     public static ErrorRecord Make(Exception e, string id, ErrorCategory category, object? target) => new(e, id, category, target);
 
     /// <summary>Maps an engine or client failure to its ErrorRecord; false for exceptions that are not ours to translate.</summary>

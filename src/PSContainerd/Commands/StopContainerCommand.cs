@@ -132,15 +132,9 @@ public sealed class StopContainerCommand : ContainerdCmdlet
                 }
 
                 Emit(result);
-                foreach (var r in result.Steps.Where(s => s.Action == "refused"))
+                foreach (var error in ErrorRecords.ForStop(result))
                 {
-                    // Its own error, whatever the outcome: the refusal is a policy problem to fix.
-                    EmitError(ErrorRecords.SignalRefused(id, r.Detail));
-                }
-
-                if (result.Outcome == StopOutcome.Failed)
-                {
-                    EmitError(ErrorRecords.StopFailed(result));
+                    EmitError(error);
                 }
             }, ct).ConfigureAwait(false);
         }

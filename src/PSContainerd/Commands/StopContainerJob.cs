@@ -62,10 +62,15 @@ public sealed class StopContainerJob : Job
             {
                 string id = await engine.ResolveAsync(raw, _cancel.Token).ConfigureAwait(false);
                 var r = await engine.StopAsync(id, _signal, _timeout, step => Verbose.Add(new VerboseRecord($"{id}: {step.Action}: {step.Detail}")), _cancel.Token).ConfigureAwait(false);
-                Output.Add(PSObject.AsPSObject(r));
-                if (r.Outcome == StopOutcome.Failed)
+                foreach (var w in r.Steps.Where(s => s.Action == "warning"))
                 {
-                    Error.Add(ErrorRecords.StopFailed(r));
+                    Warning.Add(new WarningRecord($"{id}: {w.Detail}"));
+                }
+
+                Output.Add(PSObject.AsPSObject(r));
+                foreach (var error in ErrorRecords.ForStop(r))
+                {
+                    Error.Add(error);
                     failed = true;
                 }
             }

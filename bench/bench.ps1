@@ -29,7 +29,13 @@ $env:CONTAINERD_NAMESPACE = 'bench-cmdlet'
 $times = [System.Collections.Generic.List[double]]::new()
 for ($i = 0; $i -lt $Iterations + 2; $i++) {
     $id = "cmd-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
-    New-Container -Id $id -RootFs $env:PSCD_TEST_ROOTFS -Command '/bin/sh', '-c', "trap 'exit 0' TERM; sleep 1000 & wait" -Start | Out-Null
+    $c = New-Container -Id $id -RootFs $env:PSCD_TEST_ROOTFS -Command '/bin/sh', '-c', "trap 'exit 0' TERM; sleep 1000 & wait" -Start
+    # Stop only once the shell's TERM trap is in (its bit in SigCgt), or the kernel drops SIGTERM to PID 1.
+    $deadline = [datetime]::UtcNow.AddSeconds(10)
+    while ((([Convert]::ToUInt64(((Get-Content "/proc/$($c.Pid)/status" | Where-Object { $_ -like 'SigCgt:*' }) -replace 'SigCgt:\s*', ''), 16)) -band 0x4000) -eq 0) {
+        if ([datetime]::UtcNow -gt $deadline) { throw "$id never installed its TERM trap" }
+        Start-Sleep -Milliseconds 5
+    }
     $sw = [Diagnostics.Stopwatch]::StartNew()
     $r = Stop-Container -Id $id -Timeout 10
     $sw.Stop()
@@ -47,8 +53,9 @@ $rows = @(
     [pscustomobject]@{ Figure = 'floor: Kill -> exit event -> delete (median)'; Value = '{0:0.0} ms' -f $figures.floor_median_ms }
     [pscustomobject]@{ Figure = 'engine StopAsync, cooperative (median)'; Value = '{0:0.0} ms  ({1:0.00}x floor)' -f $figures.engine_stop_median_ms, $figures.engine_over_floor }
     [pscustomobject]@{ Figure = 'Stop-Container, warm session (median)'; Value = '{0:0.0} ms  ({1:0.00}x floor)' -f $cmdlet, ($cmdlet / $figures.floor_median_ms) }
-    [pscustomobject]@{ Figure = "$($figures.scale_containers) containers stopped at once (total; per stop median / max)"; Value = '{0:0} ms; {1:0} / {2:0} ms' -f $figures.scale_total_ms, $figures.scale_stop_median_ms, $figures.scale_stop_max_ms }
+    [pscustomobject]@{ Figure = "$($figures.scale_containers) containers stopped at once (total; per stop median / max)"; Value = '{0:0} ms ({1:0.00}x floor {2:0} ms); {3:0} / {4:0} ms' -f $figures.scale_total_ms, ($figures.scale_total_ms / $figures.scale_floor_total_ms), $figures.scale_floor_total_ms, $figures.scale_stop_median_ms, $figures.scale_stop_max_ms }
     [pscustomobject]@{ Figure = 'escalation overrun past -Timeout 1 (median / max)'; Value = '{0:0.0} / {1:0.0} ms (timer alone {2:0.0} ms)' -f $figures.escalation_overrun_median_ms, $figures.escalation_overrun_max_ms, $figures.escalation_timer_slack_median_ms }
     [pscustomobject]@{ Figure = 'cold: pwsh + import + Get-Container (median)'; Value = '{0:0} ms  (+{1:0} ms over bare pwsh {2:0} ms)' -f (Median $cold), ((Median $cold) - (Median $bare)), (Median $bare) }
 )
-$rows | Format-Table -AutoSize | Out-Host
+Write-Host ''
+foreach ($row in $rows) { Write-Host ('{0,-62} {1}' -f $row.Figure, $row.Value) }

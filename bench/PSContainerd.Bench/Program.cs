@@ -16,6 +16,7 @@ var floor = await Floor();
 var engine = await EngineStops();
 var timerSlack = new List<double>();
 var overrun = await Overrun();
+var scaleFloor = await ScaleFloor();
 var (scaleTotal, scaleResults) = await Scale();
 
 var figures = new Dictionary<string, double>
@@ -28,6 +29,7 @@ var figures = new Dictionary<string, double>
     ["escalation_timer_slack_median_ms"] = Median(timerSlack),
     ["scale_containers"] = scale,
     ["scale_total_ms"] = scaleTotal,
+    ["scale_floor_total_ms"] = scaleFloor,
     ["scale_stop_median_ms"] = Median(scaleResults),
     ["scale_stop_max_ms"] = scaleResults.Max(),
 };
@@ -35,7 +37,8 @@ Console.Error.WriteLine($"floor (Kill -> exit event -> delete): median {Median(f
 Console.Error.WriteLine($"engine StopAsync (warm):              median {Median(engine):0.0} ms, p90 {P90(engine):0.0} ms over {engine.Count}");
 Console.Error.WriteLine($"ratio engine/floor:                    {figures["engine_over_floor"]:0.00}x");
 Console.Error.WriteLine($"escalation overrun past -Timeout 1:    median {Median(overrun):0.0} ms, max {overrun.Max():0.0} ms over {overrun.Count} (timer alone: median {Median(timerSlack):0.0} ms)");
-Console.Error.WriteLine($"{scale} containers stopped at once:       {scaleTotal:0} ms in all; per stop median {Median(scaleResults):0} ms, max {scaleResults.Max():0} ms");
+Console.Error.WriteLine($"{scale} containers, floor at once:         {scaleFloor:0} ms in all (client alone: kill all, exit events, delete all)");
+Console.Error.WriteLine($"{scale} containers stopped at once:       {scaleTotal:0} ms in all ({scaleTotal / scaleFloor:0.00}x floor); per stop median {Median(scaleResults):0} ms, max {scaleResults.Max():0} ms");
 Console.WriteLine(JsonSerializer.Serialize(figures));
 return 0;
 
@@ -78,8 +81,11 @@ async Task<List<double>> Floor()
         string id = await Raw(client, "floor", cooperative);
         var sw = Stopwatch.StartNew();
         await client.KillAsync(id, 15);
-        while (await exits.Reader.ReadAsync() != id)
+        using (var bound = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
         {
+            while (await exits.Reader.ReadAsync(bound.Token) != id)
+            {
+            }
         }
 
         await client.DeleteTaskAsync(id);
@@ -143,6 +149,55 @@ async Task<List<double>> Overrun()
     return results;
 }
 
+async Task<double> ScaleFloor()
+{
+    var client = new ContainerdClient(address, "bench-floor-scale");
+    using var cts = new CancellationTokenSource();
+    var exited = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>();
+    var all = new TaskCompletionSource();
+    var live = new TaskCompletionSource();
+    var ids = new List<string>();
+    _ = Task.Run(async () =>
+    {
+        try
+        {
+            await foreach (var ev in client.SubscribeAsync(new[] { "namespace==bench-floor-scale,topic==\"/tasks/exit\"", "namespace==bench-floor-scale,topic==\"/pscontainerd/sync\"" }, cts.Token))
+            {
+                if (ev is MarkerEvent)
+                {
+                    live.TrySetResult();
+                }
+                else if (exited.TryAdd(ev.ContainerId, true) && exited.Count == scale)
+                {
+                    all.TrySetResult();
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    });
+    while (!live.Task.IsCompleted)
+    {
+        await client.PublishMarkerAsync("/pscontainerd/sync", "bench");
+        await Task.WhenAny(live.Task, Task.Delay(100));
+    }
+
+    for (int i = 0; i < scale; i++)
+    {
+        ids.Add(await Raw(client, "sfloor", cooperative));
+    }
+
+    var sw = Stopwatch.StartNew();
+    await Task.WhenAll(ids.Select(id => client.KillAsync(id, 15, deadline: TimeSpan.FromSeconds(60))));
+    await all.Task.WaitAsync(TimeSpan.FromSeconds(120));
+    await Task.WhenAll(ids.Select(id => client.DeleteTaskAsync(id, deadline: TimeSpan.FromSeconds(60))));
+    sw.Stop();
+    cts.Cancel();
+    await Task.WhenAll(ids.Select(id => client.DeleteContainerAsync(id)));
+    return sw.Elapsed.TotalMilliseconds;
+}
+
 async Task<(double Total, List<double> Each)> Scale()
 {
     // FAILURES.md row 11: many stops at once, each on its own container, all through one engine.
@@ -156,9 +211,9 @@ async Task<(double Total, List<double> Each)> Scale()
     var sw = Stopwatch.StartNew();
     var results = await Task.WhenAll(ids.Select(id => e.StopAsync(id, null, 10, null)));
     sw.Stop();
-    if (results.Any(r => r.ExitCode != 0))
+    if (results.FirstOrDefault(r => r.ExitCode != 0) is { } bad)
     {
-        throw new InvalidOperationException("a cooperative stop at scale did not exit 0");
+        throw new InvalidOperationException($"{results.Count(r => r.ExitCode != 0)} cooperative stops at scale did not exit 0, e.g. {bad.Id}: {bad.ExitCode}, {string.Join("; ", bad.Steps)}");
     }
 
     await Task.WhenAll(ids.Select(id => e.RemoveAsync(id, force: true)));
@@ -169,7 +224,8 @@ async Task<string> New(ContainerEngine e, string prefix, string[] command)
 {
     string id = $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 9)];
     await e.CreateAsync(new NewContainerRequest(id, rootfs, command, Array.Empty<string>(), new Dictionary<string, string>(), null, null, RestartPolicy.No, false, null));
-    await e.StartAsync(id);
+    var info = await e.StartAsync(id);
+    await UntilTrapped(info.Pid ?? 0, command);
     return id;
 }
 
@@ -179,8 +235,34 @@ async Task<string> Raw(ContainerdClient client, string prefix, string[] command)
     var req = new NewContainerRequest(id, rootfs, command, Array.Empty<string>(), new Dictionary<string, string>(), null, null, RestartPolicy.No, false, null);
     await client.CreateContainerAsync(new ContainerCreateSpec(id, OciSpecBuilder.Build(req, client.Namespace), new Dictionary<string, string>()));
     await client.CreateTaskAsync(id);
-    await client.StartTaskAsync(id);
+    uint pid = await client.StartTaskAsync(id);
+    await UntilTrapped(pid, command);
     return id;
+}
+
+// A stop sent before the shell installed its trap would be dropped by the kernel (PID 1 without
+// a handler) and measure the grace period instead of the stop: wait for SIGTERM's bit in SigCgt.
+static async Task UntilTrapped(uint pid, string[] command)
+{
+    const ulong term = 1UL << (15 - 1);
+    if (pid == 0 || !command.Any(a => a.Contains("trap", StringComparison.Ordinal)))
+    {
+        return;
+    }
+
+    var deadline = DateTime.UtcNow.AddSeconds(10);
+    while (DateTime.UtcNow < deadline)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("SigCgt:", StringComparison.Ordinal));
+        if (line is null || (Convert.ToUInt64(line[7..].Trim(), 16) & term) != 0)
+        {
+            return;
+        }
+
+        await Task.Delay(5);
+    }
+
+    throw new TimeoutException($"pid {pid} never installed its trap");
 }
 
 static double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);

@@ -104,6 +104,7 @@ public class ContainerdFixture : IDisposable
         if (start)
         {
             await Engine.StartAsync(id);
+            await Containers.UntilTrapsAsync(Engine, id, command);
         }
 
         return id;

@@ -89,9 +89,62 @@ internal static class Containers
         if (start)
         {
             await engine.StartAsync(id);
+            await UntilTrapsAsync(engine, id, command);
         }
 
         return id;
+    }
+
+    /// <summary>
+    /// For a command that installs a trap: waits until the shell has installed it (the trapped
+    /// signals' bits are set in SigCgt of /proc/PID/status). A stop sent before that finds PID 1
+    /// without a handler, and the kernel drops the signal: a race in the test container, not in
+    /// the stop.
+    /// </summary>
+    public static async Task UntilTrapsAsync(ContainerEngine engine, string id, string[] command)
+    {
+        ulong mask = TrappedSignals(command);
+        if (mask == 0)
+        {
+            return;
+        }
+
+        var pid = (await engine.GetInfoAsync(id)).Pid;
+        await Until(() => Task.FromResult(pid is null || Catches(pid.Value, mask)), TimeSpan.FromSeconds(10), $"{id}'s shell installed its trap");
+    }
+
+    /// <summary>The SigCgt bits of the signals a `trap ... SIG` in <paramref name="command"/> names.</summary>
+    public static ulong TrappedSignals(string[] command)
+    {
+        string text = string.Join(' ', command);
+        if (!text.Contains("trap", StringComparison.Ordinal))
+        {
+            return 0;
+        }
+
+        ulong mask = 0;
+        foreach (var (name, number) in new[] { ("HUP", 1), ("INT", 2), ("USR1", 10), ("USR2", 12), ("TERM", 15) })
+        {
+            if (System.Text.RegularExpressions.Regex.IsMatch(text, $@"\b(SIG)?{name}\b"))
+            {
+                mask |= 1UL << (number - 1);
+            }
+        }
+
+        return mask;
+    }
+
+    private static bool Catches(uint pid, ulong mask)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("SigCgt:", StringComparison.Ordinal));
+            return line is null || (Convert.ToUInt64(line[7..].Trim(), 16) & mask) == mask;
+        }
+        catch (IOException)
+        {
+            return true; // gone: nothing left to wait for
+        }
     }
 
     public static RestartPolicy Policy(string text) =>

@@ -8,10 +8,10 @@ namespace PSContainerd.Tests;
 public sealed class StopEngineTests
 {
     /// <summary>PID 1 with a TERM handler: exits 0 at once.</summary>
-    public static readonly string[] Cooperative = { "/bin/sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait" };
+    public static readonly string[] Cooperative = Containers.Cooperative;
 
     /// <summary>sleep as PID 1 has no handler, so the kernel drops SIGTERM (FAILURES.md row 1).</summary>
-    public static readonly string[] IgnoresTerm = { "/bin/sleep", "1000" };
+    public static readonly string[] IgnoresTerm = Containers.IgnoresTerm;
 
     private readonly ContainerdFixture _fx;
 

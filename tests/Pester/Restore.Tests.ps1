@@ -82,6 +82,7 @@ Describe 'Restore-ContainerState' {
     It 'reattaches a running container and keeps it running; -StopRunning stops it' {
         $id = New-TestId 'live'
         New-Container -Namespace $Ns -Id $id -RootFs $RootFs -Command '/bin/sh', '-c', "trap 'exit 0' TERM; sleep 1000 & wait" -Start | Out-Null
+        Wait-ContainerTrap $id $Ns
         $r = Restore-ContainerState -Namespace $Ns -Id $id
         $r.Action | Should -BeIn 'Reattached', 'Unchanged'
         (Get-Container -Namespace $Ns -Id $id).Status | Should -Be 'Running'

@@ -2,11 +2,10 @@
 # private containerd the test run started (CONTAINERD_ADDRESS, PSCD_TEST_ROOTFS).
 
 BeforeAll {
-    if (-not $env:CONTAINERD_ADDRESS -or -not $env:PSCD_TEST_ROOTFS) {
-        throw 'CONTAINERD_ADDRESS and PSCD_TEST_ROOTFS must point at the private containerd and busybox root the test run starts (build.ps1 -Task Test).'
-    }
-    $modulePath = if ($env:PSCD_MODULE_PATH) { $env:PSCD_MODULE_PATH } else { "$PSScriptRoot/../../out/PSContainerd/PSContainerd.psd1" }
-    Import-Module $modulePath -Force
+    . $PSScriptRoot/TestHelpers.ps1
+    Assert-TestEnvironment
+    Import-ModuleUnderTest
+    $modulePath = $script:ModulePath
     $env:CONTAINERD_NAMESPACE = 'pester-stop'
     $script:RootFs = $env:PSCD_TEST_ROOTFS
     $script:Cooperative = @('/bin/sh', '-c', "trap 'exit 0' TERM; sleep 1000 & wait")
@@ -15,6 +14,9 @@ BeforeAll {
     function New-TestContainer([string] $Prefix, [string[]] $Command, [hashtable] $Extra = @{}) {
         $id = "$Prefix-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
         New-Container -Id $id -RootFs $script:RootFs -Command $Command -Start @Extra | Out-Null
+        if ("$Command" -match "trap '[^']*' (\w+)") {
+            Wait-ContainerTrap $id -Signal $(switch ($Matches[1]) { 'USR1' { 10 } 'HUP' { 1 } default { 15 } })
+        }
         $id
     }
 }
@@ -127,6 +129,7 @@ Describe 'Stop-Container' {
         try {
             foreach ($ns in 'pester-ns-a', 'pester-ns-b') {
                 New-Container -Namespace $ns -Id $id -RootFs $RootFs -Command $Cooperative -Start | Out-Null
+                Wait-ContainerTrap $id $ns
             }
             $r = Get-Container -Namespace 'pester-ns-b' -Id $id | Stop-Container -Timeout 5
             $r.Namespace | Should -Be 'pester-ns-b'

@@ -59,3 +59,18 @@ function Remove-TestContainers([string[]] $Ids, [string] $Namespace = 'default')
             Remove-Container -Namespace $Namespace -Force -Confirm:$false -ErrorAction Continue
     }
 }
+
+# For a container whose shell installs a trap: waits until it has (the trapped signals' bits are
+# set in SigCgt of /proc/PID/status). A stop sent before that finds PID 1 without a handler and
+# the kernel drops the signal: a race in the test container, not in the stop.
+function Wait-ContainerTrap([string] $Id, [string] $Namespace = $env:CONTAINERD_NAMESPACE, [int[]] $Signal = 15) {
+    if (-not $Namespace) { $Namespace = 'default' }
+    $containerPid = (Get-Container -Id $Id -Namespace $Namespace).Pid
+    if (-not $containerPid) { return }
+    [uint64] $mask = 0
+    foreach ($s in $Signal) { $mask = $mask -bor ([uint64]1 -shl ($s - 1)) }
+    Wait-Condition -TimeoutSeconds 10 -Because "$Id's shell installed its trap" {
+        $line = Get-Content "/proc/$containerPid/status" -ErrorAction SilentlyContinue | Where-Object { $_ -like 'SigCgt:*' }
+        (-not $line) -or (([Convert]::ToUInt64($line.Substring(7).Trim(), 16) -band $mask) -eq $mask)
+    } | Out-Null
+}

@@ -12,6 +12,9 @@ public sealed partial class ContainerEngine : IAsyncDisposable
 {
     private static readonly ConcurrentDictionary<(string Address, string Namespace), Lazy<ContainerEngine>> Engines = new();
 
+    /// <summary>How long an exit seen by the pidfd waits for containerd to report its status.</summary>
+    internal static readonly TimeSpan PidfdGrace = TimeSpan.FromSeconds(3);
+
     private readonly ConcurrentDictionary<string, ContainerState> _states = new(StringComparer.Ordinal);
     private readonly EventMonitor _monitor;
 
@@ -206,10 +209,30 @@ public sealed partial class ContainerEngine : IAsyncDisposable
         _ = WaitRpcAsync(s, pid, ct);
         if (handle is not null)
         {
-            _ = PidfdWatcher.Shared.WhenExited(handle).ContinueWith(
-                t => { if (t.IsCompletedSuccessfully && !ct.IsCancellationRequested) ObserveExit(s, pid, null, "pidfd"); },
-                TaskScheduler.Default);
+            _ = WhenPidfdExitedAsync(s, pid, handle, ct);
         }
+    }
+
+    /// <summary>
+    /// The pidfd knows the process is gone, not its exit status: that comes from containerd (the
+    /// exit event or Tasks.Wait, both already on their way). Only when neither has reported
+    /// within <see cref="PidfdGrace"/> (containerd down, shim hung) does the pidfd finalise the
+    /// exit itself, through a task delete. Finalising at once would put a delete per container on
+    /// an already loaded containerd and, cut short, lose the status.
+    /// </summary>
+    private async Task WhenPidfdExitedAsync(ContainerState s, uint pid, InitProcessHandle handle, CancellationToken ct)
+    {
+        try
+        {
+            await PidfdWatcher.Shared.WhenExited(handle).WaitAsync(ct).ConfigureAwait(false);
+            await Task.Delay(PidfdGrace, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // the exit was finalised by another source, or the watch ended
+        }
+
+        ObserveExit(s, pid, null, "pidfd");
     }
 
     internal void Forget(ContainerState s)

@@ -14,6 +14,12 @@ internal sealed class ExitRecorder
     /// <summary>How long a task delete is retried while containerd is unavailable: a restart of the daemon, not an outage.</summary>
     public static readonly TimeSpan UnavailableRetry = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// A task delete tears the shim down; with a hundred stops at once containerd took over 5 s
+    /// for some (bench: 100 containers), and a delete cut short loses the exit status it carries.
+    /// </summary>
+    public static readonly TimeSpan DeleteDeadline = TimeSpan.FromSeconds(10);
+
     private readonly ContainerEngine _engine;
 
     public ExitRecorder(ContainerEngine engine) => _engine = engine;
@@ -196,7 +202,7 @@ internal sealed class ExitRecorder
         {
             try
             {
-                return (await client.DeleteTaskAsync(id, deadline: TimeSpan.FromSeconds(5)).ConfigureAwait(false), null);
+                return (await client.DeleteTaskAsync(id, deadline: DeleteDeadline).ConfigureAwait(false), null);
             }
             catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.Unavailable && DateTime.UtcNow < unavailableUntil)
             {

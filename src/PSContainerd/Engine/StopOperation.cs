@@ -212,7 +212,7 @@ internal sealed class StopOperation
                 // The process is gone but its exit is not recorded: containerd is down, and only
                 // its task delete carries the real status (ExitRecorder retries it meanwhile).
                 AddStep("wait-record", "the init process is gone; waiting for containerd to report its exit status");
-                if (await WaitBoundedAsync(exited, ExitRecorder.UnavailableRetry).ConfigureAwait(false))
+                if (await WaitBoundedAsync(exited, ContainerEngine.PidfdGrace + ExitRecorder.UnavailableRetry).ConfigureAwait(false))
                 {
                     return await ExitedAsync(StopEscalation.DirectKill, exited.Result).ConfigureAwait(false);
                 }
@@ -314,7 +314,9 @@ internal sealed class StopOperation
                 return true;
             }
 
-            if (done != changed)
+            // A deadline change or the delay: go round and look again, since the timer's clock
+            // may run a hair ahead of DateTime.UtcNow's and must not escalate early.
+            if (done != changed && deadline - DateTime.UtcNow <= TimeSpan.FromMilliseconds(0.5))
             {
                 return exited.IsCompleted;
             }

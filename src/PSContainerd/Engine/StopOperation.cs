@@ -29,8 +29,7 @@ internal sealed class StopOperation
     private readonly List<StopStep> _steps = new();
     private readonly TaskCompletionSource<StopResult> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private TaskCompletionSource _deadlineChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private DateTime? _deadline;
+    private readonly GracePeriod _grace = new();
 
     public StopOperation(ContainerEngine engine, ContainerState state, StopSettings settings, IEnumerable<string> warnings)
     {
@@ -61,21 +60,10 @@ internal sealed class StopOperation
         }
 
         var candidate = DateTime.UtcNow.AddSeconds(timeoutSeconds);
-        TaskCompletionSource changed;
-        lock (_gate)
+        if (_grace.BringForward(candidate))
         {
-            if (_deadline is not null && _deadline <= candidate)
-            {
-                return;
-            }
-
-            _deadline = candidate;
-            changed = _deadlineChanged;
-            _deadlineChanged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            AddStep("joined", $"a caller with timeout {timeoutSeconds} s brought the deadline to {candidate:HH:mm:ss.fff}");
         }
-
-        AddStep("joined", $"a caller with timeout {timeoutSeconds} s brought the deadline to {candidate:HH:mm:ss.fff}");
-        changed.TrySetResult();
     }
 
     private async Task RunAsync()
@@ -150,16 +138,8 @@ internal sealed class StopOperation
         _engine.WatchExitSources(_state, pid, handle, sources.Token);
 
         bool delivered = await SignalAsync(_settings.Signal, all: false, "signal").ConfigureAwait(false);
-        lock (_gate)
-        {
-            // As docker: the grace period runs from the signal, not from the request. A joiner
-            // may already have brought it forward.
-            if (_settings.TimeoutSeconds >= 0)
-            {
-                var fromSignal = DateTime.UtcNow.AddSeconds(_settings.TimeoutSeconds);
-                _deadline = _deadline is DateTime joined && joined < fromSignal ? joined : fromSignal;
-            }
-        }
+        // As docker: the grace period runs from the signal, not from the request.
+        _grace.StartAt(DateTime.UtcNow, _settings.TimeoutSeconds);
         if (paused)
         {
             // A frozen process acts on no signal until thawed (moby#15853).
@@ -168,7 +148,7 @@ internal sealed class StopOperation
 
         try
         {
-            if (delivered && await WaitGracefulAsync(exited).ConfigureAwait(false))
+            if (delivered && await _grace.WaitAsync(exited).ConfigureAwait(false))
             {
                 return await ExitedAsync(StopEscalation.None, exited.Result).ConfigureAwait(false);
             }
@@ -280,46 +260,6 @@ internal sealed class StopOperation
         catch (ContainerdException e)
         {
             AddStep(action, $"failed: {e.Message}");
-        }
-    }
-
-    private async Task<bool> WaitGracefulAsync(Task<RecordedExit?> exited)
-    {
-        while (true)
-        {
-            DateTime? deadline;
-            Task changed;
-            lock (_gate)
-            {
-                deadline = _deadline;
-                changed = _deadlineChanged.Task;
-            }
-
-            if (exited.IsCompleted)
-            {
-                return true;
-            }
-
-            var left = deadline is null ? Timeout.InfiniteTimeSpan : deadline.Value - DateTime.UtcNow;
-            if (left != Timeout.InfiniteTimeSpan && left <= TimeSpan.Zero)
-            {
-                return false;
-            }
-
-            using var cts = new CancellationTokenSource();
-            var done = await Task.WhenAny(exited, changed, Task.Delay(left, cts.Token)).ConfigureAwait(false);
-            cts.Cancel();
-            if (done == exited)
-            {
-                return true;
-            }
-
-            // A deadline change or the delay: go round and look again, since the timer's clock
-            // may run a hair ahead of DateTime.UtcNow's and must not escalate early.
-            if (done != changed && deadline - DateTime.UtcNow <= TimeSpan.FromMilliseconds(0.5))
-            {
-                return exited.IsCompleted;
-            }
         }
     }
 

@@ -257,6 +257,31 @@ public sealed class StopEngineTests
     }
 
     [Fact]
+    public async Task A_stop_and_a_signal_are_events_too()
+    {
+        string id = await _fx.NewContainerAsync("evs", IgnoresTerm);
+        var events = Engine.Events.Subscribe();
+        try
+        {
+            await Engine.SignalAsync(id, Signals.SIGKILL, all: false);
+            await Engine.WaitAsync(id, WaitCondition.NotRunning, TimeSpan.FromSeconds(10));
+            await Engine.StartAsync(id);
+            await Engine.StopAsync(id, null, 0, null);
+            var seen = await Containers.Collect(events, id, l => l.Count(e => e.Type == "Exit") == 2, TimeSpan.FromSeconds(10));
+            var kill = Assert.Single(seen, e => e.Type == "Kill");
+            Assert.Equal("SIGKILL", kill.Attributes["Signal"]);
+            var stop = Assert.Single(seen, e => e.Type == "Stop");
+            Assert.Equal("0", stop.Attributes["Timeout"]);
+            Assert.True(seen.IndexOf(stop) < seen.FindLastIndex(e => e.Type == "Exit"));
+        }
+        finally
+        {
+            Engine.Events.Unsubscribe(events);
+            await _fx.RemoveAsync(id);
+        }
+    }
+
+    [Fact]
     public async Task Wait_times_out_on_a_running_container()
     {
         string id = await _fx.NewContainerAsync("wto", IgnoresTerm);

@@ -16,7 +16,7 @@ public sealed class GetContainerEventCommand : ContainerdCmdlet
     [SupportsWildcards]
     public string[]? Id { get; set; }
 
-    /// <summary>Only events of these types (Start, Exit, Oom, Paused, Resumed, Delete, Restart, Restarting, ExecExit, Create, Update).</summary>
+    /// <summary>Only events of these types (Start, Exit, Stop, Kill, Oom, Paused, Resumed, Delete, Restart, Restarting, ExecExit, ExitCorrected, Create, Update).</summary>
     [Parameter]
     [SupportsWildcards]
     public string[]? Type { get; set; }

@@ -195,6 +195,8 @@ public sealed partial class ContainerEngine
         {
             throw new ContainerdException(ContainerdErrorKind.FailedPrecondition, Address, $"Container '{id}' is not running (its process already finished).", e);
         }
+
+        Events.Publish(Namespace, id, "Kill", null, ("Signal", Signals.Name(signal)), ("All", all ? "true" : "false"));
     }
 
     /// <summary>

@@ -95,6 +95,9 @@ internal sealed class StopOperation
         string id = _state.Id;
         var client = _engine.Client;
         AddStep("stop", $"signal {Signals.Name(_settings.Signal)}, timeout {(_settings.TimeoutSeconds < 0 ? "none" : _settings.TimeoutSeconds + " s")}");
+        _engine.Events.Publish(_engine.Namespace, _state.Id, "Stop", null,
+            ("Signal", Signals.Name(_settings.Signal)),
+            ("Timeout", _settings.TimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
         // Marked before the state is looked at: an exit finalised while this stop starts must not
         // schedule a restart behind its back (moby#10032, #11008). Kept in memory only until the

@@ -245,4 +245,38 @@ Describe 'Get-ContainerEvent' {
         $ev.Type | Should -Be 'Exit'
         $ev.Attributes['ExitCode'] | Should -Be '0'
     }
+
+    It 'collects events in the background with -AsJob; Receive-Job yields them, Stop-Job stops it' {
+        $id = New-TestContainer 'evjob' $Cooperative
+        $job = Get-ContainerEvent -Id $id -AsJob
+        try {
+            $job | Should -BeOfType ([System.Management.Automation.Job])
+            (Get-Job -Id $job.Id).State | Should -Be 'Running'
+            Wait-Condition -Because 'the job is listening' { $job.Verbose.Count -gt 0 } | Out-Null
+            $null = Stop-Container -Id $id -Timeout 5
+            Wait-Condition -Because 'the job saw the exit' { @($job.Output | Where-Object Type -eq 'Exit').Count -gt 0 } | Out-Null
+            $events = Receive-Job -Job $job
+            $events.Type | Should -Contain 'Stop'
+            $events.Type | Should -Contain 'Exit'
+            ($events | Where-Object Type -eq 'Exit').Attributes['ExitCode'] | Should -Be '0'
+            Stop-Job -Job $job
+            $job.State | Should -Be 'Stopped'
+        } finally {
+            Remove-Job -Job $job -Force
+        }
+    }
+
+    It 'ends an -AsJob listener by itself at -MaxEvents' {
+        $id = New-TestContainer 'evmax' $Cooperative
+        $job = Get-ContainerEvent -Id $id -Type Exit -MaxEvents 1 -AsJob
+        try {
+            Wait-Condition -Because 'the job is listening' { $job.Verbose.Count -gt 0 } | Out-Null
+            $null = Stop-Container -Id $id -Timeout 5
+            $job | Wait-Job -Timeout 15 | Out-Null
+            $job.State | Should -Be 'Completed'
+            (Receive-Job -Job $job).Type | Should -Be 'Exit'
+        } finally {
+            Remove-Job -Job $job -Force
+        }
+    }
 }

@@ -9,6 +9,7 @@ namespace PSContainerd.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "ContainerEvent")]
 [OutputType(typeof(ContainerEvent))]
+[OutputType(typeof(Job))]
 public sealed class GetContainerEventCommand : ContainerdCmdlet
 {
     /// <summary>Only events of these containers (wildcards allowed).</summary>
@@ -31,6 +32,10 @@ public sealed class GetContainerEventCommand : ContainerdCmdlet
     [ValidateRange(1, int.MaxValue)]
     public int MaxEvents { get; set; } = int.MaxValue;
 
+    /// <summary>Returns a job at once that collects the events in the background (Receive-Job, Stop-Job).</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
     private readonly List<string> _ids = new();
 
     protected override void ProcessRecord()
@@ -43,41 +48,25 @@ public sealed class GetContainerEventCommand : ContainerdCmdlet
 
     protected override void EndProcessing()
     {
-        var ids = _ids.Select(i => new WildcardPattern(i, WildcardOptions.IgnoreCase)).ToList();
-        var types = (Type ?? Array.Empty<string>()).Select(t => new WildcardPattern(t, WildcardOptions.IgnoreCase)).ToList();
+        var listener = new EventListener(Engine, _ids, Type ?? Array.Empty<string>(), Timeout, MaxEvents);
+        if (AsJob)
+        {
+            var job = new ContainerEventJob(listener, MyInvocation.Line);
+            JobRepository.Add(job);
+            job.Start();
+            WriteObject(job);
+            return;
+        }
+
         Pump(async ct =>
         {
-            using var timeout = Timeout < 0 ? new CancellationTokenSource() : new CancellationTokenSource(TimeSpan.FromSeconds(Timeout));
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
-            var reader = Engine.Events.Subscribe();
             try
             {
-                await Engine.WhenMonitoringAsync(linked.Token).ConfigureAwait(false);
-                EmitVerbose($"Listening for events in namespace '{Namespace}' at '{Engine.Address}'.");
-                int written = 0;
-                await foreach (var ev in reader.ReadAllAsync(linked.Token).ConfigureAwait(false))
-                {
-                    if ((ids.Count == 0 || ids.Any(p => p.IsMatch(ev.Id))) && (types.Count == 0 || types.Any(p => p.IsMatch(ev.Type))))
-                    {
-                        Emit(ev);
-                        if (++written >= MaxEvents)
-                        {
-                            break;
-                        }
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !ct.IsCancellationRequested)
-            {
-                // -Timeout reached: a normal end.
+                await listener.RunAsync(() => EmitVerbose($"Listening for events in namespace '{Namespace}' at '{listener.Engine.Address}'."), Emit, ct).ConfigureAwait(false);
             }
             catch (Exception e) when (ErrorRecords.TryFrom(e, Address, out var record))
             {
                 EmitError(record);
-            }
-            finally
-            {
-                Engine.Events.Unsubscribe(reader);
             }
         });
     }

@@ -7,50 +7,24 @@ namespace PSContainerd.Commands;
 /// Receive-Job yields the ContainerEvents gathered so far, Stop-Job stops it. It completes by
 /// itself at -Timeout or -MaxEvents; without either it runs until stopped.
 /// </summary>
-public sealed class ContainerEventJob : Job
+public sealed class ContainerEventJob : BackgroundJob
 {
     /// <summary>Events kept for Receive-Job at most; the oldest go first, so a job nobody reads cannot grow without bound.</summary>
     public const int MaxBuffered = 10_000;
 
     private readonly EventListener _listener;
-    private readonly CancellationTokenSource _cancel = new();
 
     internal ContainerEventJob(EventListener listener, string command)
-        : base(command, "ContainerEvents")
+        : base(command, "ContainerEvents", "PSContainerdEventJob")
     {
         _listener = listener;
-        PSJobTypeName = "PSContainerdEventJob";
     }
 
     public override string StatusMessage => $"{Output.Count} events waiting";
 
-    public override bool HasMoreData => Output.Count > 0 || Error.Count > 0 || Verbose.Count > 0;
-
     public override string Location => $"{_listener.Engine.Address} ({_listener.Engine.Namespace})";
 
-    internal void Start()
-    {
-        SetJobState(JobState.Running);
-        _ = Task.Run(RunAsync);
-    }
-
-    public override void StopJob()
-    {
-        _cancel.Cancel();
-        SetJobState(JobState.Stopped);
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            _cancel.Cancel();
-        }
-
-        base.Dispose(disposing);
-    }
-
-    private async Task RunAsync()
+    protected override async Task RunAsync(CancellationToken ct)
     {
         try
         {
@@ -65,10 +39,10 @@ public sealed class ContainerEventJob : Job
 
                     Output.Add(PSObject.AsPSObject(ev));
                 },
-                _cancel.Token).ConfigureAwait(false);
+                ct).ConfigureAwait(false);
             Finish(JobState.Completed);
         }
-        catch (OperationCanceledException) when (_cancel.IsCancellationRequested)
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             Finish(JobState.Stopped);
         }
@@ -76,14 +50,6 @@ public sealed class ContainerEventJob : Job
         {
             Error.Add(record);
             Finish(JobState.Failed);
-        }
-    }
-
-    private void Finish(JobState state)
-    {
-        if (JobStateInfo.State is not (JobState.Completed or JobState.Failed or JobState.Stopped))
-        {
-            SetJobState(state);
         }
     }
 }

@@ -4,64 +4,38 @@ using PSContainerd.Engine;
 namespace PSContainerd.Commands;
 
 /// <summary>Stop-Container -AsJob: the stops run in the engine; Receive-Job yields their StopResults; Stop-Job ends the job's wait (the stops it began finish regardless).</summary>
-public sealed class StopContainerJob : Job
+public sealed class StopContainerJob : BackgroundJob
 {
     private readonly IReadOnlyList<(ContainerEngine Engine, string Id)> _ids;
     private readonly int? _signal;
     private readonly int? _timeout;
     private readonly int _throttle;
-    private readonly CancellationTokenSource _cancel = new();
 
     public StopContainerJob(IReadOnlyList<(ContainerEngine Engine, string Id)> ids, int? signal, int? timeout, int throttle, string command)
-        : base(command, "Stop-Container")
+        : base(command, "Stop-Container", "PSContainerdStopJob")
     {
         _ids = ids;
         _signal = signal;
         _timeout = timeout;
         _throttle = throttle;
-        PSJobTypeName = "PSContainerdStopJob";
     }
 
     public override string StatusMessage => $"{Output.Count} of {_ids.Count} stopped";
 
-    public override bool HasMoreData => Output.Count > 0 || Error.Count > 0 || Verbose.Count > 0 || Warning.Count > 0;
-
     public override string Location => string.Join(", ", _ids.Select(i => i.Engine.Address).Distinct());
 
-    public void Start()
-    {
-        SetJobState(JobState.Running);
-        _ = Task.Run(RunAsync);
-    }
-
-    public override void StopJob()
-    {
-        _cancel.Cancel();
-        SetJobState(JobState.Stopped);
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            _cancel.Cancel();
-        }
-
-        base.Dispose(disposing);
-    }
-
-    private async Task RunAsync()
+    protected override async Task RunAsync(CancellationToken ct)
     {
         using var throttle = new SemaphoreSlim(_throttle);
         bool failed = false;
         await Task.WhenAll(_ids.Select(async item =>
         {
             var (engine, raw) = item;
-            await throttle.WaitAsync(_cancel.Token).ConfigureAwait(false);
+            await throttle.WaitAsync(ct).ConfigureAwait(false);
             try
             {
-                string id = await engine.ResolveAsync(raw, _cancel.Token).ConfigureAwait(false);
-                var r = await engine.StopAsync(id, _signal, _timeout, step => Verbose.Add(new VerboseRecord($"{id}: {step.Action}: {step.Detail}")), _cancel.Token).ConfigureAwait(false);
+                string id = await engine.ResolveAsync(raw, ct).ConfigureAwait(false);
+                var r = await engine.StopAsync(id, _signal, _timeout, step => Verbose.Add(new VerboseRecord($"{id}: {step.Action}: {step.Detail}")), ct).ConfigureAwait(false);
                 foreach (var w in r.Steps.Where(s => s.Action == "warning"))
                 {
                     Warning.Add(new WarningRecord($"{id}: {w.Detail}"));
@@ -85,9 +59,6 @@ public sealed class StopContainerJob : Job
             }
         })).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
 
-        if (JobStateInfo.State == JobState.Running)
-        {
-            SetJobState(failed ? JobState.Failed : JobState.Completed);
-        }
+        Finish(failed ? JobState.Failed : JobState.Completed);
     }
 }

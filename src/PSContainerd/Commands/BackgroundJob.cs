@@ -1,0 +1,56 @@
+using System.Management.Automation;
+
+namespace PSContainerd.Commands;
+
+/// <summary>
+/// What the module's -AsJob jobs share: they run on the thread pool from Start, Stop-Job
+/// cancels their work and marks them Stopped, and the first finishing state sticks.
+/// </summary>
+public abstract class BackgroundJob : Job
+{
+    private readonly CancellationTokenSource _cancel = new();
+
+    protected BackgroundJob(string command, string name, string typeName)
+        : base(command, name)
+    {
+        PSJobTypeName = typeName;
+    }
+
+    public override bool HasMoreData => Output.Count > 0 || Error.Count > 0 || Verbose.Count > 0 || Warning.Count > 0;
+
+    protected CancellationToken Cancellation => _cancel.Token;
+
+    internal void Start()
+    {
+        SetJobState(JobState.Running);
+        _ = Task.Run(() => RunAsync(_cancel.Token));
+    }
+
+    public override void StopJob()
+    {
+        _cancel.Cancel();
+        Finish(JobState.Stopped);
+    }
+
+    /// <summary>The job's work; it ends by calling <see cref="Finish"/>.</summary>
+    protected abstract Task RunAsync(CancellationToken ct);
+
+    /// <summary>Sets the final state unless the job already has one (Stop-Job came first).</summary>
+    protected void Finish(JobState state)
+    {
+        if (JobStateInfo.State is not (JobState.Completed or JobState.Failed or JobState.Stopped))
+        {
+            SetJobState(state);
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _cancel.Cancel();
+        }
+
+        base.Dispose(disposing);
+    }
+}

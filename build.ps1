@@ -14,8 +14,8 @@
                  the local dotnet tools (PowerShell); Pester 5.7.1 (NuGet)
       Build      dotnet publish src/PSContainerd and stage an importable module at out/PSContainerd/
                  (does not need containerd or root)
-      Test       Bootstrap + Build, start a private containerd, run xunit then Pester (in a fresh
-                 pwsh), stop containerd; last line: "N passed, N failed, N skipped"; exit 1 on failure
+      Test       Bootstrap + Build, run the unit tests (tests/PSContainerd.UnitTests, no containerd),
+                 start a private containerd, run xunit then Pester (in a fresh pwsh), stop containerd; last line: "N passed, N failed, N skipped"; exit 1 on failure
       Demo       Bootstrap + Build, run demo/demo.ps1 against a private containerd
       Bench      Bootstrap + Build, run bench/bench.ps1 against a private containerd
       Clean      remove out/
@@ -57,6 +57,7 @@ $PublishDir    = Join-Path $OutDir 'publish'
 $TestResultDir = Join-Path $OutDir 'TestResults'
 $ModuleProject = Join-Path $RepoRoot 'src/PSContainerd/PSContainerd.csproj'
 $XunitProject  = Join-Path $RepoRoot 'tests/PSContainerd.Tests/PSContainerd.Tests.csproj'
+$UnitProject   = Join-Path $RepoRoot 'tests/PSContainerd.UnitTests/PSContainerd.UnitTests.csproj'
 $PesterDir     = Join-Path $RepoRoot 'tests/Pester'
 $Fixture       = Join-Path $RepoRoot 'tests/Fixtures/testenv.sh'
 $PesterRestore = Join-Path $RepoRoot 'tools/Pester/Pester.Restore.csproj'
@@ -156,7 +157,8 @@ Tasks:
   Bootstrap  install what is missing: containerd, runc, busybox-static, e2fsprogs (apt-get, needs root),
              the local dotnet tools (PowerShell 7.6.9), Pester 5.7.1 (NuGet)
   Build      dotnet publish src/PSContainerd; stage an importable module at out/PSContainerd/
-  Test       Bootstrap + Build; private containerd; xunit (tests/PSContainerd.Tests) and Pester
+  Test       Bootstrap + Build; unit tests (tests/PSContainerd.UnitTests); private containerd;
+             xunit (tests/PSContainerd.Tests) and Pester
              (tests/Pester, fresh pwsh); prints "N passed, N failed, N skipped"; exit 1 on failure
   Demo       Bootstrap + Build; runs demo/demo.ps1 against a private containerd
   Bench      Bootstrap + Build; runs bench/bench.ps1 against a private containerd
@@ -177,7 +179,7 @@ function Invoke-Bootstrap {
     }
     if (-not (Get-Command runc -CommandType Application -ErrorAction Ignore)) { $missing.Add('runc') }
     if (-not (Test-Path -LiteralPath '/bin/busybox' -PathType Leaf)) { $missing.Add('busybox-static') }
-    # the D-state test (FAILURES.md row 5) formats a loop-mounted ext4 image
+    # the D-state test (docs/failure-modes.md row 5) formats a loop-mounted ext4 image
     if (-not (Get-Command mkfs.ext4 -CommandType Application -ErrorAction Ignore)) { $missing.Add('e2fsprogs') }
 
     if ($missing.Count -gt 0) {
@@ -355,14 +357,16 @@ function Read-TrxCounts([string] $Path) {
     }
 }
 
+# An xunit project: tests/PSContainerd.UnitTests (pure parts, no containerd) or tests/PSContainerd.Tests (against containerd).
 function Invoke-XunitSuite {
-    Write-Step 'Testing: xunit (tests/PSContainerd.Tests)'
-    $r = [pscustomobject]@{ Name = 'xunit'; Passed = 0; Failed = 0; Skipped = 0; Problem = $null }
-    if (-not (Test-Path -LiteralPath $XunitProject)) { $r.Problem = "$XunitProject not found"; return $r }
-    $trxName = 'xunit.trx'
+    param([string] $Name = 'xunit', [string] $Project = $XunitProject)
+    Write-Step "Testing: $Name ($([IO.Path]::GetRelativePath($RepoRoot, (Split-Path -Parent $Project))))"
+    $r = [pscustomobject]@{ Name = $Name; Passed = 0; Failed = 0; Skipped = 0; Problem = $null }
+    if (-not (Test-Path -LiteralPath $Project)) { $r.Problem = "$Project not found"; return $r }
+    $trxName = "$Name.trx"
     $trxPath = Join-Path $TestResultDir $trxName
     if (Test-Path -LiteralPath $trxPath) { Remove-Item -LiteralPath $trxPath -Force }
-    $testArgs = @('test', $XunitProject, '-c', $Configuration, '--nologo', '--disable-build-servers',
+    $testArgs = @('test', $Project, '-c', $Configuration, '--nologo', '--disable-build-servers',
         '-p:UseSharedCompilation=false',
         '--logger', "trx;LogFileName=$trxName", '--logger', 'console;verbosity=normal',
         '--results-directory', $TestResultDir)
@@ -452,6 +456,7 @@ function Invoke-Test {
     $suites = @()
     $dir = $null
     try {
+        $suites += Invoke-XunitSuite -Name 'unit' -Project $UnitProject
         $dir = Start-TestEnv
         $suites += Invoke-XunitSuite
         $suites += Invoke-PesterSuite

@@ -43,7 +43,7 @@ param(
     [switch] $KeepTestEnv,
 
     [ValidateRange(1, 120)]
-    [int] $SuiteTimeoutMinutes = 6
+    [int] $SuiteTimeoutMinutes = 12
 )
 
 Set-StrictMode -Version 3.0

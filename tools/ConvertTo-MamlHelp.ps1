@@ -602,7 +602,8 @@ if (-not (Test-Path -LiteralPath $DocsPath -PathType Container)) { throw "Docs f
 $problems = [System.Collections.Generic.List[string]]::new()
 $warnings = [System.Collections.Generic.List[string]]::new()
 
-$pageFiles = @(Get-ChildItem -LiteralPath $DocsPath -File -Filter '*-*.md' | Where-Object Name -notlike 'about_*' | Sort-Object Name)
+# cmdlet pages are Verb-Noun.md (capitalised); lower-case pages (architecture.md, failure-modes.md) are not help
+$pageFiles = @(Get-ChildItem -LiteralPath $DocsPath -File -Filter '*-*.md' | Where-Object { $_.Name -notlike 'about_*' -and $_.Name -cmatch '^[A-Z]\w*-[A-Z]\w*\.md$' } | Sort-Object Name)
 $aboutFiles = @(Get-ChildItem -LiteralPath $DocsPath -File -Filter 'about_*.md' | Sort-Object Name)
 
 $pages = @(foreach ($f in $pageFiles) { Read-CommandPage -File $f -Problems $problems -Warnings $warnings })

@@ -17,6 +17,18 @@ public sealed class RestoreTests
 
     public RestoreTests(ContainerdFixture fx) => _fx = fx;
 
+    /// <summary>What Restore-ContainerState does with no -Id: every container of the namespace, one by one, ordered by id.</summary>
+    private static async Task<IReadOnlyList<RestoreResult>> RestoreAllAsync(ContainerEngine engine, bool stopRunning)
+    {
+        var results = new List<RestoreResult>();
+        foreach (var id in await engine.ListIdsAsync())
+        {
+            results.Add(await engine.RestoreOneAsync(id, stopRunning));
+        }
+
+        return results;
+    }
+
     [Fact]
     public async Task Exit_while_nothing_watches_is_recorded_by_a_fresh_engine()
     {
@@ -32,7 +44,7 @@ public sealed class RestoreTests
         Assert.Equal(Containerd.TaskStatus.Stopped, (await scratch.Client.GetTaskAsync(id))!.Status);
 
         var fresh = scratch.Open();
-        var r = Assert.Single(await fresh.RestoreAsync(null, stopRunning: false));
+        var r = Assert.Single(await RestoreAllAsync(fresh, stopRunning: false));
         Assert.Equal(id, r.Id);
         Assert.Equal(RestoreAction.RecordedExit, r.Action);
         Assert.Equal("Stopped", r.TaskStatus);
@@ -43,7 +55,7 @@ public sealed class RestoreTests
         Assert.Equal(StateLabels.StateStopped, labels[StateLabels.State]);
         Assert.Equal(3, (await fresh.WaitAsync(id, WaitCondition.NotRunning, TimeSpan.FromSeconds(1))).ExitCode);
 
-        var again = Assert.Single(await fresh.RestoreAsync(null, stopRunning: false));
+        var again = Assert.Single(await RestoreAllAsync(fresh, stopRunning: false));
         Assert.Equal(RestoreAction.Unchanged, again.Action);
         Assert.Equal(3, again.ExitCode);
     }
@@ -192,7 +204,7 @@ public sealed class RestoreTests
         await old.DisposeAsync();
 
         var fresh = scratch.Open();
-        var results = await fresh.RestoreAsync(null, stopRunning: true);
+        var results = await RestoreAllAsync(fresh, stopRunning: true);
         Assert.Equal(2, results.Count);
         var c = results.Single(x => x.Id == coop);
         Assert.Equal(RestoreAction.Stopped, c.Action);
@@ -201,7 +213,7 @@ public sealed class RestoreTests
         Assert.Equal(RestoreAction.Unchanged, results.Single(x => x.Id == done).Action);
         Assert.Equal(4, results.Single(x => x.Id == done).ExitCode);
 
-        Assert.All(await fresh.RestoreAsync(null, stopRunning: true), x => Assert.Equal(RestoreAction.Unchanged, x.Action));
+        Assert.All(await RestoreAllAsync(fresh, stopRunning: true), x => Assert.Equal(RestoreAction.Unchanged, x.Action));
     }
 
     [Fact]

@@ -65,6 +65,19 @@ public sealed class PureEngineTests
     }
 
     [Fact]
+    public void A_run_started_here_remembers_when_it_began_until_another_run_replaces_it()
+    {
+        var s = new ContainerState("c");
+        var before = DateTime.UtcNow;
+        s.SetRunning(10, before.AddMilliseconds(20), notBefore: before);
+        s.SetRunning(10, before.AddMilliseconds(30)); // the /tasks/start of the same run
+        Assert.Equal(before, s.RunNotBefore);
+        s.SetExited(new RecordedExit(0, DateTime.UtcNow, false), restarting: false);
+        s.SetRunning(11, DateTime.UtcNow); // a run someone else started
+        Assert.Null(s.RunNotBefore);
+    }
+
+    [Fact]
     public void A_pending_restart_is_taken_once()
     {
         var s = new ContainerState("c");

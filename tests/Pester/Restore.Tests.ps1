@@ -7,17 +7,6 @@ BeforeAll {
     Import-ModuleUnderTest
     $script:Ns = "pester-restore-$([guid]::NewGuid().ToString('N').Substring(0, 6))"
     $script:RootFs = $env:PSCD_TEST_ROOTFS
-
-    # Runs $Script in a child pwsh that imports the module; returns the process (not waited for).
-    function Start-ChildSession([string] $Script) {
-        $full = "Import-Module '$script:ModulePath'; `$env:CONTAINERD_NAMESPACE = '$script:Ns'; $Script"
-        $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($full))
-        $psi = [Diagnostics.ProcessStartInfo]::new('dotnet', "pwsh -NoProfile -NonInteractive -EncodedCommand $encoded")
-        $psi.WorkingDirectory = (Resolve-Path "$PSScriptRoot/../..").Path
-        $psi.RedirectStandardOutput = $true
-        $psi.RedirectStandardError = $true
-        [Diagnostics.Process]::Start($psi)
-    }
 }
 
 AfterAll {

@@ -9,18 +9,6 @@ BeforeAll {
     Import-ModuleUnderTest
     $script:RootFs = $env:PSCD_TEST_ROOTFS
 
-    # Runs $Script in a child pwsh that imports the module; returns the process (not waited for).
-    function Start-ChildSession([string] $Namespace, [string] $Script) {
-        $full = "Import-Module '$script:ModulePath'; `$env:CONTAINERD_NAMESPACE = '$Namespace'; $Script"
-        $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($full))
-        $psi = [Diagnostics.ProcessStartInfo]::new('dotnet', "pwsh -NoProfile -NonInteractive -EncodedCommand $encoded")
-        $psi.WorkingDirectory = (Resolve-Path "$PSScriptRoot/../..").Path
-        $psi.RedirectStandardOutput = $true
-        $psi.RedirectStandardError = $true
-        [Diagnostics.Process]::Start($psi)
-    }
-
-    # The pwsh process under a `dotnet pwsh` launcher (the launcher execs or spawns it).
     function Get-SupervisorPid([string] $Namespace) {
         (Get-ContainerSupervisor -Namespace $Namespace).ProcessId
     }
@@ -71,7 +59,7 @@ Describe 'One restart supervisor across processes' {
     BeforeAll {
         $script:Ns = "pester-sup-$([guid]::NewGuid().ToString('N').Substring(0, 6))"
         # The supervisor is a child pwsh, started before this process touches the namespace, so it holds the duty.
-        $script:Supervisor = Start-ChildSession $Ns 'Start-ContainerSupervisor -Wait | Out-Null'
+        $script:Supervisor = Start-ChildSession 'Start-ContainerSupervisor -Wait | Out-Null' $Ns
         $script:SupervisorPid = Wait-Condition -TimeoutSeconds 60 -Because 'the child pwsh took the restart duty' {
             if ($script:Supervisor.HasExited) { throw "the supervisor exited: $($script:Supervisor.StandardError.ReadToEnd())" }
             Get-SupervisorPid $Ns
@@ -112,7 +100,7 @@ Describe 'One restart supervisor across processes' {
     It 'a manual stop by a third process is never undone by the supervisor either' {
         $id = New-TestId 'sup3'
         New-Container -Namespace $Ns -Id $id -RootFs $RootFs -Command '/bin/sleep', '1000' -RestartPolicy always -Start | Out-Null
-        $third = Start-ChildSession $Ns "Stop-Container -Id $id -Timeout 5 | Out-Null"
+        $third = Start-ChildSession "Stop-Container -Id $id -Timeout 5 | Out-Null" $Ns
         try {
             $third.WaitForExit(60000) | Should -BeTrue
             $third.ExitCode | Should -Be 0

@@ -74,3 +74,15 @@ function Wait-ContainerTrap([string] $Id, [string] $Namespace = $env:CONTAINERD_
         (-not $line) -or (([Convert]::ToUInt64($line.Substring(7).Trim(), 16) -band $mask) -eq $mask)
     } | Out-Null
 }
+
+# Runs $Script in a child pwsh ("another session") that imports the module with CONTAINERD_NAMESPACE
+# set to $Namespace; returns the process, not waited for.
+function Start-ChildSession([string] $Script, [string] $Namespace = $script:Ns) {
+    $full = "Import-Module '$script:ModulePath'; `$env:CONTAINERD_NAMESPACE = '$Namespace'; $Script"
+    $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($full))
+    $psi = [Diagnostics.ProcessStartInfo]::new('dotnet', "pwsh -NoProfile -NonInteractive -EncodedCommand $encoded")
+    $psi.WorkingDirectory = (Resolve-Path "$PSScriptRoot/../..").Path
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    [Diagnostics.Process]::Start($psi)
+}

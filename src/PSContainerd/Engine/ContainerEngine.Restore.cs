@@ -10,46 +10,10 @@ public sealed partial class ContainerEngine
 
     private Reconciler? _reconciler;
 
+    // Restore-ContainerState lists the ids (ListIdsAsync), resolves the ones given, and restores
+    // each through RestoreOneAsync: the one restore path, used by the cmdlet and the tests alike.
+
     private Reconciler Reconciler => _reconciler ??= new Reconciler(this);
-
-    /// <summary>
-    /// Restores <paramref name="id"/> (exact id or unique prefix), or every container of the
-    /// namespace when null. Results are ordered by id. A container deleted while the namespace is
-    /// walked is skipped.
-    /// </summary>
-    public async Task<IReadOnlyList<RestoreResult>> RestoreAsync(string? id, bool stopRunning, CancellationToken ct = default)
-    {
-        await _monitor.WhenLiveAsync(TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
-        if (id is not null)
-        {
-            return new[] { await RestoreOneAsync(await ResolveAsync(id, ct).ConfigureAwait(false), stopRunning, ct).ConfigureAwait(false) };
-        }
-
-        var ids = await ListIdsAsync(ct).ConfigureAwait(false);
-        var results = new List<RestoreResult>();
-        using var gate = new SemaphoreSlim(RestoreParallelism);
-        await Task.WhenAll(ids.Select(async i =>
-        {
-            await gate.WaitAsync(ct).ConfigureAwait(false);
-            try
-            {
-                var r = await RestoreOneAsync(i, stopRunning, ct).ConfigureAwait(false);
-                lock (results)
-                {
-                    results.Add(r);
-                }
-            }
-            catch (ContainerLookupException)
-            {
-                // Deleted since the list was taken: nothing left to restore.
-            }
-            finally
-            {
-                gate.Release();
-            }
-        })).ConfigureAwait(false);
-        return results.OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
-    }
 
     /// <summary>Restores one container by its exact id; see <see cref="Reconciler"/> for what is done.</summary>
     public async Task<RestoreResult> RestoreOneAsync(string id, bool stopRunning, CancellationToken ct = default)

@@ -120,6 +120,27 @@ internal sealed class StopOperation
             exited = _state.WaitTask(WaitCondition.NextExit);
         }
 
+        if (!_state.IsLive && _parts.Manages && await RestartPendingElsewhereAsync().ConfigureAwait(false))
+        {
+            // The restart supervisor is another process and may be about to restart it: the
+            // recorded manual stop makes it leave the container alone (it re-reads the labels).
+            await _parts.Restarts.CancelAsync(_state).ConfigureAwait(false);
+            var task = await _parts.Client.GetTaskAsync(_state.Id).ConfigureAwait(false);
+            if (task is null || task.Status == Containerd.TaskStatus.Stopped)
+            {
+                AddStep(StopStepKind.RestartCancelled, "a restart was pending in the supervising process; recorded as stopped by hand, no signal sent");
+                return new Begun(Result(StopOutcome.RestartCancelled, StopEscalation.None, _state.LastExit), 0, Task.FromResult<RecordedExit?>(null));
+            }
+
+            // It restarted before the manual stop was recorded: stop the task it created.
+            _state.SetRunning(task.Pid, DateTime.UtcNow, paused: task.Status is Containerd.TaskStatus.Paused or Containerd.TaskStatus.Pausing);
+            lock (_state.Gate)
+            {
+                pid = _state.Pid;
+                exited = _state.WaitTask(WaitCondition.NextExit);
+            }
+        }
+
         if (!_state.IsLive)
         {
             // A stop that finds nothing running changes no label (no intent survives an exit already finalised).
@@ -138,6 +159,34 @@ internal sealed class StopOperation
         }
 
         return new Begun(null, pid, exited);
+    }
+
+    /// <summary>
+    /// Whether the labels as containerd holds them now say a restart may come from the process
+    /// that holds the restart duty: recorded as restarting, or an exit recorded by an engine that
+    /// leaves the state to the supervisor. Never true in the supervising engine itself: its own
+    /// state says Restarting.
+    /// </summary>
+    private async Task<bool> RestartPendingElsewhereAsync()
+    {
+        if (_parts.Restarts.IsHolder)
+        {
+            return false;
+        }
+
+        try
+        {
+            _state.RefreshLabels((await _parts.Client.GetContainerAsync(_state.Id).ConfigureAwait(false)).Labels);
+        }
+        catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
+        {
+            return false;
+        }
+
+        var labels = _state.Labels;
+        string? recorded = labels.Get(StateLabels.State);
+        return recorded == StateLabels.StateRestarting
+            || (recorded == StateLabels.StateRunning && RestartManager.WouldRestart(labels, _state.LastExit?.ExitCode ?? 255, manuallyStopped: false));
     }
 
     private async Task<StopResult> StopAsync()

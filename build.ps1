@@ -43,7 +43,7 @@ param(
     [switch] $KeepTestEnv,
 
     [ValidateRange(1, 120)]
-    [int] $SuiteTimeoutMinutes = 12
+    [int] $SuiteTimeoutMinutes = 20
 )
 
 Set-StrictMode -Version 3.0

@@ -1,5 +1,5 @@
-using PSContainerd.Containerd;
 using System.Diagnostics;
+using PSContainerd.Containerd;
 using PSContainerd.Engine;
 using Xunit;
 using Xunit.Abstractions;

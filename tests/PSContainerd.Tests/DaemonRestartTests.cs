@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using PSContainerd.Containerd;
 using PSContainerd.Engine;
 using Xunit;
 
@@ -55,6 +56,31 @@ public sealed class DaemonRestartTests
         {
             await _fx.RemoveAsync(id);
         }
+    }
+
+    [Fact]
+    public async Task E21_a_call_made_after_containerd_came_back_never_sees_the_ended_outage()
+    {
+        await using var c = await TestContainer.StartAsync(_fx, "dr-e21", Containers.IgnoresTerm);
+        _fx.RunScript("kill-daemon", _fx.Dir);
+        await Containers.Until(async () =>
+        {
+            try
+            {
+                await Engine.WaitAsync(c.Id, WaitCondition.NotRunning, TimeSpan.FromMilliseconds(100));
+                return false;
+            }
+            catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.Unavailable)
+            {
+                return true;
+            }
+        }, TimeSpan.FromSeconds(20), "the engine reported the outage");
+
+        _fx.RunScript("start-daemon", _fx.Dir);
+        // At once, not after the engine's own reconnect: the outage is over, so no call may report it.
+        var w = await Engine.WaitAsync(c.Id, WaitCondition.NotRunning, TimeSpan.FromSeconds(1));
+        Assert.True(w.TimedOut);
+        Assert.Equal(ContainerStatus.Running, (await Engine.GetInfoAsync(c.Id)).Status);
     }
 
     [Fact]

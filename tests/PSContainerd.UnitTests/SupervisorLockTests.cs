@@ -97,7 +97,7 @@ public sealed class SupervisorLockTests
             await Task.Delay(300);
             Assert.False(mine.IsHeld, "took the duty while another process held it");
 
-            holder.Kill(); // SIGKILL: no cleanup, only the kernel releases the lock
+            holder.Kill(entireProcessTree: true); // SIGKILL (flock(1) and its sleep): no cleanup, only the kernel releases the lock
             var killedAt = Stopwatch.StartNew();
             await took.WaitAsync(TakeoverBound);
             Assert.True(mine.IsHeld);
@@ -108,7 +108,7 @@ public sealed class SupervisorLockTests
         {
             if (!holder.HasExited)
             {
-                holder.Kill();
+                holder.Kill(entireProcessTree: true);
             }
         }
     }

@@ -352,7 +352,7 @@ public sealed partial class ContainerEngine
             StopSignal = StopSettings.Resolve(labels, null, null, warnings) is var st ? Signals.Name(st.Signal) : null,
             StopTimeout = st.TimeoutSeconds,
             RestartPolicy = RestartManager.PolicyOf(labels).ToString(),
-            RestartCount = StateLabels.ParseInt(labels.Get(StateLabels.RestartCount)) ?? 0,
+            RestartCount = RestartManager.CountOf(labels),
             Labels = labels,
             CreatedAt = rec.CreatedAt == DateTime.MinValue ? null : rec.CreatedAt,
             Image = rec.Image,

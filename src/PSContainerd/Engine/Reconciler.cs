@@ -113,7 +113,7 @@ internal sealed class Reconciler
                 return new Plan(Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, "a restart was pending but the container was stopped by hand: left stopped"));
             }
 
-            int count = (StateLabels.ParseInt(labels.Get(StateLabels.RestartCount)) ?? 0) + 1;
+            int count = RestartManager.CountOf(labels) + 1;
             bool restarted = await _engine.Restarts.RestartNowAsync(s, "restore", resetCount: false).ConfigureAwait(false);
             return new Plan(restarted
                 ? Result(s, taskStatus, RestoreAction.Restarted, recorded?.ExitCode, $"the restart that was pending (due {labels.Get(StateLabels.RestartDue) ?? "?"}) was carried out; restart count {count}")

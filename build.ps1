@@ -56,13 +56,14 @@ $ModuleDir     = Join-Path $OutDir 'PSContainerd'
 $PublishDir    = Join-Path $OutDir 'publish'
 $TestResultDir = Join-Path $OutDir 'TestResults'
 $ModuleProject = Join-Path $RepoRoot 'src/PSContainerd/PSContainerd.csproj'
+$LoaderProject = Join-Path $RepoRoot 'src/PSContainerd.Loader/PSContainerd.Loader.csproj'
 $XunitProject  = Join-Path $RepoRoot 'tests/PSContainerd.Tests/PSContainerd.Tests.csproj'
 $PesterDir     = Join-Path $RepoRoot 'tests/Pester'
 $Fixture       = Join-Path $RepoRoot 'tests/Fixtures/testenv.sh'
 $PesterRestore = Join-Path $RepoRoot 'tools/Pester/Pester.Restore.csproj'
+$OldDependencies = Join-Path $RepoRoot 'tests/Fixtures/OldDependencies/OldDependencies.Restore.csproj'
 $PesterVersion = '5.7.1'
 $ManifestPath  = Join-Path $RepoRoot 'PSContainerd.psd1'
-$FormatFile    = 'PSContainerd.Format.ps1xml'
 
 # keep `dotnet` quiet and leave no build servers behind (they would hold CI's pipes open)
 $env:DOTNET_NOLOGO = '1'
@@ -209,6 +210,14 @@ function Invoke-Bootstrap {
         }
     }
     Write-Note $pester
+
+    Write-Step 'Bootstrap: older dependency releases for the isolation test'
+    $old = 'google.protobuf/3.21.9', 'grpc.net.client/2.55.0', 'grpc.core.api/2.65.0', 'microsoft.extensions.logging.abstractions/6.0.0' |
+        ForEach-Object { Join-Path (Get-NuGetPackagesRoot) $_ }
+    if (@($old | Where-Object { -not (Test-Path -LiteralPath $_) }).Count -gt 0) {
+        $null = Invoke-Native dotnet @('restore', $OldDependencies, '--nologo', '-v', 'quiet')
+    }
+    Write-Note 'Google.Protobuf 3.21.9, Grpc.Net.Client 2.55.0, Grpc.Core.Api 2.65.0, Microsoft.Extensions.Logging.Abstractions 6.0.0'
 }
 
 function Invoke-Build {
@@ -218,6 +227,10 @@ function Invoke-Build {
     Write-Step "Building: dotnet publish src/PSContainerd -c $Configuration"
     if (Test-Path -LiteralPath $PublishDir) { Remove-Item -LiteralPath $PublishDir -Recurse -Force }
     $null = Invoke-Native dotnet @('publish', $ModuleProject, '-c', $Configuration, '-o', $PublishDir,
+        '--nologo', '--disable-build-servers', '-p:UseSharedCompilation=false')
+    # the loader: the one assembly in PowerShell's default load context (PSContainerd.psm1 loads
+    # PSContainerd.dll and its dependencies through it in the module's own context)
+    $null = Invoke-Native dotnet @('publish', $LoaderProject, '-c', $Configuration, '-o', $PublishDir,
         '--nologo', '--disable-build-servers', '-p:UseSharedCompilation=false')
 
     Write-Step 'Staging module at out/PSContainerd'
@@ -238,12 +251,16 @@ function Invoke-Build {
     Get-ChildItem -LiteralPath $ModuleDir -Recurse -File -Filter 'System.Management.Automation.dll' |
         Remove-Item -Force
 
+    # the manifest and the files it names (root module script, format and type files) live at the
+    # repository root, so the root PSContainerd.psd1 passes Test-ModuleManifest as it is
     Copy-Item -LiteralPath $ManifestPath -Destination $ModuleDir -Force
-    $format = Join-Path $ModuleDir $FormatFile
-    if (-not (Test-Path -LiteralPath $format)) {
-        $src = Join-Path $RepoRoot "src/PSContainerd/$FormatFile"
-        if (-not (Test-Path -LiteralPath $src)) { throw "Format file not found: $src" }
-        Copy-Item -LiteralPath $src -Destination $format -Force
+    $data = Import-PowerShellDataFile -LiteralPath $ManifestPath
+    foreach ($file in @($data.RootModule) + @($data['FormatsToProcess']) + @($data['TypesToProcess'])) {
+        if (-not $file -or $file -like '*.dll') { continue }
+        $src = @((Join-Path $RepoRoot $file), (Join-Path $RepoRoot "src/PSContainerd/$file")) |
+            Where-Object { Test-Path -LiteralPath $_ } | Select-Object -First 1
+        if (-not $src) { throw "$file (named in PSContainerd.psd1) not found at the repository root" }
+        Copy-Item -LiteralPath $src -Destination $ModuleDir -Force
     }
 
     # help: docs/*-*.md -> en-US/PSContainerd.dll-Help.xml (MAML), docs/about_*.md -> about_*.help.txt

@@ -7,6 +7,7 @@ BeforeAll {
     Assert-TestEnvironment
     Import-ModuleUnderTest
     $script:ModuleManifest = (Resolve-Path $script:ModulePath).Path
+    $script:SavedNamespace = $env:CONTAINERD_NAMESPACE
     $env:CONTAINERD_NAMESPACE = 'pester-ids'
     $script:RootFs = $env:PSCD_TEST_ROOTFS
 
@@ -24,6 +25,7 @@ BeforeAll {
 
 AfterAll {
     Get-Container | Remove-Container -Force -ErrorAction SilentlyContinue
+    $env:CONTAINERD_NAMESPACE = $script:SavedNamespace # later test files in this process expect theirs
 }
 
 Describe 'Id rules' {

@@ -40,6 +40,7 @@ public abstract class ContainerdCmdlet : AsyncCmdlet
     /// </summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(NamespaceCompleter))]
     public string Namespace { get; set; } = Environment.GetEnvironmentVariable("CONTAINERD_NAMESPACE") is { Length: > 0 } n ? n : "default";
 
     /// <summary>The engine of the current -Address and -Namespace; capture it before work that outlives the current pipeline item.</summary>

@@ -11,6 +11,7 @@ public abstract class FreezeCommandBase : PerContainerCmdlet
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
     [Alias("ContainerId")]
+    [ArgumentCompleter(typeof(ContainerIdCompleter))]
     public string[] Id { get; set; } = Array.Empty<string>();
 
     /// <summary>Write the container's ContainerInfo afterwards.</summary>

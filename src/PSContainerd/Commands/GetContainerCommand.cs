@@ -13,7 +13,7 @@ namespace PSContainerd.Commands;
 /// id, else ContainerNotFound or AmbiguousContainerId is written.
 /// </para>
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "Container")]
+[Cmdlet(VerbsCommon.Get, "Container", HelpUri = HelpUris.Base + "Get-Container.md")]
 [OutputType(typeof(ContainerInfo))]
 public sealed class GetContainerCommand : PerContainerCmdlet
 {
@@ -22,6 +22,7 @@ public sealed class GetContainerCommand : PerContainerCmdlet
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     [Alias("ContainerId")]
+    [ArgumentCompleter(typeof(ContainerIdCompleter))]
     public string[]? Id { get; set; }
 
     protected override IReadOnlyList<string>? RequestedIds => Id;

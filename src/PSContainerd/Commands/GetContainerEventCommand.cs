@@ -7,7 +7,7 @@ namespace PSContainerd.Commands;
 /// <para type="synopsis">Streams the lifecycle events the engine handles (Start, Exit, Oom, Paused, Resumed, Delete, Restart, ...).</para>
 /// <para type="description">Events are written as they happen until -Timeout passes, -MaxEvents have been written, or Ctrl+C.</para>
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "ContainerEvent")]
+[Cmdlet(VerbsCommon.Get, "ContainerEvent", HelpUri = HelpUris.Base + "Get-ContainerEvent.md")]
 [OutputType(typeof(ContainerEvent))]
 [OutputType(typeof(Job))]
 public sealed class GetContainerEventCommand : ContainerdCmdlet
@@ -18,6 +18,7 @@ public sealed class GetContainerEventCommand : ContainerdCmdlet
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [Alias("ContainerId")]
+    [ArgumentCompleter(typeof(ContainerIdCompleter))]
     public string[]? Id { get; set; }
 
     /// <summary>Only events of these types (Create, Start, Exit, ExitCorrected, ExecExit, Kill, Stop, Oom, Paused, Resumed, Delete, Restart, Restarting, Update).</summary>

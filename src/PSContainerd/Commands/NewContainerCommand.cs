@@ -16,7 +16,7 @@ namespace PSContainerd.Commands;
 /// created. With -Start the task is started too. Writes the new container's ContainerInfo.
 /// </para>
 /// </summary>
-[Cmdlet(VerbsCommon.New, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsCommon.New, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, HelpUri = HelpUris.Base + "New-Container.md")]
 [OutputType(typeof(ContainerInfo))]
 public sealed class NewContainerCommand : ContainerdCmdlet
 {
@@ -49,6 +49,7 @@ public sealed class NewContainerCommand : ContainerdCmdlet
 
     /// <summary>The signal Stop-Container sends first. Default: SIGTERM.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(SignalCompleter))]
     public string? StopSignal { get; set; }
 
     /// <summary>Seconds Stop-Container waits before SIGKILL; -1 = never force. Default: 10.</summary>

@@ -10,7 +10,7 @@ namespace PSContainerd.Commands;
 /// namespace another manager owns. A pending restart is cancelled. Writes nothing.
 /// </para>
 /// </summary>
-[Cmdlet(VerbsCommon.Remove, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsCommon.Remove, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpUris.Base + "Remove-Container.md")]
 public sealed class RemoveContainerCommand : PerContainerCmdlet
 {
     /// <summary>Container ids, PowerShell wildcards, or unique prefixes of 64-hex ids.</summary>
@@ -18,6 +18,7 @@ public sealed class RemoveContainerCommand : PerContainerCmdlet
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
     [Alias("ContainerId")]
+    [ArgumentCompleter(typeof(ContainerIdCompleter))]
     public string[] Id { get; set; } = Array.Empty<string>();
 
     /// <summary>Kill a live container before removing it; also act in a namespace another manager owns (moby, k8s.io).</summary>

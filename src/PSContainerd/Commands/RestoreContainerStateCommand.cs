@@ -12,7 +12,7 @@ namespace PSContainerd.Commands;
 /// deadline says; a restart pending when its process died is carried out. Run twice, the second
 /// run reports Unchanged.</para>
 /// </summary>
-[Cmdlet(VerbsData.Restore, "ContainerState", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsData.Restore, "ContainerState", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpUris.Base + "Restore-ContainerState.md")]
 [OutputType(typeof(RestoreResult))]
 public sealed class RestoreContainerStateCommand : PerContainerCmdlet
 {
@@ -21,6 +21,7 @@ public sealed class RestoreContainerStateCommand : PerContainerCmdlet
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
     [Alias("ContainerId")]
+    [ArgumentCompleter(typeof(ContainerIdCompleter))]
     public string[]? Id { get; set; }
 
     /// <summary>Stop live tasks through the normal stop flow instead of watching them again (dockerd without live-restore).</summary>

@@ -12,7 +12,7 @@ namespace PSContainerd.Commands;
 /// Use Stop-Container for a stop that waits and escalates.
 /// </para>
 /// </summary>
-[Cmdlet(VerbsCommunications.Send, "ContainerSignal", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsCommunications.Send, "ContainerSignal", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpUris.Base + "Send-ContainerSignal.md")]
 [OutputType(typeof(ContainerInfo))]
 public sealed class SendContainerSignalCommand : PerContainerCmdlet
 {
@@ -23,11 +23,13 @@ public sealed class SendContainerSignalCommand : PerContainerCmdlet
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
     [Alias("ContainerId")]
+    [ArgumentCompleter(typeof(ContainerIdCompleter))]
     public string[] Id { get; set; } = Array.Empty<string>();
 
     /// <summary>A signal name (SIGTERM, TERM, any case, RTMIN+N) or number 1..64. Default: SIGKILL.</summary>
     [Parameter(Position = 1)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(SignalCompleter))]
     public string Signal { get; set; } = "SIGKILL";
 
     /// <summary>Signal every process in the container, not only its init process.</summary>

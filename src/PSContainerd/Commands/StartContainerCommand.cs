@@ -11,7 +11,7 @@ namespace PSContainerd.Commands;
 /// ContainerInfo after the start.
 /// </para>
 /// </summary>
-[Cmdlet(VerbsLifecycle.Start, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsLifecycle.Start, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, HelpUri = HelpUris.Base + "Start-Container.md")]
 [OutputType(typeof(ContainerInfo))]
 public sealed class StartContainerCommand : PerContainerCmdlet
 {
@@ -20,6 +20,7 @@ public sealed class StartContainerCommand : PerContainerCmdlet
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
     [Alias("ContainerId")]
+    [ArgumentCompleter(typeof(ContainerIdCompleter))]
     public string[] Id { get; set; } = Array.Empty<string>();
 
     /// <summary>Act in a namespace another manager owns (moby, k8s.io).</summary>

@@ -1,3 +1,4 @@
+using System.Management.Automation;
 using PSContainerd.Engine;
 
 namespace PSContainerd.Commands;
@@ -9,7 +10,8 @@ namespace PSContainerd.Commands;
 /// </summary>
 internal static class StopAction
 {
-    public static async Task<StopResult> RunAsync(ContainerTarget target, int? signal, int? timeout, IOutputSink sink, CancellationToken ct)
+    /// <param name="writeResult">False when the StopResult is a step of something larger (Restart-Container): its errors are still written.</param>
+    public static async Task<StopResult> RunAsync(ContainerTarget target, int? signal, int? timeout, IOutputSink sink, CancellationToken ct, bool writeResult = true)
     {
         string id = target.Id;
         var result = await target.Engine.StopAsync(id, signal, timeout, step => sink.Verbose($"{id}: {step.Action}: {step.Detail}"), ct).ConfigureAwait(false);
@@ -18,12 +20,31 @@ internal static class StopAction
             sink.Warning($"{id}: {w.Detail}");
         }
 
-        sink.Output(result);
+        if (writeResult)
+        {
+            sink.Output(result);
+        }
         foreach (var error in ErrorRecords.ForStop(result))
         {
             sink.Error(error);
         }
 
         return result;
+    }
+
+    /// <summary>-Signal as a number, checked before any container is touched; null when not given.</summary>
+    public static int? ParseSignal(PSCmdlet cmdlet, string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!Signals.TryParse(text, out var signal))
+        {
+            cmdlet.ThrowTerminatingError(ErrorRecords.InvalidSignal(text));
+        }
+
+        return signal;
     }
 }

@@ -7,7 +7,7 @@ namespace PSContainerd.Commands;
 /// <para type="synopsis">Stops containers: stop signal, grace period, SIGKILL, direct kill; records the exit.</para>
 /// <para type="description">dockerd's stop flow, bounded at every step. Every id of the call is resolved before any container is signalled; many containers are stopped concurrently (-ThrottleLimit); results are written as each finishes.</para>
 /// </summary>
-[Cmdlet(VerbsLifecycle.Stop, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsLifecycle.Stop, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpUris.Base + "Stop-Container.md")]
 [OutputType(typeof(StopResult))]
 [OutputType(typeof(Job))]
 public sealed class StopContainerCommand : PerContainerCmdlet
@@ -19,6 +19,7 @@ public sealed class StopContainerCommand : PerContainerCmdlet
     [AllowEmptyString]
     [SupportsWildcards]
     [Alias("ContainerId")]
+    [ArgumentCompleter(typeof(ContainerIdCompleter))]
     public string[] Id { get; set; } = Array.Empty<string>();
 
     /// <summary>Seconds to wait after the stop signal before SIGKILL. -1 never forces; 0 kills at once. Default: the container's stop timeout, else 10.</summary>
@@ -29,6 +30,7 @@ public sealed class StopContainerCommand : PerContainerCmdlet
     /// <summary>The stop signal (SIGINT, INT or a number). Default: the container's stop signal, else SIGTERM.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(SignalCompleter))]
     public string? Signal { get; set; }
 
     /// <summary>How many containers are stopped at once.</summary>
@@ -56,18 +58,7 @@ public sealed class StopContainerCommand : PerContainerCmdlet
 
     private int? TimeoutOrNull => MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) ? Timeout : null;
 
-    protected override void BeginProcessing()
-    {
-        if (Signal is not null)
-        {
-            if (!Signals.TryParse(Signal, out var s))
-            {
-                ThrowTerminatingError(ErrorRecords.InvalidSignal(Signal));
-            }
-
-            _signal = s;
-        }
-    }
+    protected override void BeginProcessing() => _signal = StopAction.ParseSignal(this, Signal);
 
     protected override Task ActAsync(ContainerTarget target, IOutputSink sink, CancellationToken ct) =>
         StopAction.RunAsync(target, _signal, TimeoutOrNull, sink, ct);

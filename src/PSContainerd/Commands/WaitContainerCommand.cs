@@ -7,7 +7,7 @@ namespace PSContainerd.Commands;
 /// <para type="synopsis">Waits for containers to stop, exit again, or be removed, like docker wait.</para>
 /// <para type="description">NotRunning returns at once for a container that is not running, with its recorded exit (also when something else stopped it). NextExit always waits for the next exit. Removed waits for deletion.</para>
 /// </summary>
-[Cmdlet(VerbsLifecycle.Wait, "Container")]
+[Cmdlet(VerbsLifecycle.Wait, "Container", HelpUri = HelpUris.Base + "Wait-Container.md")]
 [OutputType(typeof(WaitResult))]
 public sealed class WaitContainerCommand : PerContainerCmdlet
 {
@@ -20,6 +20,7 @@ public sealed class WaitContainerCommand : PerContainerCmdlet
     [AllowEmptyString]
     [SupportsWildcards]
     [Alias("ContainerId")]
+    [ArgumentCompleter(typeof(ContainerIdCompleter))]
     public string[] Id { get; set; } = Array.Empty<string>();
 
     /// <summary>NotRunning (default), NextExit or Removed.</summary>

@@ -32,7 +32,7 @@
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Help', 'Bootstrap', 'Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [ValidateSet('Help', 'Bootstrap', 'Build', 'Package', 'Test', 'Demo', 'Bench', 'Clean')]
     [string] $Task = 'Help',
 
     [ValidateSet('Debug', 'Release')]
@@ -55,6 +55,7 @@ $OutDir        = Join-Path $RepoRoot 'out'
 $ModuleDir     = Join-Path $OutDir 'PSContainerd'
 $PublishDir    = Join-Path $OutDir 'publish'
 $TestResultDir = Join-Path $OutDir 'TestResults'
+$PackageDir    = Join-Path $OutDir 'package'
 $ModuleProject = Join-Path $RepoRoot 'src/PSContainerd/PSContainerd.csproj'
 $LoaderProject = Join-Path $RepoRoot 'src/PSContainerd.Loader/PSContainerd.Loader.csproj'
 $XunitProject  = Join-Path $RepoRoot 'tests/PSContainerd.Tests/PSContainerd.Tests.csproj'
@@ -157,7 +158,9 @@ Tasks:
   Bootstrap  install what is missing: containerd, runc, busybox-static, e2fsprogs (apt-get, needs root),
              the local dotnet tools (PowerShell 7.6.9), Pester 5.7.1 (NuGet)
   Build      dotnet publish src/PSContainerd; stage an importable module at out/PSContainerd/
-  Test       Bootstrap + Build; private containerd; xunit (tests/PSContainerd.Tests) and Pester
+  Package    Build, then out/package/PSContainerd.<version>.nupkg (Compress-PSResource), ready for
+             Publish-PSResource or a file repository (Register-PSResourceRepository -Uri <folder>)
+  Test       Bootstrap + Package; private containerd; xunit (tests/PSContainerd.Tests) and Pester
              (tests/Pester, fresh pwsh); prints "N passed, N failed, N skipped"; exit 1 on failure
   Demo       Bootstrap + Build; runs demo/demo.ps1 against a private containerd
   Bench      Bootstrap + Build; runs bench/bench.ps1 against a private containerd
@@ -301,6 +304,18 @@ if ($missing) { "    WARNING: not implemented yet: $($missing -join ', ')" }
         & dotnet pwsh -NoProfile -NonInteractive -Command $check | Out-Host
         if ($LASTEXITCODE -ne 0) { throw "Import-Module $manifest failed in a fresh pwsh (exit $LASTEXITCODE)" }
     } finally { Pop-Location }
+}
+
+# The gallery package of the staged module: out/package/PSContainerd.<version>.nupkg.
+function Invoke-Package {
+    Write-Step 'Packaging out/PSContainerd with Compress-PSResource into out/package'
+    if (Test-Path -LiteralPath $PackageDir) { Remove-Item -LiteralPath $PackageDir -Recurse -Force }
+    $null = New-Item -ItemType Directory -Path $PackageDir -Force
+    Import-Module Microsoft.PowerShell.PSResourceGet -ErrorAction Stop
+    Compress-PSResource -Path $ModuleDir -DestinationPath $PackageDir
+    $nupkg = Get-ChildItem -LiteralPath $PackageDir -Filter 'PSContainerd.*.nupkg' | Select-Object -First 1
+    if (-not $nupkg) { throw "Compress-PSResource wrote no PSContainerd.*.nupkg into $PackageDir" }
+    Write-Note "$($nupkg.Name) ($([math]::Round($nupkg.Length / 1MB, 1)) MB)"
 }
 
 # --- private containerd -------------------------------------------------------------------------
@@ -459,6 +474,7 @@ function Invoke-Test {
     try {
         Invoke-Bootstrap
         Invoke-Build
+        Invoke-Package # tests/Pester/Package.Tests.ps1 installs it from a file repository
     } catch {
         Write-Host "ERROR: $($_.Exception.Message)" -ForegroundColor Red
         Write-Host '    no suite ran; each counts as one failure'
@@ -524,6 +540,7 @@ switch ($Task) {
     'Help'      { Invoke-Help }
     'Bootstrap' { Invoke-Bootstrap }
     'Build'     { Invoke-Build }
+    'Package'   { Invoke-Build; Invoke-Package }
     'Test'      { $exitCode = Invoke-Test }
     'Demo'      { $exitCode = Invoke-Script 'demo/demo.ps1' }
     'Bench'     { $exitCode = Invoke-Script 'bench/bench.ps1' }

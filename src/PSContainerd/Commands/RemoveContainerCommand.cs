@@ -31,6 +31,14 @@ public sealed class RemoveContainerCommand : PerContainerCmdlet
 
     protected override bool ForceNamespace => Force;
 
-    protected override Task ActAsync(ContainerTarget target, IOutputSink sink, CancellationToken ct) =>
-        target.Engine.RemoveAsync(target.Id, Force, ct);
+    protected override async Task ActAsync(ContainerTarget target, IOutputSink sink, CancellationToken ct)
+    {
+        var info = await target.Engine.GetInfoAsync(target.Id, ct).ConfigureAwait(false);
+        await target.Engine.RemoveAsync(target.Id, Force, ct).ConfigureAwait(false);
+        if (info.Labels.TryGetValue(RootFsArchive.Label, out var unpacked))
+        {
+            // The root filesystem New-Container unpacked from a tar file goes with the container.
+            RootFsArchive.Delete(unpacked);
+        }
+    }
 }

@@ -32,7 +32,7 @@
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Help', 'Bootstrap', 'Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [ValidateSet('Help', 'Bootstrap', 'Build', 'Package', 'Test', 'Demo', 'Bench', 'Clean')]
     [string] $Task = 'Help',
 
     [ValidateSet('Debug', 'Release')]
@@ -55,15 +55,17 @@ $OutDir        = Join-Path $RepoRoot 'out'
 $ModuleDir     = Join-Path $OutDir 'PSContainerd'
 $PublishDir    = Join-Path $OutDir 'publish'
 $TestResultDir = Join-Path $OutDir 'TestResults'
+$PackageDir    = Join-Path $OutDir 'package'
 $ModuleProject = Join-Path $RepoRoot 'src/PSContainerd/PSContainerd.csproj'
+$LoaderProject = Join-Path $RepoRoot 'src/PSContainerd.Loader/PSContainerd.Loader.csproj'
 $XunitProject  = Join-Path $RepoRoot 'tests/PSContainerd.Tests/PSContainerd.Tests.csproj'
 $UnitProject   = Join-Path $RepoRoot 'tests/PSContainerd.UnitTests/PSContainerd.UnitTests.csproj'
 $PesterDir     = Join-Path $RepoRoot 'tests/Pester'
 $Fixture       = Join-Path $RepoRoot 'tests/Fixtures/testenv.sh'
 $PesterRestore = Join-Path $RepoRoot 'tools/Pester/Pester.Restore.csproj'
+$OldDependencies = Join-Path $RepoRoot 'tests/Fixtures/OldDependencies/OldDependencies.Restore.csproj'
 $PesterVersion = '5.7.1'
 $ManifestPath  = Join-Path $RepoRoot 'PSContainerd.psd1'
-$FormatFile    = 'PSContainerd.Format.ps1xml'
 
 # keep `dotnet` quiet and leave no build servers behind (they would hold CI's pipes open)
 $env:DOTNET_NOLOGO = '1'
@@ -157,7 +159,9 @@ Tasks:
   Bootstrap  install what is missing: containerd, runc, busybox-static, e2fsprogs (apt-get, needs root),
              the local dotnet tools (PowerShell 7.6.9), Pester 5.7.1 (NuGet)
   Build      dotnet publish src/PSContainerd; stage an importable module at out/PSContainerd/
-  Test       Bootstrap + Build; unit tests (tests/PSContainerd.UnitTests); private containerd;
+  Package    Build, then out/package/PSContainerd.<version>.nupkg (Compress-PSResource), ready for
+             Publish-PSResource or a file repository (Register-PSResourceRepository -Uri <folder>)
+  Test       Bootstrap + Package; unit tests (tests/PSContainerd.UnitTests); private containerd;
              xunit (tests/PSContainerd.Tests) and Pester
              (tests/Pester, fresh pwsh); prints "N passed, N failed, N skipped"; exit 1 on failure
   Demo       Bootstrap + Build; runs demo/demo.ps1 against a private containerd
@@ -211,6 +215,14 @@ function Invoke-Bootstrap {
         }
     }
     Write-Note $pester
+
+    Write-Step 'Bootstrap: older dependency releases for the isolation test'
+    $old = 'google.protobuf/3.21.9', 'grpc.net.client/2.55.0', 'grpc.core.api/2.65.0', 'microsoft.extensions.logging.abstractions/6.0.0' |
+        ForEach-Object { Join-Path (Get-NuGetPackagesRoot) $_ }
+    if (@($old | Where-Object { -not (Test-Path -LiteralPath $_) }).Count -gt 0) {
+        $null = Invoke-Native dotnet @('restore', $OldDependencies, '--nologo', '-v', 'quiet')
+    }
+    Write-Note 'Google.Protobuf 3.21.9, Grpc.Net.Client 2.55.0, Grpc.Core.Api 2.65.0, Microsoft.Extensions.Logging.Abstractions 6.0.0'
 }
 
 function Invoke-Build {
@@ -220,6 +232,10 @@ function Invoke-Build {
     Write-Step "Building: dotnet publish src/PSContainerd -c $Configuration"
     if (Test-Path -LiteralPath $PublishDir) { Remove-Item -LiteralPath $PublishDir -Recurse -Force }
     $null = Invoke-Native dotnet @('publish', $ModuleProject, '-c', $Configuration, '-o', $PublishDir,
+        '--nologo', '--disable-build-servers', '-p:UseSharedCompilation=false')
+    # the loader: the one assembly in PowerShell's default load context (PSContainerd.psm1 loads
+    # PSContainerd.dll and its dependencies through it in the module's own context)
+    $null = Invoke-Native dotnet @('publish', $LoaderProject, '-c', $Configuration, '-o', $PublishDir,
         '--nologo', '--disable-build-servers', '-p:UseSharedCompilation=false')
 
     Write-Step 'Staging module at out/PSContainerd'
@@ -240,12 +256,16 @@ function Invoke-Build {
     Get-ChildItem -LiteralPath $ModuleDir -Recurse -File -Filter 'System.Management.Automation.dll' |
         Remove-Item -Force
 
+    # the manifest and the files it names (root module script, format and type files) live at the
+    # repository root, so the root PSContainerd.psd1 passes Test-ModuleManifest as it is
     Copy-Item -LiteralPath $ManifestPath -Destination $ModuleDir -Force
-    $format = Join-Path $ModuleDir $FormatFile
-    if (-not (Test-Path -LiteralPath $format)) {
-        $src = Join-Path $RepoRoot "src/PSContainerd/$FormatFile"
-        if (-not (Test-Path -LiteralPath $src)) { throw "Format file not found: $src" }
-        Copy-Item -LiteralPath $src -Destination $format -Force
+    $data = Import-PowerShellDataFile -LiteralPath $ManifestPath
+    foreach ($file in @($data.RootModule) + @($data['FormatsToProcess']) + @($data['TypesToProcess'])) {
+        if (-not $file -or $file -like '*.dll') { continue }
+        $src = @((Join-Path $RepoRoot $file), (Join-Path $RepoRoot "src/PSContainerd/$file")) |
+            Where-Object { Test-Path -LiteralPath $_ } | Select-Object -First 1
+        if (-not $src) { throw "$file (named in PSContainerd.psd1) not found at the repository root" }
+        Copy-Item -LiteralPath $src -Destination $ModuleDir -Force
     }
 
     # help: docs/*-*.md -> en-US/PSContainerd.dll-Help.xml (MAML), docs/about_*.md -> about_*.help.txt
@@ -286,6 +306,18 @@ if ($missing) { "    WARNING: not implemented yet: $($missing -join ', ')" }
         & dotnet pwsh -NoProfile -NonInteractive -Command $check | Out-Host
         if ($LASTEXITCODE -ne 0) { throw "Import-Module $manifest failed in a fresh pwsh (exit $LASTEXITCODE)" }
     } finally { Pop-Location }
+}
+
+# The gallery package of the staged module: out/package/PSContainerd.<version>.nupkg.
+function Invoke-Package {
+    Write-Step 'Packaging out/PSContainerd with Compress-PSResource into out/package'
+    if (Test-Path -LiteralPath $PackageDir) { Remove-Item -LiteralPath $PackageDir -Recurse -Force }
+    $null = New-Item -ItemType Directory -Path $PackageDir -Force
+    Import-Module Microsoft.PowerShell.PSResourceGet -ErrorAction Stop
+    Compress-PSResource -Path $ModuleDir -DestinationPath $PackageDir
+    $nupkg = Get-ChildItem -LiteralPath $PackageDir -Filter 'PSContainerd.*.nupkg' | Select-Object -First 1
+    if (-not $nupkg) { throw "Compress-PSResource wrote no PSContainerd.*.nupkg into $PackageDir" }
+    Write-Note "$($nupkg.Name) ($([math]::Round($nupkg.Length / 1MB, 1)) MB)"
 }
 
 # --- private containerd -------------------------------------------------------------------------
@@ -446,6 +478,7 @@ function Invoke-Test {
     try {
         Invoke-Bootstrap
         Invoke-Build
+        Invoke-Package # tests/Pester/Package.Tests.ps1 installs it from a file repository
     } catch {
         Write-Host "ERROR: $($_.Exception.Message)" -ForegroundColor Red
         Write-Host '    no suite ran; each counts as one failure'
@@ -512,6 +545,7 @@ switch ($Task) {
     'Help'      { Invoke-Help }
     'Bootstrap' { Invoke-Bootstrap }
     'Build'     { Invoke-Build }
+    'Package'   { Invoke-Build; Invoke-Package }
     'Test'      { $exitCode = Invoke-Test }
     'Demo'      { $exitCode = Invoke-Script 'demo/demo.ps1' }
     'Bench'     { $exitCode = Invoke-Script 'bench/bench.ps1' }

@@ -27,7 +27,9 @@ Describe 'Exported cmdlets' {
 
     It '<Name> declares [OutputType]' -ForEach ($script:Commands | Where-Object Name -NE 'Remove-Container') {
         (Get-Command $Name).OutputType | Should -Not -BeNullOrEmpty
-        (Get-Command $Name).OutputType.Type.Namespace | Should -Contain 'PSContainerd'
+        # Get-ContainerLog writes the container's output lines, as docker logs does
+        $expected = if ($Name -eq 'Get-ContainerLog') { 'System' } else { 'PSContainerd' }
+        (Get-Command $Name).OutputType.Type.Namespace | Should -Contain $expected
     }
 
     It '<Name> has -Address and -Namespace' -ForEach $script:Commands {

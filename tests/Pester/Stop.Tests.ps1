@@ -193,7 +193,8 @@ Describe 'Wait-Container' {
 
     It 'sees an exit caused by ctr task kill' {
         $id = New-TestContainer 'ctrkill' $IgnoresTerm
-        $job = Start-ThreadJob { param($m, $i) Import-Module $m; $env:CONTAINERD_NAMESPACE = 'pester-stop'; Wait-Container -Id $i -Condition NextExit -Timeout 30 } -ArgumentList $modulePath, $id
+        # NotRunning, not NextExit: on a loaded machine the kill may land before the job's wait begins.
+        $job = Start-ThreadJob { param($m, $i) Import-Module $m; $env:CONTAINERD_NAMESPACE = 'pester-stop'; Wait-Container -Id $i -Condition NotRunning -Timeout 30 } -ArgumentList $modulePath, $id
         & ctr --address $env:CONTAINERD_ADDRESS --namespace pester-stop task kill --signal SIGKILL $id
         $LASTEXITCODE | Should -Be 0
         $w = $job | Receive-Job -Wait -AutoRemoveJob

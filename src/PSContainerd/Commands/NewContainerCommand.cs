@@ -16,7 +16,7 @@ namespace PSContainerd.Commands;
 /// created. With -Start the task is started too. Writes the new container's ContainerInfo.
 /// </para>
 /// </summary>
-[Cmdlet(VerbsCommon.New, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsCommon.New, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, HelpUri = HelpUris.Base + "New-Container.md")]
 [OutputType(typeof(ContainerInfo))]
 public sealed class NewContainerCommand : ContainerdCmdlet
 {
@@ -24,12 +24,14 @@ public sealed class NewContainerCommand : ContainerdCmdlet
     private static readonly Regex IdRule = new("^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$", RegexOptions.CultureInvariant);
     private const int MaxIdLength = 76;
 
+    private string? _archive;
+
     /// <summary>The new container's id.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string Id { get; set; } = string.Empty;
 
-    /// <summary>The folder holding the container's root filesystem; relative to the current location.</summary>
+    /// <summary>The folder holding the container's root filesystem, or a .tar/.tar.gz of one (docker export), unpacked for the container; relative to the current location.</summary>
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string RootFs { get; set; } = string.Empty;
@@ -49,6 +51,7 @@ public sealed class NewContainerCommand : ContainerdCmdlet
 
     /// <summary>The signal Stop-Container sends first. Default: SIGTERM.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(SignalCompleter))]
     public string? StopSignal { get; set; }
 
     /// <summary>Seconds Stop-Container waits before SIGKILL; -1 = never force. Default: 10.</summary>
@@ -90,21 +93,55 @@ public sealed class NewContainerCommand : ContainerdCmdlet
             return;
         }
 
-        if (!ShouldProcess($"{Id} (namespace '{Namespace}')", Start ? "Create and start container" : "Create container"))
+        var target = new ContainerTarget(Engine, Id);
+        if (!ShouldProcess(target.ToString(), Start ? "Create and start container" : "Create container"))
         {
             return;
         }
 
-        Pump(ct => RunAsync(Id, async (id, c) =>
+        string? archive = _archive;
+        Pump(ct => ContainerRunner.RunAsync(new[] { target }, 1, async (t, sink, c) =>
         {
-            var info = await Engine.CreateAsync(request, c).ConfigureAwait(false);
-            if (Start)
+            if (archive is not null)
             {
-                info = await Engine.StartAsync(id, c).ConfigureAwait(false);
+                sink.Verbose($"Unpacking '{archive}' into '{request.RootFs}'.");
+                await UnpackAsync(archive, request.RootFs, sink, c).ConfigureAwait(false);
+                if (!Directory.Exists(request.RootFs))
+                {
+                    return; // the error was written
+                }
             }
 
-            Emit(info);
-        }, ct));
+            ContainerInfo info;
+            try
+            {
+                info = await t.Engine.CreateAsync(request, c).ConfigureAwait(false);
+            }
+            catch when (archive is not null)
+            {
+                RootFsArchive.Delete(request.RootFs); // nobody else will: no container names it
+                throw;
+            }
+
+            if (Start)
+            {
+                info = await t.Engine.StartAsync(t.Id, c).ConfigureAwait(false);
+            }
+
+            sink.Output(info);
+        }, this, ct));
+    }
+
+    private static async Task UnpackAsync(string archive, string folder, IOutputSink sink, CancellationToken ct)
+    {
+        try
+        {
+            await RootFsArchive.UnpackAsync(archive, folder, ct).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            sink.Error(ErrorRecords.InvalidRootFs(archive, e.Message));
+        }
     }
 
     /// <summary>Checks every argument on the pipeline thread (paths resolve against the current location); null after writing the error.</summary>
@@ -121,9 +158,14 @@ public sealed class NewContainerCommand : ContainerdCmdlet
             return null;
         }
 
-        if (!Directory.Exists(rootFs))
+        if (RootFsArchive.IsArchive(rootFs))
         {
-            WriteError(ErrorRecords.InvalidRootFs(RootFs, File.Exists(rootFs) ? $"is a file ('{rootFs}'), not a folder" : $"does not exist ('{rootFs}')"));
+            _archive = rootFs;
+            rootFs = RootFsArchive.FolderFor(Namespace, Id);
+        }
+        else if (!Directory.Exists(rootFs))
+        {
+            WriteError(ErrorRecords.InvalidRootFs(RootFs, File.Exists(rootFs) ? $"is a file ('{rootFs}'), not a folder or a .tar/.tar.gz archive" : $"does not exist ('{rootFs}')"));
             return null;
         }
 
@@ -189,6 +231,11 @@ public sealed class NewContainerCommand : ContainerdCmdlet
         {
             WriteError(ErrorRecords.InvalidContainerSpec(nameof(WorkingDirectory), WorkingDirectory, "is not an absolute path inside the container"));
             return null;
+        }
+
+        if (_archive is not null)
+        {
+            labels[RootFsArchive.Label] = rootFs;
         }
 
         return new NewContainerRequest(Id, rootFs, Command, Environment, labels, stopSignal, StopTimeout, policy, AutoRemove, logPath, WorkingDirectory);

@@ -10,7 +10,7 @@ namespace PSContainerd.Commands;
 /// is left alone; one that has no live task gets an InvalidContainerState error.
 /// </para>
 /// </summary>
-[Cmdlet(VerbsLifecycle.Resume, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsLifecycle.Resume, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, HelpUri = HelpUris.Base + "Resume-Container.md")]
 [OutputType(typeof(ContainerInfo))]
 public sealed class ResumeContainerCommand : FreezeCommandBase
 {

@@ -10,7 +10,7 @@ namespace PSContainerd.Commands;
 /// that is already paused is left alone; one that is not running gets an InvalidContainerState error.
 /// </para>
 /// </summary>
-[Cmdlet(VerbsLifecycle.Suspend, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsLifecycle.Suspend, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, HelpUri = HelpUris.Base + "Suspend-Container.md")]
 [OutputType(typeof(ContainerInfo))]
 public sealed class SuspendContainerCommand : FreezeCommandBase
 {

@@ -339,6 +339,11 @@ public sealed partial class ContainerEngine
                 : ContainerStatus.Created,
         };
         bool taskExited = task?.Status == Containerd.TaskStatus.Stopped;
+        if (status is ContainerStatus.Running or ContainerStatus.Paused)
+        {
+            recorded = null; // a live task is a new run: the previous run's exit is not its own (docker clears it on start)
+        }
+
         var warnings = new List<string>();
         return new ContainerInfo
         {

@@ -1,0 +1,24 @@
+# The module's root: loads PSContainerd.dll in the module's own AssemblyLoadContext (through
+# PSContainerd.Loader.dll, the one assembly in PowerShell's default context) and exports its
+# cmdlets. gRPC, Protobuf and the logging abstractions then resolve to the module's copies even
+# when another module loaded other versions of them first.
+
+$importModule = Get-Command -Name Import-Module -Module Microsoft.PowerShell.Core
+$firstImport = -not ('PSContainerd.Loader.ModuleLoadContext' -as [type])
+if ($firstImport) {
+    Add-Type -LiteralPath ([System.IO.Path]::Combine($PSScriptRoot, 'PSContainerd.Loader.dll'))
+}
+
+$assembly = [PSContainerd.Loader.ModuleLoadContext]::Initialize()
+$inner = & $importModule -Assembly $assembly -PassThru:(-not $firstImport)
+
+if ($inner) {
+    # Import-Module -Force of an assembly already imported returns the cached module without
+    # adding its cmdlets to this (new) module's scope (PowerShell issue 20710); add them here so
+    # a re-import exports them again.
+    $addExportedCmdlet = [System.Management.Automation.PSModuleInfo].GetMethod(
+        'AddExportedCmdlet', [System.Reflection.BindingFlags]'Instance, NonPublic')
+    foreach ($cmdlet in $inner.ExportedCmdlets.Values) {
+        $addExportedCmdlet.Invoke($ExecutionContext.SessionState.Module, @(, $cmdlet))
+    }
+}

@@ -1,0 +1,57 @@
+using System.Reflection;
+using System.Runtime.Loader;
+
+namespace PSContainerd.Loader;
+
+/// <summary>
+/// The module's own load context. PSContainerd.dll and every dependency found next to it load
+/// here; what is not there (the framework, System.Management.Automation) comes from the default
+/// context, so PowerShell and the module share one PowerShell. A Google.Protobuf or
+/// Grpc.Net.Client of another version, loaded earlier by another module, is never used.
+/// </summary>
+public sealed class ModuleLoadContext : AssemblyLoadContext
+{
+    private const string ModuleAssembly = "PSContainerd";
+
+    private static readonly object Sync = new();
+    private static ModuleLoadContext? _instance;
+
+    private readonly string _directory;
+    private readonly Assembly _loader = typeof(ModuleLoadContext).Assembly;
+
+    private ModuleLoadContext(string directory)
+        : base(ModuleAssembly, isCollectible: false)
+    {
+        _directory = directory;
+        Module = LoadFromAssemblyPath(Path.Combine(directory, ModuleAssembly + ".dll"));
+    }
+
+    /// <summary>PSContainerd.dll as loaded in this context: what the module's script imports.</summary>
+    public Assembly Module { get; }
+
+    /// <summary>
+    /// The module assembly, loaded in the module's context on first call. Later calls (Import-Module
+    /// -Force, a second runspace) get the same assembly: a context that is not collectible cannot be
+    /// unloaded, and a second copy of the engine would split its state.
+    /// </summary>
+    public static Assembly Initialize()
+    {
+        lock (Sync)
+        {
+            _instance ??= new ModuleLoadContext(Path.GetDirectoryName(typeof(ModuleLoadContext).Assembly.Location)!);
+            return _instance.Module;
+        }
+    }
+
+    protected override Assembly? Load(AssemblyName assemblyName)
+    {
+        // The loader itself stays the default context's copy: one type identity on both sides.
+        if (AssemblyName.ReferenceMatchesDefinition(_loader.GetName(), assemblyName))
+        {
+            return _loader;
+        }
+
+        string path = Path.Combine(_directory, assemblyName.Name + ".dll");
+        return File.Exists(path) ? LoadFromAssemblyPath(path) : null;
+    }
+}

@@ -1,7 +1,7 @@
 #
 # Module manifest for PSContainerd.
-# build.ps1 -Task Build stages it next to PSContainerd.dll and PSContainerd.Format.ps1xml in
-# out/PSContainerd/; import that folder, not the repository root.
+# build.ps1 -Task Build stages it next to PSContainerd.dll, PSContainerd.Format.ps1xml and
+# PSContainerd.Types.ps1xml in out/PSContainerd/; import that folder, not the repository root.
 #
 @{
     RootModule           = 'PSContainerd.dll'
@@ -14,6 +14,7 @@
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('PSContainerd.Format.ps1xml')
+    TypesToProcess       = @('PSContainerd.Types.ps1xml')
     CmdletsToExport      = @(
         'Get-Container'
         'New-Container'

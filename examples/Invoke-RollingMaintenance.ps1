@@ -1,4 +1,3 @@
-#Requires -Version 7.4
 <#
 .SYNOPSIS
     Rolls a maintenance script block across hosts, a batch at a time, over PowerShell remoting via
@@ -87,6 +86,7 @@
 
     What went wrong where.
 #>
+#Requires -Version 7.4
 [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
 [OutputType('RollingMaintenanceResult')]
 param(

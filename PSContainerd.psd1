@@ -15,6 +15,7 @@
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('PSContainerd.Format.ps1xml')
+    TypesToProcess       = @('PSContainerd.Types.ps1xml')
     CmdletsToExport      = @(
         'Get-Container'
         'New-Container'

@@ -10,12 +10,16 @@
 
     Tasks:
       Help       list the tasks (default)
-      Bootstrap  install what is missing: containerd, runc, busybox-static (apt, as root);
+      Bootstrap  install what is missing: containerd, runc, busybox-static, e2fsprogs,
+                 openssh-server (apt, as root; the machine's own sshd is not started);
                  the local dotnet tools (PowerShell); Pester 5.7.1 (NuGet)
       Build      dotnet publish src/PSContainerd and stage an importable module at out/PSContainerd/
                  (does not need containerd or root)
       Test       Bootstrap + Build, run the unit tests (tests/PSContainerd.UnitTests, no containerd),
-                 start a private containerd, run xunit then Pester (in a fresh pwsh), stop containerd; last line: "N passed, N failed, N skipped"; exit 1 on failure
+                 start a private containerd, run xunit then Pester (in a fresh pwsh), stop containerd;
+                 then start a fleet of simulated hosts (containerd + sshd each,
+                 tests/Fixtures/fleetenv.sh), run tests/Pester/Fleet.Tests.ps1, stop it;
+                 last line: "N passed, N failed, N skipped"; exit 1 on failure
       Demo       Bootstrap + Build, run demo/demo.ps1 against a private containerd
       Bench      Bootstrap + Build, run bench/bench.ps1 against a private containerd
       Clean      remove out/
@@ -61,6 +65,9 @@ $LoaderProject = Join-Path $RepoRoot 'src/PSContainerd.Loader/PSContainerd.Loade
 $XunitProject  = Join-Path $RepoRoot 'tests/PSContainerd.Tests/PSContainerd.Tests.csproj'
 $UnitProject   = Join-Path $RepoRoot 'tests/PSContainerd.UnitTests/PSContainerd.UnitTests.csproj'
 $PesterDir     = Join-Path $RepoRoot 'tests/Pester'
+$FleetTests    = Join-Path $PesterDir 'Fleet.Tests.ps1'
+$FleetFixture  = Join-Path $RepoRoot 'tests/Fixtures/fleetenv.sh'
+$FleetHosts    = 3
 $Fixture       = Join-Path $RepoRoot 'tests/Fixtures/testenv.sh'
 $PesterRestore = Join-Path $RepoRoot 'tools/Pester/Pester.Restore.csproj'
 $OldDependencies = Join-Path $RepoRoot 'tests/Fixtures/OldDependencies/OldDependencies.Restore.csproj'
@@ -156,14 +163,16 @@ PSContainerd build script.  Usage: dotnet pwsh ./build.ps1 -Task <Task> [-TestFi
 
 Tasks:
   Help       list the tasks (default)
-  Bootstrap  install what is missing: containerd, runc, busybox-static, e2fsprogs (apt-get, needs root),
+  Bootstrap  install what is missing: containerd, runc, busybox-static, e2fsprogs, openssh-server
+             (apt-get, needs root; the machine's own sshd is not started),
              the local dotnet tools (PowerShell 7.6.9), Pester 5.7.1 (NuGet)
   Build      dotnet publish src/PSContainerd; stage an importable module at out/PSContainerd/
   Package    Build, then out/package/PSContainerd.<version>.nupkg (Compress-PSResource), ready for
              Publish-PSResource or a file repository (Register-PSResourceRepository -Uri <folder>)
   Test       Bootstrap + Package; unit tests (tests/PSContainerd.UnitTests); private containerd;
-             xunit (tests/PSContainerd.Tests) and Pester
-             (tests/Pester, fresh pwsh); prints "N passed, N failed, N skipped"; exit 1 on failure
+             xunit (tests/PSContainerd.Tests) and Pester (tests/Pester, fresh pwsh); then the fleet
+             suite (tests/Pester/Fleet.Tests.ps1) against 3 simulated hosts, each a containerd and an
+             sshd (tests/Fixtures/fleetenv.sh); prints "N passed, N failed, N skipped"; exit 1 on failure
   Demo       Bootstrap + Build; runs demo/demo.ps1 against a private containerd
   Bench      Bootstrap + Build; runs bench/bench.ps1 against a private containerd
   Clean      remove out/
@@ -174,7 +183,7 @@ On a bare machine (root, .NET SDK only):
 }
 
 function Invoke-Bootstrap {
-    Write-Step 'Bootstrap: checking containerd, runc, busybox-static, e2fsprogs'
+    Write-Step 'Bootstrap: checking containerd, runc, busybox-static, e2fsprogs, openssh-server'
     $missing = [System.Collections.Generic.List[string]]::new()
     if (-not (Get-Command containerd -CommandType Application -ErrorAction Ignore) -or
         -not (Get-Command ctr -CommandType Application -ErrorAction Ignore) -or
@@ -185,6 +194,9 @@ function Invoke-Bootstrap {
     if (-not (Test-Path -LiteralPath '/bin/busybox' -PathType Leaf)) { $missing.Add('busybox-static') }
     # the D-state test (docs/failure-modes.md row 5) formats a loop-mounted ext4 image
     if (-not (Get-Command mkfs.ext4 -CommandType Application -ErrorAction Ignore)) { $missing.Add('e2fsprogs') }
+    # the fleet tests run one OpenSSH server per simulated host (tests/Fixtures/fleetenv.sh)
+    if (-not (Test-Path -LiteralPath '/usr/sbin/sshd' -PathType Leaf) -or
+        -not (Get-Command ssh -CommandType Application -ErrorAction Ignore)) { $missing.Add('openssh-server') }
 
     if ($missing.Count -gt 0) {
         if (-not (Test-IsRoot)) {
@@ -195,8 +207,22 @@ function Invoke-Bootstrap {
         }
         Write-Step "Installing $($missing -join ', ') with apt-get"
         $env:DEBIAN_FRONTEND = 'noninteractive'
-        $null = Invoke-Native apt-get @('update')
-        $null = Invoke-Native apt-get (@('install', '-y', '--no-install-recommends', 'containerd', 'runc', 'busybox-static') + @($missing | Where-Object { $_ -eq 'e2fsprogs' }))
+        $optional = @($missing | Where-Object { $_ -in 'e2fsprogs', 'openssh-server' })
+        # openssh-server's install would start the machine's own sshd on port 22: the tests start
+        # their own. Debian's policy-rc.d hook (exit 101) keeps package scripts from starting services.
+        $policy = '/usr/sbin/policy-rc.d'
+        $ownPolicy = ('openssh-server' -in $optional) -and -not (Test-Path -LiteralPath $policy)
+        if ($ownPolicy) {
+            Set-Content -LiteralPath $policy -Value "#!/bin/sh`nexit 101" -NoNewline
+            & chmod 755 $policy
+        }
+        try {
+            $null = Invoke-Native apt-get @('-o', 'DPkg::Lock::Timeout=600', 'update')
+            $null = Invoke-Native apt-get (@('-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '--no-install-recommends',
+                'containerd', 'runc', 'busybox-static') + $optional)
+        } finally {
+            if ($ownPolicy) { Remove-Item -LiteralPath $policy -Force -ErrorAction SilentlyContinue }
+        }
     } else {
         Write-Note "containerd $((& containerd --version) -replace '^containerd\s+\S+\s+', ''), runc, /bin/busybox present"
     }
@@ -361,6 +387,55 @@ function Stop-TestEnv([string] $Dir) {
     if ($KeepTestEnv) { Write-Note "kept $Dir (containerd.log, state)" }
 }
 
+# --- the fleet: simulated hosts, each its own containerd and sshd --------------------------------
+
+# Without -TestFilter the fleet suite always runs; with one, only when the filter occurs in its
+# file (a Describe, Context or It name there), so filtered runs of other tests do not pay for
+# starting the hosts.
+function Test-FleetSuiteSelected {
+    if (-not (Test-Path -LiteralPath $FleetTests)) { return $false }
+    if (-not $TestFilter) { return $true }
+    return (Get-Content -LiteralPath $FleetTests -Raw).IndexOf($TestFilter, [StringComparison]::OrdinalIgnoreCase) -ge 0
+}
+
+# Starts the fleet (tests/Fixtures/fleetenv.sh), runs tests/Pester/Fleet.Tests.ps1 against it in a
+# fresh pwsh, stops the fleet: whatever happens to the suite, no sshd or containerd is left.
+function Invoke-FleetSuite {
+    Write-Step "Starting a fleet of $FleetHosts hosts (a containerd and an sshd each)"
+    $r = [pscustomobject]@{ Name = 'Fleet'; Passed = 0; Failed = 0; Skipped = 0; Problem = $null }
+    $dir = (& mktemp -d /tmp/pscd-fleet-XXXXXX)
+    if ($LASTEXITCODE -ne 0 -or -not $dir) { $r.Problem = 'mktemp failed'; return $r }
+    $saved = @{}
+    try {
+        # the sessions' pwsh: the dotnet host and pwsh.dll running this script
+        $env:PSCD_DOTNET = (Get-Process -Id $PID).Path
+        $env:PSCD_PWSH_DLL = Join-Path $PSHOME 'pwsh.dll'
+        $lines = & bash $FleetFixture start $dir $FleetHosts $ModuleDir
+        if ($LASTEXITCODE -ne 0) { $r.Problem = "tests/Fixtures/fleetenv.sh start $dir failed"; return $r }
+        foreach ($line in $lines) {
+            $name, $value = $line -split '=', 2
+            $saved[$name] = [Environment]::GetEnvironmentVariable($name)
+            [Environment]::SetEnvironmentVariable($name, $value)
+            Write-Note $line
+        }
+        $saved['PSCD_FLEET_FIXTURE'] = $env:PSCD_FLEET_FIXTURE
+        $saved['PSCD_MODULE_PATH'] = $env:PSCD_MODULE_PATH
+        $env:PSCD_FLEET_FIXTURE = $FleetFixture
+        $env:PSCD_MODULE_PATH = Join-Path $ModuleDir 'PSContainerd.psd1'
+        return (Invoke-PesterSuite -Name 'Fleet' -Path $FleetTests)
+    } finally {
+        Write-Step 'Stopping the fleet'
+        $saveKeep = $env:KEEP
+        if ($KeepTestEnv) { $env:KEEP = '1' }
+        & bash $FleetFixture stop $dir 2>&1 | Out-Host
+        if ($LASTEXITCODE -ne 0) { Write-Host "    fleetenv.sh stop $dir reported a problem (exit $LASTEXITCODE)" -ForegroundColor Yellow }
+        $env:KEEP = $saveKeep
+        foreach ($n in $saved.Keys) { [Environment]::SetEnvironmentVariable($n, $saved[$n]) }
+        Remove-Item Env:PSCD_DOTNET, Env:PSCD_PWSH_DLL -ErrorAction SilentlyContinue
+        if ($KeepTestEnv) { Write-Note "kept $dir (each host's containerd.log, sshd.log)" }
+    }
+}
+
 # --- test suites --------------------------------------------------------------------------------
 
 # Counts from a .trx file: Passed / Failed (Failed, Error, Timeout, Aborted) / Skipped (NotExecuted, ...)
@@ -419,21 +494,29 @@ function Invoke-XunitSuite {
     return $r
 }
 
+# Runs Pester on $Path (minus $ExcludePath) in a fresh pwsh; $Name labels the suite in the summary.
 function Invoke-PesterSuite {
-    Write-Step 'Testing: Pester (tests/Pester) in a fresh pwsh'
-    $r = [pscustomobject]@{ Name = 'Pester'; Passed = 0; Failed = 0; Skipped = 0; Problem = $null }
-    if (-not (Test-Path -LiteralPath $PesterDir)) { $r.Problem = "$PesterDir not found"; return $r }
+    param(
+        [string] $Name = 'Pester',
+        [string] $Path = $PesterDir,
+        [string[]] $ExcludePath = @()
+    )
+    $shown = [IO.Path]::GetRelativePath($RepoRoot, $Path)
+    Write-Step "Testing: $Name ($shown) in a fresh pwsh"
+    $r = [pscustomobject]@{ Name = $Name; Passed = 0; Failed = 0; Skipped = 0; Problem = $null }
+    if (-not (Test-Path -LiteralPath $Path)) { $r.Problem = "$Path not found"; return $r }
     $null = New-Item -ItemType Directory -Path $TestResultDir -Force
-    $json = Join-Path $TestResultDir 'pester.json'
+    $json = Join-Path $TestResultDir "$($Name.ToLowerInvariant()).json"
     if (Test-Path -LiteralPath $json) { Remove-Item -LiteralPath $json -Force }
     $runner = Join-Path $TestResultDir 'run-pester.ps1'
     Set-Content -LiteralPath $runner -Encoding utf8 -Value @'
-param([string] $PesterManifest, [string] $TestPath, [string] $ResultJson, [string] $Filter)
+param([string] $PesterManifest, [string] $TestPath, [string] $ResultJson, [string] $Filter, [string[]] $ExcludePath)
 $ErrorActionPreference = 'Stop'
 if ($env:CI) { $PSStyle.OutputRendering = 'PlainText' }
 Import-Module -Name $PesterManifest -Force
 $config = New-PesterConfiguration
 $config.Run.Path = $TestPath
+if ($ExcludePath) { $config.Run.ExcludePath = $ExcludePath }
 $config.Run.PassThru = $true
 $config.Run.Exit = $false
 $config.Output.Verbosity = 'Detailed'
@@ -452,9 +535,10 @@ $result = Invoke-Pester -Configuration $config
 } | ConvertTo-Json | Set-Content -LiteralPath $ResultJson -Encoding utf8
 '@
     $pwshArgs = @('pwsh', '-NoProfile', '-NonInteractive', '-File', $runner,
-        '-PesterManifest', (Get-PesterManifestPath), '-TestPath', $PesterDir, '-ResultJson', $json)
+        '-PesterManifest', (Get-PesterManifestPath), '-TestPath', $Path, '-ResultJson', $json)
     if ($TestFilter) { $pwshArgs += @('-Filter', $TestFilter) }
-    $code = Invoke-Child -FilePath 'dotnet' -ArgumentList $pwshArgs -TimeoutSeconds ($SuiteTimeoutMinutes * 60) -Name 'Pester'
+    if ($ExcludePath) { $pwshArgs += @('-ExcludePath', ($ExcludePath -join ',')) }
+    $code = Invoke-Child -FilePath 'dotnet' -ArgumentList $pwshArgs -TimeoutSeconds ($SuiteTimeoutMinutes * 60) -Name $Name
     if (-not (Test-Path -LiteralPath $json)) {
         $r.Problem = if ($null -eq $code) { 'timed out; no result written' } else { "pwsh exited with $code before writing its result" }
         return $r
@@ -468,7 +552,7 @@ $result = Invoke-Pester -Configuration $config
     if ($r.Failed -eq 0) { $broken += [int] $c.FailedBlocksCount }
     if ($broken -gt 0) {
         $r.Failed += $broken
-        Write-Host "    Pester: $($c.FailedContainersCount) test file(s) and $($c.FailedBlocksCount) block(s) failed outside a test" -ForegroundColor Red
+        Write-Host "    ${Name}: $($c.FailedContainersCount) test file(s) and $($c.FailedBlocksCount) block(s) failed outside a test" -ForegroundColor Red
     }
     if (($r.Passed + $r.Failed + $r.Skipped) -eq 0) { $r.Problem = 'no tests ran' }
     return $r
@@ -492,9 +576,14 @@ function Invoke-Test {
         $suites += Invoke-XunitSuite -Name 'unit' -Project $UnitProject
         $dir = Start-TestEnv
         $suites += Invoke-XunitSuite
-        $suites += Invoke-PesterSuite
+        $suites += Invoke-PesterSuite -ExcludePath $FleetTests
     } finally {
         Stop-TestEnv $dir
+    }
+    $expectedSuites = 2
+    if (Test-FleetSuiteSelected) {
+        $expectedSuites++
+        $suites += Invoke-FleetSuite
     }
 
     # with -TestFilter a suite may legitimately match nothing, as long as the other one ran something
@@ -514,7 +603,7 @@ function Invoke-Test {
         if ($s.Problem -and $s.Failed -eq 0) { $s.Failed = 1 }
         $passed += $s.Passed; $failed += $s.Failed; $skipped += $s.Skipped
     }
-    if ($suites.Count -lt 2) { $failed += (2 - $suites.Count) }
+    if ($suites.Count -lt $expectedSuites) { $failed += ($expectedSuites - $suites.Count) }
     Write-Host "$passed passed, $failed failed, $skipped skipped"
     return $(if ($failed -gt 0) { 1 } else { 0 })
 }

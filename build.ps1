@@ -17,7 +17,11 @@
       Test       Bootstrap + Build, start a private containerd, run xunit then Pester (in a fresh
                  pwsh), stop containerd; last line: "N passed, N failed, N skipped"; exit 1 on failure
       Demo       Bootstrap + Build, run demo/demo.ps1 against a private containerd
-      Bench      Bootstrap + Build, run bench/bench.ps1 against a private containerd
+      Bench      Bootstrap (plus docker.io, podman, gnuplot-nox) + Build, run bench/bench.ps1 against
+                 a private containerd: figures against containerd's floor, dockerd, podman and ctr;
+                 regenerates docs/performance.md and docs/performance.png (by hand, never in CI)
+      Soak       Bootstrap + Build, run bench/soak.ps1: 500 create/start/stop/remove cycles; shims, fds,
+                 threads and managed memory before and after (by hand, never in CI)
       Clean      remove out/
 
 .PARAMETER TestFilter
@@ -29,10 +33,13 @@
 
 .PARAMETER SuiteTimeoutMinutes
     Test: a suite running longer than this is killed and counted as failed.
+
+.PARAMETER BenchParameters
+    Bench/Soak: parameters for bench/bench.ps1 or bench/soak.ps1, e.g. @{ Iterations = 5; Burst = 100 }.
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Help', 'Bootstrap', 'Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [ValidateSet('Help', 'Bootstrap', 'Build', 'Test', 'Demo', 'Bench', 'Soak', 'Clean')]
     [string] $Task = 'Help',
 
     [ValidateSet('Debug', 'Release')]
@@ -43,7 +50,9 @@ param(
     [switch] $KeepTestEnv,
 
     [ValidateRange(1, 120)]
-    [int] $SuiteTimeoutMinutes = 6
+    [int] $SuiteTimeoutMinutes = 6,
+
+    [hashtable] $BenchParameters = @{}
 )
 
 Set-StrictMode -Version 3.0
@@ -159,12 +168,40 @@ Tasks:
   Test       Bootstrap + Build; private containerd; xunit (tests/PSContainerd.Tests) and Pester
              (tests/Pester, fresh pwsh); prints "N passed, N failed, N skipped"; exit 1 on failure
   Demo       Bootstrap + Build; runs demo/demo.ps1 against a private containerd
-  Bench      Bootstrap + Build; runs bench/bench.ps1 against a private containerd
+  Bench      Bootstrap (+ docker.io, podman, gnuplot-nox) + Build; runs bench/bench.ps1 against a
+             private containerd; regenerates docs/performance.md (by hand; -BenchParameters @{ Iterations = 5 })
+  Soak       Bootstrap + Build; bench/soak.ps1: 500 create/start/stop/remove cycles, resources before/after
   Clean      remove out/
 
 On a bare machine (root, .NET SDK only):
   dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
 '@
+}
+
+# What the Bench task compares against and draws with; never needed by Test or CI. Installed with
+# service starts held back (policy-rc.d), so installing docker.io starts no system dockerd: the
+# bench starts a dockerd of its own against its private containerd.
+function Install-BenchTools {
+    $missing = @()
+    if (-not (Test-Path -LiteralPath '/usr/sbin/dockerd') -or -not (Test-Path -LiteralPath '/usr/bin/docker')) { $missing += 'docker.io' }
+    if (-not (Test-Path -LiteralPath '/usr/bin/podman')) { $missing += 'podman' }
+    if (-not (Test-Path -LiteralPath '/usr/bin/gnuplot')) { $missing += 'gnuplot-nox' }
+    if ($missing.Count -eq 0) { Write-Note 'docker.io, podman, gnuplot present'; return }
+    if (-not (Test-IsRoot) -or -not (Get-Command apt-get -CommandType Application -ErrorAction Ignore)) {
+        Write-Host "    the bench leaves out what is missing ($($missing -join ', ')): install it as root with apt-get" -ForegroundColor Yellow
+        return
+    }
+    Write-Step "Installing $($missing -join ', ') for the bench (apt-get)"
+    $policy = '/usr/sbin/policy-rc.d'
+    $ours = -not (Test-Path -LiteralPath $policy)
+    if ($ours) { Set-Content -LiteralPath $policy -Value "#!/bin/sh`nexit 101" ; & chmod 755 $policy }
+    try {
+        $env:DEBIAN_FRONTEND = 'noninteractive'
+        $null = Invoke-Native apt-get @('update')
+        $null = Invoke-Native apt-get (@('-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '--no-install-recommends') + $missing)
+    } finally {
+        if ($ours) { Remove-Item -LiteralPath $policy -Force }
+    }
 }
 
 function Invoke-Bootstrap {
@@ -481,17 +518,22 @@ function Invoke-Test {
     return $(if ($failed -gt 0) { 1 } else { 0 })
 }
 
-function Invoke-Script([string] $RelativePath) {
+function Invoke-Script([string] $RelativePath, [hashtable] $Parameters = @{}, [switch] $BenchTools) {
     $path = Join-Path $RepoRoot $RelativePath
     if (-not (Test-Path -LiteralPath $path)) { throw "$RelativePath not found" }
     Invoke-Bootstrap
+    if ($BenchTools) { Install-BenchTools }
     Invoke-Build
+    $scriptArgs = foreach ($k in $Parameters.Keys) {
+        $v = $Parameters[$k]
+        if ($v -is [bool] -or $v -is [switch]) { if ($v) { "-$k" } } else { "-$k"; ($v -join ',') }
+    }
     $dir = $null
     $code = 1
     try {
         $dir = Start-TestEnv
         Write-Step "Running $RelativePath"
-        $code = Invoke-Child -FilePath 'dotnet' -ArgumentList @('pwsh', '-NoProfile', '-NonInteractive', '-File', $path) -TimeoutSeconds 3600 -Name $RelativePath
+        $code = Invoke-Child -FilePath 'dotnet' -ArgumentList (@('pwsh', '-NoProfile', '-NonInteractive', '-File', $path) + @($scriptArgs)) -TimeoutSeconds 3600 -Name $RelativePath
         if ($null -eq $code) { $code = 1 }
     } finally {
         Stop-TestEnv $dir
@@ -509,7 +551,8 @@ switch ($Task) {
     'Build'     { Invoke-Build }
     'Test'      { $exitCode = Invoke-Test }
     'Demo'      { $exitCode = Invoke-Script 'demo/demo.ps1' }
-    'Bench'     { $exitCode = Invoke-Script 'bench/bench.ps1' }
+    'Bench'     { $exitCode = Invoke-Script 'bench/bench.ps1' $BenchParameters -BenchTools }
+    'Soak'      { $exitCode = Invoke-Script 'bench/soak.ps1' $BenchParameters }
     'Clean'     {
         Write-Step 'Removing out/'
         if (Test-Path -LiteralPath $OutDir) { Remove-Item -LiteralPath $OutDir -Recurse -Force }

@@ -34,8 +34,9 @@
 .PARAMETER SuiteTimeoutMinutes
     Test: a suite running longer than this is killed and counted as failed.
 
-.PARAMETER BenchParameters
-    Bench/Soak: parameters for bench/bench.ps1 or bench/soak.ps1, e.g. @{ Iterations = 5; Burst = 100 }.
+.PARAMETER BenchArgument
+    Bench/Soak: every further argument goes to bench/bench.ps1 or bench/soak.ps1, e.g.
+    `dotnet pwsh ./build.ps1 -Task Bench -Iterations 5 -Burst 100 -Skip podman`.
 #>
 [CmdletBinding()]
 param(
@@ -52,7 +53,8 @@ param(
     [ValidateRange(1, 120)]
     [int] $SuiteTimeoutMinutes = 6,
 
-    [hashtable] $BenchParameters = @{}
+    [Parameter(ValueFromRemainingArguments)]
+    [string[]] $BenchArgument = @()
 )
 
 Set-StrictMode -Version 3.0
@@ -169,7 +171,7 @@ Tasks:
              (tests/Pester, fresh pwsh); prints "N passed, N failed, N skipped"; exit 1 on failure
   Demo       Bootstrap + Build; runs demo/demo.ps1 against a private containerd
   Bench      Bootstrap (+ docker.io, podman, gnuplot-nox) + Build; runs bench/bench.ps1 against a
-             private containerd; regenerates docs/performance.md (by hand; -BenchParameters @{ Iterations = 5 })
+             private containerd; regenerates docs/performance.md (by hand; -Iterations 5 -Burst 100 ...)
   Soak       Bootstrap + Build; bench/soak.ps1: 500 create/start/stop/remove cycles, resources before/after
   Clean      remove out/
 
@@ -479,6 +481,10 @@ function Invoke-Test {
     try {
         Invoke-Bootstrap
         Invoke-Build
+        # the bench runs by hand, never here; compiling it keeps it in step with the module
+        Write-Step 'Compiling bench/PSContainerd.Bench (not run)'
+        $null = Invoke-Native dotnet @('build', (Join-Path $RepoRoot 'bench/PSContainerd.Bench'), '-c', $Configuration,
+            '--nologo', '-v', 'quiet', '--disable-build-servers', '-p:UseSharedCompilation=false')
     } catch {
         Write-Host "ERROR: $($_.Exception.Message)" -ForegroundColor Red
         Write-Host '    no suite ran; each counts as one failure'
@@ -518,22 +524,18 @@ function Invoke-Test {
     return $(if ($failed -gt 0) { 1 } else { 0 })
 }
 
-function Invoke-Script([string] $RelativePath, [hashtable] $Parameters = @{}, [switch] $BenchTools) {
+function Invoke-Script([string] $RelativePath, [string[]] $ScriptArguments = @(), [switch] $BenchTools) {
     $path = Join-Path $RepoRoot $RelativePath
     if (-not (Test-Path -LiteralPath $path)) { throw "$RelativePath not found" }
     Invoke-Bootstrap
     if ($BenchTools) { Install-BenchTools }
     Invoke-Build
-    $scriptArgs = foreach ($k in $Parameters.Keys) {
-        $v = $Parameters[$k]
-        if ($v -is [bool] -or $v -is [switch]) { if ($v) { "-$k" } } else { "-$k"; ($v -join ',') }
-    }
     $dir = $null
     $code = 1
     try {
         $dir = Start-TestEnv
         Write-Step "Running $RelativePath"
-        $code = Invoke-Child -FilePath 'dotnet' -ArgumentList (@('pwsh', '-NoProfile', '-NonInteractive', '-File', $path) + @($scriptArgs)) -TimeoutSeconds 3600 -Name $RelativePath
+        $code = Invoke-Child -FilePath 'dotnet' -ArgumentList (@('pwsh', '-NoProfile', '-NonInteractive', '-File', $path) + @($ScriptArguments)) -TimeoutSeconds 3600 -Name $RelativePath
         if ($null -eq $code) { $code = 1 }
     } finally {
         Stop-TestEnv $dir
@@ -545,14 +547,17 @@ function Invoke-Script([string] $RelativePath, [hashtable] $Parameters = @{}, [s
 # --- main ---------------------------------------------------------------------------------------
 
 $exitCode = 0
+if ($BenchArgument.Count -gt 0 -and $Task -notin 'Bench', 'Soak') {
+    throw "Unknown arguments for -Task ${Task}: $($BenchArgument -join ' ') (only Bench and Soak pass arguments on to their script)"
+}
 switch ($Task) {
     'Help'      { Invoke-Help }
     'Bootstrap' { Invoke-Bootstrap }
     'Build'     { Invoke-Build }
     'Test'      { $exitCode = Invoke-Test }
     'Demo'      { $exitCode = Invoke-Script 'demo/demo.ps1' }
-    'Bench'     { $exitCode = Invoke-Script 'bench/bench.ps1' $BenchParameters -BenchTools }
-    'Soak'      { $exitCode = Invoke-Script 'bench/soak.ps1' $BenchParameters }
+    'Bench'     { $exitCode = Invoke-Script 'bench/bench.ps1' $BenchArgument -BenchTools }
+    'Soak'      { $exitCode = Invoke-Script 'bench/soak.ps1' $BenchArgument }
     'Clean'     {
         Write-Step 'Removing out/'
         if (Test-Path -LiteralPath $OutDir) { Remove-Item -LiteralPath $OutDir -Recurse -Force }

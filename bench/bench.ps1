@@ -8,8 +8,12 @@
     engine in-process, a warm pwsh session, a cold pwsh -c), dockerd 20.10 (started here against
     the same containerd), podman 4.3 and ctr. Figures: cooperative stop, escalation overrun past
     -Timeout 1, many containers stopped at once, cold start, an exit burst through one engine, and
-    a call-by-call trace of a stop. Prints a table; regenerates docs/performance.md and
-    docs/performance.png unless -NoDoc. A default run takes about ten minutes on two cores.
+    a call-by-call trace of a stop. Prints a table, saves the raw figures to
+    out/bench-results.json, and regenerates docs/performance.md and docs/performance.png unless
+    -NoDoc. A default run takes about ten minutes on a quiet two-core machine.
+.PARAMETER Render
+    Measure nothing: draw the table, the page and the chart again from out/bench-results.json
+    (`dotnet pwsh bench/bench.ps1 -Render`; needs no containerd).
 .PARAMETER Skip
     Systems or parts to leave out: docker, podman, ctr, burst.
 #>
@@ -22,13 +26,17 @@ param(
     [int] $Burst = 1000,
     [int] $Trace = 10,
     [string[]] $Skip = @(),
-    [switch] $NoDoc
+    [switch] $NoDoc,
+    [switch] $Render
 )
 $ErrorActionPreference = 'Stop'
-foreach ($name in 'CONTAINERD_ADDRESS', 'PSCD_TEST_ROOTFS', 'PSCD_TEST_DIR', 'PSCD_MODULE_PATH') {
-    if (-not [Environment]::GetEnvironmentVariable($name)) { throw "$name is not set: run with dotnet pwsh ./build.ps1 -Task Bench" }
+if (-not $Render) {
+    foreach ($name in 'CONTAINERD_ADDRESS', 'PSCD_TEST_ROOTFS', 'PSCD_TEST_DIR', 'PSCD_MODULE_PATH') {
+        if (-not [Environment]::GetEnvironmentVariable($name)) { throw "$name is not set: run with dotnet pwsh ./build.ps1 -Task Bench" }
+    }
 }
 $repo = (Resolve-Path "$PSScriptRoot/..").Path
+$results = Join-Path $repo 'out/bench-results.json'
 $env:PSCD_REPO = $repo
 $doc = if ($NoDoc) { '' } else { Join-Path $repo 'docs/performance.md' }
 $project = Join-Path $PSScriptRoot 'PSContainerd.Bench'
@@ -39,5 +47,5 @@ if ($LASTEXITCODE -ne 0) { throw "bench/PSContainerd.Bench did not build ($LASTE
 
 & dotnet run --project $project -c Release --no-build -- `
     --iterations $Iterations --overrun $Overrun --bulk $Bulk --bulkrounds $BulkRounds --cold $Cold `
-    --burst $Burst --trace $Trace --skip ($Skip -join ',') --doc $doc
+    --burst $Burst --trace $Trace --skip ($Skip -join ',') --doc $doc --results $results --render $(if ($Render) { 'true' } else { 'false' })
 if ($LASTEXITCODE -ne 0) { throw "the bench failed ($LASTEXITCODE)" }

@@ -18,14 +18,7 @@ $stubborn = '/bin/sleep', '1000'
 
 function Say([string] $Text) { [Console]::Out.WriteLine("@@ $Text"); [Console]::Out.Flush() }
 
-# A shell's TERM trap must be in (its bit in SigCgt) before the stop, or the kernel drops SIGTERM to PID 1.
-function Wait-Trap([uint32] $ProcessId) {
-    $deadline = [datetime]::UtcNow.AddSeconds(30)
-    while ((([Convert]::ToUInt64(((Get-Content "/proc/$ProcessId/status" | Where-Object { $_ -like 'SigCgt:*' }) -replace 'SigCgt:\s*', ''), 16)) -band 0x4000) -eq 0) {
-        if ([datetime]::UtcNow -gt $deadline) { throw "pid $ProcessId never installed its TERM trap" }
-        Start-Sleep -Milliseconds 5
-    }
-}
+. "$PSScriptRoot/Wait-Trap.ps1"
 
 function New-BenchContainer([string[]] $Command) {
     $id = "ses-$([guid]::NewGuid().ToString('N').Substring(0, 8))"

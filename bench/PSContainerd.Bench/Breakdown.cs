@@ -6,6 +6,9 @@ namespace PSContainerd.Bench;
 /// <summary>One line of a stop's median timeline: what happened, when (ms after the call), for how long.</summary>
 internal sealed record TimelineRow(string What, double StartMs, double? DurationMs);
 
+/// <summary>How many calls of one gRPC method a stop makes, on average.</summary>
+internal sealed record RpcCount(string Method, double PerStop);
+
 /// <summary>
 /// Where a cooperative stop's time goes: the module's stop traced RPC by RPC (the calls the
 /// cmdlet makes on a container its session already knows: ResolveAsync + StopAsync), the exit
@@ -13,15 +16,15 @@ internal sealed record TimelineRow(string What, double StartMs, double? Duration
 /// </summary>
 internal sealed class Breakdown
 {
-    public int Stops { get; private set; }
+    public int Stops { get; set; }
 
-    public List<(string Method, double PerStop)> Rpcs { get; } = new();
+    public List<RpcCount> Rpcs { get; set; } = new();
 
-    public List<string> LabelWrites { get; } = new();
+    public List<string> LabelWrites { get; set; } = new();
 
-    public List<TimelineRow> Timeline { get; } = new();
+    public List<TimelineRow> Timeline { get; set; } = new();
 
-    public int KillRpcs { get; private set; }
+    public int KillRpcs { get; set; }
 
     public static async Task<Breakdown> Measure(BenchContext ctx, RpcTrace trace, Samples samples, int n)
     {
@@ -53,7 +56,7 @@ internal sealed class Breakdown
         var b = new Breakdown { Stops = stops.Count };
         foreach (var g in stops.SelectMany(s => s.Calls).GroupBy(c => c.Method).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            b.Rpcs.Add((g.Key, (double)g.Count() / stops.Count));
+            b.Rpcs.Add(new RpcCount(g.Key, (double)g.Count() / stops.Count));
             foreach (var c in g)
             {
                 samples.Add("rpc", g.Key, Floor.Ms(c.Start, c.End));

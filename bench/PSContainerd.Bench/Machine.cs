@@ -2,18 +2,21 @@ using System.Text.RegularExpressions;
 
 namespace PSContainerd.Bench;
 
+/// <summary>A name and its value (a tool and its version).</summary>
+internal sealed record Named(string Name, string Version);
+
 /// <summary>What the figures were taken on: the machine, its load, and every version in play.</summary>
 internal sealed class Machine
 {
-    public string Summary { get; private set; } = string.Empty;
+    public string Summary { get; set; } = string.Empty;
 
-    public List<(string Name, string Version)> Versions { get; } = new();
+    public List<Named> Versions { get; set; } = new();
 
-    public string LoadAtStart { get; private set; } = string.Empty;
+    public string LoadAtStart { get; set; } = string.Empty;
 
     public string LoadAtEnd { get; set; } = string.Empty;
 
-    public DateTime TakenAt { get; } = DateTime.UtcNow;
+    public DateTime TakenAt { get; set; } = DateTime.UtcNow;
 
     public static string Load() => string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 
@@ -28,7 +31,7 @@ internal sealed class Machine
         {
             if (await Proc.Version(file, args) is { } v)
             {
-                m.Versions.Add((name, v));
+                m.Versions.Add(new Named(name, v));
             }
         }
 
@@ -38,10 +41,10 @@ internal sealed class Machine
         await Add("podman", "/usr/bin/podman", "--version");
         await Add("ctr", "/usr/bin/ctr", "--version");
         var pwsh = await Proc.Run("dotnet", new[] { "pwsh", "-NoProfile", "-c", "$PSVersionTable.PSVersion.ToString()" }, TimeSpan.FromSeconds(60), ctx.Repo);
-        m.Versions.Add(("PowerShell", pwsh.Out.Trim()));
-        m.Versions.Add((".NET (bench process)", Environment.Version.ToString()));
+        m.Versions.Add(new Named("PowerShell", pwsh.Out.Trim()));
+        m.Versions.Add(new Named(".NET (bench process)", Environment.Version.ToString()));
         var manifest = Regex.Match(File.ReadAllText(ctx.Module), @"ModuleVersion\s*=\s*'([^']+)'");
-        m.Versions.Add(("PSContainerd", manifest.Success ? manifest.Groups[1].Value : "?"));
+        m.Versions.Add(new Named("PSContainerd", manifest.Success ? manifest.Groups[1].Value : "?"));
         return m;
     }
 }

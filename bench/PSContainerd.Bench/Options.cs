@@ -9,7 +9,7 @@ internal sealed class Options
 
     public int Overrun { get; private set; } = 5;
 
-    public int Bulk { get; private set; } = 100;
+    public int Bulk { get; set; } = 100;
 
     public int BulkRounds { get; private set; } = 1;
 
@@ -20,6 +20,11 @@ internal sealed class Options
     public int Trace { get; private set; } = 10;
 
     public string? Doc { get; private set; }
+
+    /// <summary>Where the raw figures are saved; with <see cref="Render"/>, read instead of measured.</summary>
+    public string? Results { get; private set; }
+
+    public bool Render { get; private set; }
 
     public HashSet<string> Skip { get; } = new(StringComparer.OrdinalIgnoreCase);
 
@@ -41,6 +46,8 @@ internal sealed class Options
                 case "burst": o.Burst = Int(); break;
                 case "trace": o.Trace = Int(); break;
                 case "doc": o.Doc = value.Length == 0 ? null : value; break;
+                case "results": o.Results = value.Length == 0 ? null : value; break;
+                case "render": o.Render = value == "true"; break;
                 case "skip": o.Skip.UnionWith(value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)); break;
                 default: throw new ArgumentException($"unknown option {args[i - 1]}");
             }

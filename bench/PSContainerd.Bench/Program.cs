@@ -1,44 +1,26 @@
 // The benchmark: the module against containerd's floor, dockerd, podman and ctr, interleaved on
-// one private containerd. Prints a table; with --doc PATH also writes docs/performance.md and
-// its chart. Run it with `dotnet pwsh ./build.ps1 -Task Bench` (it starts the private containerd).
+// one private containerd. Prints a table, saves the raw figures (--results), and with --doc PATH
+// writes docs/performance.md and its chart. `--render true` draws them again from saved figures.
+// Run it with `dotnet pwsh ./build.ps1 -Task Bench` (it starts the private containerd).
 using PSContainerd.Bench;
 
-var env = (string name) => Environment.GetEnvironmentVariable(name) ?? throw new InvalidOperationException($"{name} is not set: run with dotnet pwsh ./build.ps1 -Task Bench");
 var o = Options.Parse(args);
-var ctx = new BenchContext(env("CONTAINERD_ADDRESS"), env("PSCD_TEST_ROOTFS"), env("PSCD_TEST_DIR"), env("PSCD_MODULE_PATH"), env("PSCD_REPO"));
-
-// Before the first client: the module's channel for this socket is then the tracing one.
-var trace = RpcTrace.Install(ctx.Address);
-var machine = await Machine.Describe(ctx);
-Console.Error.WriteLine($"machine: {machine.Summary}; load at start {machine.LoadAtStart}");
-
-var run = await Runs.Start(ctx, o);
-Breakdown? breakdown = null;
-BurstResult? burst = null;
-try
+Results results;
+if (o.Render)
 {
-    await run.SingleStops();
-    await run.Overruns();
-    await run.Bulk();
-    await run.ColdStarts();
-    if (trace is not null && o.Trace > 0)
+    results = await Results.Load(o.Results ?? throw new ArgumentException("--render needs --results PATH"));
+    o.Bulk = results.Bulk;
+}
+else
+{
+    results = await Measure(o);
+    if (o.Results is not null)
     {
-        breakdown = await Breakdown.Measure(ctx, trace, run.Samples, o.Trace);
+        await results.Save(o.Results);
     }
 }
-finally
-{
-    await run.DisposeAsync();
-}
 
-if (o.Burst > 0 && !o.Skip.Contains("burst"))
-{
-    Console.Error.WriteLine($"==> {o.Burst} exits in a burst through one engine");
-    burst = await Burst.Run(ctx.Address, ctx.RootFs, o.Burst);
-}
-
-machine.LoadAtEnd = Machine.Load();
-var report = new Report(run.Samples, machine, breakdown, burst, o);
+var report = new Report(Samples.From(results.Samples), results.Machine, results.Breakdown, results.Burst, o);
 report.WriteConsole();
 if (o.Doc is not null)
 {
@@ -46,6 +28,64 @@ if (o.Doc is not null)
 }
 
 return 0;
+
+static async Task<Results> Measure(Options o)
+{
+    var env = (string name) => Environment.GetEnvironmentVariable(name) ?? throw new InvalidOperationException($"{name} is not set: run with dotnet pwsh ./build.ps1 -Task Bench");
+    var ctx = new BenchContext(env("CONTAINERD_ADDRESS"), env("PSCD_TEST_ROOTFS"), env("PSCD_TEST_DIR"), env("PSCD_MODULE_PATH"), env("PSCD_REPO"));
+
+    // Before the first client: the module's channel for this socket is then the tracing one.
+    var trace = RpcTrace.Install(ctx.Address);
+    var machine = await Machine.Describe(ctx);
+    Console.Error.WriteLine($"machine: {machine.Summary}; load at start {machine.LoadAtStart}");
+    if (trace is null)
+    {
+        Console.Error.WriteLine("    the module's channel cache is not where the bench looks for it: no RPC trace in this run");
+    }
+
+    var run = await Runs.Start(ctx, o);
+    Breakdown? breakdown = null;
+    try
+    {
+        await run.SingleStops();
+        await run.Overruns();
+        await run.Bulk();
+        await run.ColdStarts();
+        if (trace is not null && o.Trace > 0)
+        {
+            breakdown = await Breakdown.Measure(ctx, trace, run.Samples, o.Trace);
+        }
+    }
+    finally
+    {
+        await run.DisposeAsync();
+    }
+
+    machine.LoadAtEnd = Machine.Load();
+    var results = new Results(machine, run.Samples.All, breakdown, null, o.Bulk);
+    if (o.Burst > 0 && !o.Skip.Contains("burst"))
+    {
+        if (o.Results is not null)
+        {
+            await results.Save(o.Results); // what was measured survives a burst that fails
+        }
+
+        Console.Error.WriteLine($"==> {o.Burst} exits in a burst through one engine");
+        try
+        {
+            results = results with { Burst = await Burst.Run(ctx.Address, ctx.RootFs, o.Burst) };
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"    the burst failed: {e.Message}");
+            results = results with { Burst = new BurstResult(o.Burst, 0, o.Burst, 0, 0, $"the burst failed: {e.Message}") };
+        }
+
+        machine.LoadAtEnd = Machine.Load();
+    }
+
+    return results;
+}
 
 internal sealed record BenchContext(string Address, string RootFs, string TestDir, string Module, string Repo)
 {

@@ -13,10 +13,18 @@ internal sealed partial class Report
         {
             yield return new Target(t.KillRpcs == 0, "stop signal through the init process's pidfd, not the Kill RPC",
                 t.KillRpcs == 0 ? "no Tasks/Kill on a cooperative stop" : $"{t.KillRpcs} Tasks/Kill RPC per cooperative stop (runc kill behind each)");
-            double updates = t.Rpcs.FirstOrDefault(r => r.Method.EndsWith("Containers/Update", StringComparison.Ordinal)).PerStop;
+            double updates = t.Rpcs.FirstOrDefault(r => r.Method.EndsWith("Containers/Update", StringComparison.Ordinal))?.PerStop ?? 0;
             double gets = t.Rpcs.Where(r => r.Method.EndsWith("/Get", StringComparison.Ordinal)).Sum(r => r.PerStop);
             yield return new Target(updates <= 2 && gets == 0, "two label writes per stop (intent, exit), no re-fetch",
                 $"{updates:0.#} Containers/Update and {gets:0.#} Get per stop");
+            var exitWrite = t.Timeline.LastOrDefault(r => r.What.EndsWith("Containers/Update", StringComparison.Ordinal));
+            var returned = t.Timeline.FirstOrDefault(r => r.What == "StopAsync returns");
+            if (exitWrite is { DurationMs: double w } && returned is not null)
+            {
+                double after = returned.StartMs - (exitWrite.StartMs + w);
+                yield return new Target(after <= 1, "stretch: the StopResult returned once the exit is recorded, the task delete queued behind it",
+                    $"the call returns {F(after)} ms after the exit's label write completes (of {F(returned.StartMs)} ms in all)");
+            }
         }
 
         if (Med("overrun", Runs.Warm) is double over)
@@ -97,6 +105,12 @@ internal sealed partial class Report
             foreach (var r in Rows(key))
             {
                 L($"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]} | {r[5]} |");
+            }
+
+            foreach (var f in FailureNotes(key))
+            {
+                L();
+                L($"Not in the median: {f}.");
             }
         }
 

@@ -43,8 +43,16 @@ internal sealed partial class Report
         _s.Systems(figure).Select(sys =>
         {
             var xs = _s.Of(figure, sys)!;
-            return new[] { sys, xs.Count.ToString(CultureInfo.InvariantCulture), F(Stats.Median(xs)), $"{F(xs.Min())}–{F(xs.Max())}", X(Ratio(figure, sys, Runs.Floor)), X(Ratio(figure, sys, Runs.DockerApi)) };
+            int failed = _s.Failures(figure, sys).Count;
+            return new[] { sys, xs.Count.ToString(CultureInfo.InvariantCulture) + (failed > 0 ? $" (+{failed} failed)" : string.Empty), F(Stats.Median(xs)), $"{F(xs.Min())}–{F(xs.Max())}", X(Ratio(figure, sys, Runs.Floor)), X(Ratio(figure, sys, Runs.DockerApi)) };
         });
+
+    /// <summary>What failed, per system: a failed sample is not in the median, so it is said.</summary>
+    private IEnumerable<string> FailureNotes(string figure) =>
+        _s.Systems(figure).Concat(_s.All.Where(x => x.Figure == figure && x.Error is not null).Select(x => x.System)).Distinct()
+            .Select(sys => (sys, errors: _s.Failures(figure, sys)))
+            .Where(x => x.errors.Count > 0)
+            .Select(x => $"{x.sys}: {x.errors.Count} sample(s) failed ({string.Join("; ", x.errors.Distinct().Take(3))})");
 
     public void WriteConsole()
     {
@@ -60,6 +68,11 @@ internal sealed partial class Report
             foreach (var r in Rows(key))
             {
                 o.WriteLine($"  {r[0],-40} {r[1],3} {r[2],8} {r[3],17} {r[4],7} {r[5],8}");
+            }
+
+            foreach (var f in FailureNotes(key))
+            {
+                o.WriteLine($"  {f}");
             }
         }
 

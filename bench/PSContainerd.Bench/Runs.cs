@@ -47,10 +47,10 @@ internal sealed class Runs : IAsyncDisposable
         _ctr = ctr;
     }
 
-    public Samples Samples { get; } = new()
-    {
-        Order = { Floor, FloorPidfd, Engine, Warm, ColdStop, BulkDefault, Bulk100, DockerApi, DockerCli, PodmanCli, CtrCli, BarePwsh, ModulePwsh },
-    };
+    /// <summary>Rows in this order: the floor first, then the module, then the others.</summary>
+    public static readonly string[] Order = { Floor, FloorPidfd, Engine, Warm, ColdStop, BulkDefault, Bulk100, DockerApi, DockerCli, PodmanCli, CtrCli, BarePwsh, ModulePwsh };
+
+    public Samples Samples { get; } = new();
 
     public static async Task<Runs> Start(BenchContext ctx, Options o)
     {
@@ -204,6 +204,10 @@ internal sealed class Runs : IAsyncDisposable
                 catch (Exception e)
                 {
                     Console.Error.WriteLine($"    {figure} / {name}: sample failed: {e.Message}");
+                    if (r >= warmup)
+                    {
+                        Samples.Fail(figure, name, e.Message);
+                    }
                 }
             }
 

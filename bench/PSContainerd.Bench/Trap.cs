@@ -4,7 +4,10 @@ namespace PSContainerd.Bench;
 
 /// <summary>
 /// A stop sent before the shell installed its trap is dropped by the kernel (PID 1 without a
-/// handler) and would measure the grace period instead of the stop: wait for SIGTERM's bit in SigCgt.
+/// handler) and would measure the grace period instead of the stop: wait for SIGTERM's bit in
+/// SigCgt. Then wait for the shell to block in `wait` (wchan sigsuspend): busybox sh loses a trapped
+/// signal that lands between `sleep &` and its `wait` (the trap runs only when `wait` returns,
+/// 1000 s later), which a signal sent within microseconds of the trap (pidfd) can hit.
 /// </summary>
 internal static class Trap
 {
@@ -28,7 +31,7 @@ internal static class Trap
             {
             }
 
-            if (line is null || (Convert.ToUInt64(line[7..].Trim(), 16) & term) != 0)
+            if (line is null || ((Convert.ToUInt64(line[7..].Trim(), 16) & term) != 0 && Waiting(pid)))
             {
                 return;
             }
@@ -37,6 +40,19 @@ internal static class Trap
         }
 
         throw new TimeoutException($"pid {pid} never installed its trap");
+    }
+
+    private static bool Waiting(uint pid)
+    {
+        try
+        {
+            var wchan = File.ReadAllText($"/proc/{pid}/wchan");
+            return wchan.Contains("sigsuspend", StringComparison.Ordinal) || wchan.Contains("wait", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return true; // gone: nothing to wait for
+        }
     }
 }
 

@@ -21,7 +21,11 @@
                  tests/Fixtures/fleetenv.sh), run tests/Pester/Fleet.Tests.ps1, stop it;
                  last line: "N passed, N failed, N skipped"; exit 1 on failure
       Demo       Bootstrap + Build, run demo/demo.ps1 against a private containerd
-      Bench      Bootstrap + Build, run bench/bench.ps1 against a private containerd
+      Bench      Bootstrap (plus docker.io, podman, gnuplot-nox) + Build, run bench/bench.ps1 against
+                 a private containerd: figures against containerd's floor, dockerd, podman and ctr;
+                 regenerates docs/performance.md and docs/performance.png (by hand, never in CI)
+      Soak       Bootstrap + Build, run bench/soak.ps1: 500 create/start/stop/remove cycles; shims, fds,
+                 threads and managed memory before and after (by hand, never in CI)
       Clean      remove out/
 
 .PARAMETER TestFilter
@@ -33,10 +37,14 @@
 
 .PARAMETER SuiteTimeoutMinutes
     Test: a suite running longer than this is killed and counted as failed.
+
+.PARAMETER BenchArgument
+    Bench/Soak: every further argument goes to bench/bench.ps1 or bench/soak.ps1, e.g.
+    `dotnet pwsh ./build.ps1 -Task Bench -Iterations 5 -Burst 100 -Skip podman`.
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Help', 'Bootstrap', 'Build', 'Package', 'Test', 'Demo', 'Bench', 'Clean')]
+    [ValidateSet('Help', 'Bootstrap', 'Build', 'Package', 'Test', 'Demo', 'Bench', 'Soak', 'Clean')]
     [string] $Task = 'Help',
 
     [ValidateSet('Debug', 'Release')]
@@ -47,7 +55,10 @@ param(
     [switch] $KeepTestEnv,
 
     [ValidateRange(1, 120)]
-    [int] $SuiteTimeoutMinutes = 20
+    [int] $SuiteTimeoutMinutes = 12,
+
+    [Parameter(ValueFromRemainingArguments)]
+    [string[]] $BenchArgument = @()
 )
 
 Set-StrictMode -Version 3.0
@@ -174,12 +185,40 @@ Tasks:
              suite (tests/Pester/Fleet.Tests.ps1) against 3 simulated hosts, each a containerd and an
              sshd (tests/Fixtures/fleetenv.sh); prints "N passed, N failed, N skipped"; exit 1 on failure
   Demo       Bootstrap + Build; runs demo/demo.ps1 against a private containerd
-  Bench      Bootstrap + Build; runs bench/bench.ps1 against a private containerd
+  Bench      Bootstrap (+ docker.io, podman, gnuplot-nox) + Build; runs bench/bench.ps1 against a
+             private containerd; regenerates docs/performance.md (by hand; -Iterations 5 -Burst 100 ...)
+  Soak       Bootstrap + Build; bench/soak.ps1: 500 create/start/stop/remove cycles, resources before/after
   Clean      remove out/
 
 On a bare machine (root, .NET SDK only):
   dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
 '@
+}
+
+# What the Bench task compares against and draws with; never needed by Test or CI. Installed with
+# service starts held back (policy-rc.d), so installing docker.io starts no system dockerd: the
+# bench starts a dockerd of its own against its private containerd.
+function Install-BenchTools {
+    $missing = @()
+    if (-not (Test-Path -LiteralPath '/usr/sbin/dockerd') -or -not (Test-Path -LiteralPath '/usr/bin/docker')) { $missing += 'docker.io' }
+    if (-not (Test-Path -LiteralPath '/usr/bin/podman')) { $missing += 'podman' }
+    if (-not (Test-Path -LiteralPath '/usr/bin/gnuplot')) { $missing += 'gnuplot-nox' }
+    if ($missing.Count -eq 0) { Write-Note 'docker.io, podman, gnuplot present'; return }
+    if (-not (Test-IsRoot) -or -not (Get-Command apt-get -CommandType Application -ErrorAction Ignore)) {
+        Write-Host "    the bench leaves out what is missing ($($missing -join ', ')): install it as root with apt-get" -ForegroundColor Yellow
+        return
+    }
+    Write-Step "Installing $($missing -join ', ') for the bench (apt-get)"
+    $policy = '/usr/sbin/policy-rc.d'
+    $ours = -not (Test-Path -LiteralPath $policy)
+    if ($ours) { Set-Content -LiteralPath $policy -Value "#!/bin/sh`nexit 101" ; & chmod 755 $policy }
+    try {
+        $env:DEBIAN_FRONTEND = 'noninteractive'
+        $null = Invoke-Native apt-get @('update')
+        $null = Invoke-Native apt-get (@('-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '--no-install-recommends') + $missing)
+    } finally {
+        if ($ours) { Remove-Item -LiteralPath $policy -Force }
+    }
 }
 
 function Invoke-Bootstrap {
@@ -563,6 +602,10 @@ function Invoke-Test {
         Invoke-Bootstrap
         Invoke-Build
         Invoke-Package # tests/Pester/Package.Tests.ps1 installs it from a file repository
+        # the bench runs by hand, never here; compiling it keeps it in step with the module
+        Write-Step 'Compiling bench/PSContainerd.Bench (not run)'
+        $null = Invoke-Native dotnet @('build', (Join-Path $RepoRoot 'bench/PSContainerd.Bench'), '-c', $Configuration,
+            '--nologo', '-v', 'quiet', '--disable-build-servers', '-p:UseSharedCompilation=false')
     } catch {
         Write-Host "ERROR: $($_.Exception.Message)" -ForegroundColor Red
         Write-Host '    no suite ran; each counts as one failure'
@@ -608,17 +651,18 @@ function Invoke-Test {
     return $(if ($failed -gt 0) { 1 } else { 0 })
 }
 
-function Invoke-Script([string] $RelativePath) {
+function Invoke-Script([string] $RelativePath, [string[]] $ScriptArguments = @(), [switch] $BenchTools) {
     $path = Join-Path $RepoRoot $RelativePath
     if (-not (Test-Path -LiteralPath $path)) { throw "$RelativePath not found" }
     Invoke-Bootstrap
+    if ($BenchTools) { Install-BenchTools }
     Invoke-Build
     $dir = $null
     $code = 1
     try {
         $dir = Start-TestEnv
         Write-Step "Running $RelativePath"
-        $code = Invoke-Child -FilePath 'dotnet' -ArgumentList @('pwsh', '-NoProfile', '-NonInteractive', '-File', $path) -TimeoutSeconds 3600 -Name $RelativePath
+        $code = Invoke-Child -FilePath 'dotnet' -ArgumentList (@('pwsh', '-NoProfile', '-NonInteractive', '-File', $path) + @($ScriptArguments)) -TimeoutSeconds 3600 -Name $RelativePath
         if ($null -eq $code) { $code = 1 }
     } finally {
         Stop-TestEnv $dir
@@ -630,6 +674,9 @@ function Invoke-Script([string] $RelativePath) {
 # --- main ---------------------------------------------------------------------------------------
 
 $exitCode = 0
+if ($BenchArgument.Count -gt 0 -and $Task -notin 'Bench', 'Soak') {
+    throw "Unknown arguments for -Task ${Task}: $($BenchArgument -join ' ') (only Bench and Soak pass arguments on to their script)"
+}
 switch ($Task) {
     'Help'      { Invoke-Help }
     'Bootstrap' { Invoke-Bootstrap }
@@ -637,7 +684,8 @@ switch ($Task) {
     'Package'   { Invoke-Build; Invoke-Package }
     'Test'      { $exitCode = Invoke-Test }
     'Demo'      { $exitCode = Invoke-Script 'demo/demo.ps1' }
-    'Bench'     { $exitCode = Invoke-Script 'bench/bench.ps1' }
+    'Bench'     { $exitCode = Invoke-Script 'bench/bench.ps1' $BenchArgument -BenchTools }
+    'Soak'      { $exitCode = Invoke-Script 'bench/soak.ps1' $BenchArgument }
     'Clean'     {
         Write-Step 'Removing out/'
         if (Test-Path -LiteralPath $OutDir) { Remove-Item -LiteralPath $OutDir -Recurse -Force }

@@ -1,0 +1,144 @@
+using System.Globalization;
+using System.Text;
+
+namespace PSContainerd.Bench;
+
+internal sealed partial class Report
+{
+    private sealed record Target(bool Met, string Text, string Figure);
+
+    private IEnumerable<Target> Targets()
+    {
+        if (_b is { } t)
+        {
+            yield return new Target(t.KillRpcs == 0, "stop signal through the init process's pidfd, not the Kill RPC",
+                t.KillRpcs == 0 ? "no Tasks/Kill on a cooperative stop" : $"{t.KillRpcs} Tasks/Kill RPC per cooperative stop (runc kill behind each)");
+            double updates = t.Rpcs.FirstOrDefault(r => r.Method.EndsWith("Containers/Update", StringComparison.Ordinal))?.PerStop ?? 0;
+            double gets = t.Rpcs.Where(r => r.Method.EndsWith("/Get", StringComparison.Ordinal)).Sum(r => r.PerStop);
+            yield return new Target(updates <= 2 && gets == 0, "two label writes per stop (intent, exit), no re-fetch",
+                $"{updates:0.#} Containers/Update and {gets:0.#} Get per stop");
+            var exitWrite = t.Timeline.LastOrDefault(r => r.What.EndsWith("Containers/Update", StringComparison.Ordinal));
+            var returned = t.Timeline.FirstOrDefault(r => r.What == "StopAsync returns");
+            if (exitWrite is { DurationMs: double w } && returned is not null)
+            {
+                double after = returned.StartMs - (exitWrite.StartMs + w);
+                yield return new Target(after <= 1, "stretch: the StopResult returned once the exit is recorded, the task delete queued behind it",
+                    $"the call returns {F(after)} ms after the exit's label write completes (of {F(returned.StartMs)} ms in all)");
+            }
+        }
+
+        if (Med("overrun", Runs.Warm) is double over)
+        {
+            yield return new Target(over <= 25, "Stop-Container -Timeout 1 returns ≤ 25 ms after the grace period",
+                $"{F(over)} ms (dockerd {(Med("overrun", Runs.DockerApi) is double d ? F(d) + " ms" : "not measured")})");
+        }
+
+        if (Ratio("stop", Runs.Warm, Runs.Floor) is double rf)
+        {
+            double? rd = Ratio("stop", Runs.Warm, Runs.DockerApi);
+            yield return new Target(rf <= 0.95 && rd is <= 0.85, "cooperative stop ≤ 0.95× the floor and ≤ 0.85× dockerd",
+                $"{F(Med("stop", Runs.Warm)!.Value)} ms: {X(rf)} the floor, {X(rd)} dockerd");
+        }
+
+        foreach (var sys in new[] { Runs.BulkDefault, Runs.Bulk100 })
+        {
+            if (Ratio("bulk", sys, Runs.Floor) is double bf)
+            {
+                double? bd = Ratio("bulk", sys, Runs.DockerApi);
+                yield return new Target(bf <= 1.0 && bd is <= 0.6, $"{_o.Bulk} at once ({sys}) ≤ 1.0× the floor and ≤ 0.6× dockerd",
+                    $"{F(Med("bulk", sys)!.Value)} ms: {X(bf)} the floor, {X(bd)} dockerd");
+            }
+        }
+
+        if (Med("cold", Runs.ModulePwsh) is double mod && Med("cold", Runs.BarePwsh) is double bare)
+        {
+            yield return new Target(mod - bare <= 150, "cold pwsh -c 'Import-Module; Get-Container' ≤ +150 ms over a bare pwsh", $"+{F(mod - bare)} ms");
+        }
+
+        if (_burst is { } b)
+        {
+            yield return new Target(b.WrongOrLost == 0, $"{b.Count} exits in a burst through one engine, every exit code recorded",
+                $"{b.Recorded} of {b.Count} recorded, {b.WrongOrLost} lost or wrong; {b.ManagedBytesPerContainer / 1024:0.0} KiB managed memory per tracked container");
+        }
+    }
+
+    public async Task WriteDoc(string path)
+    {
+        string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        string png = Path.Combine(dir, "performance.png");
+        bool chart = await Chart.Draw(_s, png, _o.Bulk);
+        var md = new StringBuilder();
+        void L(string line = "") => md.Append(line).Append('\n');
+        L("# Performance");
+        L();
+        L("<!-- Written by `dotnet pwsh ./build.ps1 -Task Bench`; edit bench/PSContainerd.Bench/Report.Doc.cs, not this page. -->");
+        L();
+        L($"Taken {_m.TakenAt:yyyy-MM-dd HH:mm} UTC on {_m.Summary}. Load average {_m.LoadAtStart} at the start and {_m.LoadAtEnd} at the end");
+        L("(1, 5, 15 min): a load near or above the core count means other work shared the machine and every figure is slower and noisier than on a quiet one.");
+        L();
+        L("Versions: " + string.Join(", ", _m.Versions.Select(v => $"{v.Name} `{v.Version}`")) + ".");
+        L();
+        L("Every system runs on one private containerd started for the run (dockerd is started by the bench against it, with roots of its own; podman has its own storage and runs runc through conmon). The samples are interleaved: each round takes one sample of every system, in an order rotated from round to round, so a noisy moment costs every system alike. Medians, with the smallest and largest sample; ratios are of medians.");
+        L();
+        if (chart)
+        {
+            L("![Stop latency per system, and bulk wall time](performance.png)");
+            L();
+        }
+
+        L("## Targets");
+        L();
+        foreach (var t in Targets())
+        {
+            L($"- **{(t.Met ? "met" : "not met")}**: {t.Text}: {t.Figure}.");
+        }
+
+        foreach (var (key, title, unit) in Figures)
+        {
+            L();
+            L($"## {title}");
+            L();
+            L(Explain(key));
+            L();
+            L($"| system | n | median ({unit}) | min–max | × floor | × dockerd |");
+            L("|---|---:|---:|---:|---:|---:|");
+            foreach (var r in Rows(key))
+            {
+                L($"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]} | {r[5]} |");
+            }
+
+            foreach (var f in FailureNotes(key))
+            {
+                L();
+                L($"Not in the median: {f}.");
+            }
+        }
+
+        if (Med("cold", Runs.ModulePwsh) is double mod && Med("cold", Runs.BarePwsh) is double bare)
+        {
+            L();
+            L($"Importing the module and making the first call costs **+{F(mod - bare)} ms** over a bare `pwsh` start.");
+        }
+
+        if (_burst is { } b)
+        {
+            L();
+            L($"## {b.Count} exits in a burst through one engine");
+            L();
+            L($"{b.Count} containers, each a shell that exits with its own code (1–200) on SIGTERM, tracked by one engine; the client then sends every Kill at once, from outside the engine, which records the exits from its event stream alone. **{b.Recorded} of {b.Count}** exit codes were recorded right (in the labels and to a waiter), {b.WrongOrLost} wrong or lost{(b.FirstProblem is null ? string.Empty : $" (first: {b.FirstProblem})")}; {F(b.WallMs / 1000)} s from the first kill to the last exit recorded. The engine's memory per tracked container: **{b.ManagedBytesPerContainer / 1024:0.0} KiB** managed heap.");
+        }
+
+        WhereTheTimeGoes(L);
+        await File.WriteAllTextAsync(path, md.ToString());
+        Console.Error.WriteLine($"wrote {path}{(chart ? $" and {png}" : " (no chart: gnuplot is missing)")}");
+    }
+
+    private string Explain(string key) => key switch
+    {
+        "stop" => "A shell as PID 1 that exits 0 on SIGTERM (its trap checked in before each stop), stopped with a 10 s grace period; the whole call is timed. The floor is the containerd client alone (Tasks/Kill, the /tasks/exit event, Tasks/Delete); *signal by pidfd* is the same with the signal sent by `pidfd_send_signal` instead of the Kill RPC. The engine row is the module's engine called in-process; the warm session is `Stop-Container` in a pwsh that imported the module once; the cold row is a new `pwsh -c 'Import-Module …; Stop-Container …'` per stop. dockerd is timed through its API (`POST /containers/ID/stop`) and through `docker stop`; podman and ctr through their CLIs (ctr has no stop: `ctr task kill`, then `ctr task rm` retried until the task has exited).",
+        "overrun" => "`/bin/sleep 1000` as PID 1 (no handler: the kernel drops SIGTERM) with a 1 s grace period: the whole call's duration less 1000 ms, so the SIGKILL RPC, the exit and the task delete.",
+        "bulk" => $"{_o.Bulk} cooperative containers stopped at once: the floor sends every Kill together and deletes every task; `Stop-Container -Id $ids` with its default `-ThrottleLimit` and with `-ThrottleLimit {_o.Bulk}`; dockerd gets {_o.Bulk} concurrent API requests; podman one `podman stop` with every name.",
+        "cold" => "`dotnet pwsh -NoProfile -c …` from process start to exit (the dotnet host is in both rows).",
+        _ => string.Empty,
+    };
+}

@@ -26,6 +26,8 @@
         'Remove-Container'
         'Restore-ContainerState'
         'Get-ContainerEvent'
+        'Get-ContainerSupervisor'
+        'Start-ContainerSupervisor'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -14,9 +14,10 @@
                  the local dotnet tools (PowerShell); Pester 5.7.1 (NuGet)
       Build      dotnet publish src/PSContainerd and stage an importable module at out/PSContainerd/
                  (does not need containerd or root)
-      Test       Bootstrap + Build, start a private containerd, run xunit then Pester (in a fresh
-                 pwsh), stop containerd; then the chaos seeds of tests/Chaos/seeds.txt (one test
-                 each, own containerd); last line: "N passed, N failed, N skipped"; exit 1 on failure
+      Test       Bootstrap + Build, run the unit tests (tests/PSContainerd.UnitTests, no containerd),
+                 start a private containerd, run xunit then Pester (in a fresh pwsh), stop
+                 containerd; then the chaos seeds of tests/Chaos/seeds.txt (one test each, own
+                 containerd); last line: "N passed, N failed, N skipped"; exit 1 on failure
       Demo       Bootstrap + Build, run demo/demo.ps1 against a private containerd
       Bench      Bootstrap + Build, run bench/bench.ps1 against a private containerd
       Chaos      Bootstrap + Build, one chaos run (tests/Chaos) of -Minutes with -Seed and -Size:
@@ -79,6 +80,7 @@ $PublishDir    = Join-Path $OutDir 'publish'
 $TestResultDir = Join-Path $OutDir 'TestResults'
 $ModuleProject = Join-Path $RepoRoot 'src/PSContainerd/PSContainerd.csproj'
 $XunitProject  = Join-Path $RepoRoot 'tests/PSContainerd.Tests/PSContainerd.Tests.csproj'
+$UnitProject   = Join-Path $RepoRoot 'tests/PSContainerd.UnitTests/PSContainerd.UnitTests.csproj'
 $PesterDir     = Join-Path $RepoRoot 'tests/Pester'
 $ChaosScript   = Join-Path $RepoRoot 'tests/Chaos/Invoke-Chaos.ps1'
 $ChaosSeeds    = Join-Path $RepoRoot 'tests/Chaos/seeds.txt'
@@ -181,9 +183,10 @@ Tasks:
   Bootstrap  install what is missing: containerd, runc, busybox-static, e2fsprogs (apt-get, needs root),
              the local dotnet tools (PowerShell 7.6.9), Pester 5.7.1 (NuGet)
   Build      dotnet publish src/PSContainerd; stage an importable module at out/PSContainerd/
-  Test       Bootstrap + Build; private containerd; xunit (tests/PSContainerd.Tests) and Pester
-             (tests/Pester, fresh pwsh); chaos seeds (tests/Chaos/seeds.txt, one test each);
-             prints "N passed, N failed, N skipped"; exit 1 on failure
+  Test       Bootstrap + Build; unit tests (tests/PSContainerd.UnitTests); private containerd;
+             xunit (tests/PSContainerd.Tests) and Pester (tests/Pester, fresh pwsh); chaos seeds
+             (tests/Chaos/seeds.txt, one test each); prints "N passed, N failed, N skipped";
+             exit 1 on failure
   Demo       Bootstrap + Build; runs demo/demo.ps1 against a private containerd
   Bench      Bootstrap + Build; runs bench/bench.ps1 against a private containerd
   Chaos      Bootstrap + Build; one chaos run (tests/Chaos, docs/chaos.md):
@@ -205,7 +208,7 @@ function Invoke-Bootstrap {
     }
     if (-not (Get-Command runc -CommandType Application -ErrorAction Ignore)) { $missing.Add('runc') }
     if (-not (Test-Path -LiteralPath '/bin/busybox' -PathType Leaf)) { $missing.Add('busybox-static') }
-    # the D-state test (FAILURES.md row 5) formats a loop-mounted ext4 image
+    # the D-state test (docs/failure-modes.md row 5) formats a loop-mounted ext4 image
     if (-not (Get-Command mkfs.ext4 -CommandType Application -ErrorAction Ignore)) { $missing.Add('e2fsprogs') }
 
     if ($missing.Count -gt 0) {
@@ -383,14 +386,16 @@ function Read-TrxCounts([string] $Path) {
     }
 }
 
+# An xunit project: tests/PSContainerd.UnitTests (pure parts, no containerd) or tests/PSContainerd.Tests (against containerd).
 function Invoke-XunitSuite {
-    Write-Step 'Testing: xunit (tests/PSContainerd.Tests)'
-    $r = [pscustomobject]@{ Name = 'xunit'; Passed = 0; Failed = 0; Skipped = 0; Problem = $null }
-    if (-not (Test-Path -LiteralPath $XunitProject)) { $r.Problem = "$XunitProject not found"; return $r }
-    $trxName = 'xunit.trx'
+    param([string] $Name = 'xunit', [string] $Project = $XunitProject)
+    Write-Step "Testing: $Name ($([IO.Path]::GetRelativePath($RepoRoot, (Split-Path -Parent $Project))))"
+    $r = [pscustomobject]@{ Name = $Name; Passed = 0; Failed = 0; Skipped = 0; Problem = $null }
+    if (-not (Test-Path -LiteralPath $Project)) { $r.Problem = "$Project not found"; return $r }
+    $trxName = "$Name.trx"
     $trxPath = Join-Path $TestResultDir $trxName
     if (Test-Path -LiteralPath $trxPath) { Remove-Item -LiteralPath $trxPath -Force }
-    $testArgs = @('test', $XunitProject, '-c', $Configuration, '--nologo', '--disable-build-servers',
+    $testArgs = @('test', $Project, '-c', $Configuration, '--nologo', '--disable-build-servers',
         '-p:UseSharedCompilation=false',
         '--logger', "trx;LogFileName=$trxName", '--logger', 'console;verbosity=normal',
         '--results-directory', $TestResultDir)
@@ -517,13 +522,14 @@ function Invoke-Test {
     } catch {
         Write-Host "ERROR: $($_.Exception.Message)" -ForegroundColor Red
         Write-Host '    no suite ran; each counts as one failure'
-        Write-Host '0 passed, 3 failed, 0 skipped'
+        Write-Host '0 passed, 4 failed, 0 skipped'
         return 1
     }
     $null = New-Item -ItemType Directory -Path $TestResultDir -Force
     $suites = @()
     $dir = $null
     try {
+        $suites += Invoke-XunitSuite -Name 'unit' -Project $UnitProject
         $dir = Start-TestEnv
         $suites += Invoke-XunitSuite
         $suites += Invoke-PesterSuite
@@ -549,7 +555,7 @@ function Invoke-Test {
         if ($s.Problem -and $s.Failed -eq 0) { $s.Failed = 1 }
         $passed += $s.Passed; $failed += $s.Failed; $skipped += $s.Skipped
     }
-    if ($suites.Count -lt 3) { $failed += (3 - $suites.Count) }
+    if ($suites.Count -lt 4) { $failed += (4 - $suites.Count) }
     Write-Host "$passed passed, $failed failed, $skipped skipped"
     return $(if ($failed -gt 0) { 1 } else { 0 })
 }

@@ -200,7 +200,7 @@ async Task<double> ScaleFloor()
 
 async Task<(double Total, List<double> Each)> Scale()
 {
-    // FAILURES.md row 11: many stops at once, each on its own container, all through one engine.
+    // docs/failure-modes.md row 11: many stops at once, each on its own container, all through one engine.
     var e = ContainerEngine.For(address, "bench-scale");
     var ids = new List<string>();
     for (int i = 0; i < scale; i++)

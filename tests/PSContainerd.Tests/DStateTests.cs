@@ -1,3 +1,4 @@
+using PSContainerd.Containerd;
 using System.Diagnostics;
 using PSContainerd.Engine;
 using Xunit;
@@ -6,7 +7,7 @@ using Xunit.Abstractions;
 namespace PSContainerd.Tests;
 
 /// <summary>
-/// FAILURES.md row 5: the init process in D state (moby#22802). A loop-mounted ext4 is bound into
+/// docs/failure-modes.md row 5: the init process in D state (moby#22802). A loop-mounted ext4 is bound into
 /// the container, a shell loop writes to it, and <c>fsfreeze -f</c> blocks the writer in the kernel
 /// (uninterruptible: SIGKILL stays pending until <c>fsfreeze -u</c>).
 /// </summary>
@@ -68,6 +69,15 @@ public sealed class DStateTests
             Assert.Matches(@"wchan [a-z_]\w+", r.Error!); // e.g. percpu_rwsem_wait
             Assert.Contains(r.Steps, s => s.Action == "direct-kill" && s.Detail.Contains("pidfd", StringComparison.Ordinal));
             Assert.Equal("D (disk sleep)", Host.State(pid));
+
+            // Remove-Container -Force refuses, naming what the process does, and keeps the record
+            // of the live task (it used to delete it, leaving an invisible task and shim).
+            var refused = await Assert.ThrowsAsync<ContainerdException>(() => Engine.RemoveAsync(id, force: true).WaitAsync(TimeSpan.FromSeconds(30)));
+            _out.WriteLine(refused.Message);
+            Assert.Equal(ContainerdErrorKind.FailedPrecondition, refused.Kind);
+            Assert.Contains("D (disk sleep)", refused.Message, StringComparison.Ordinal);
+            Assert.Equal(id, (await _fx.Client.GetContainerAsync(id)).Id);
+            Assert.NotNull(await _fx.Client.GetTaskAsync(id));
 
             // The engine keeps watching: once the filesystem thaws the pending SIGKILL lands.
             var waiter = Engine.WaitAsync(id, WaitCondition.NotRunning, TimeSpan.FromSeconds(20));

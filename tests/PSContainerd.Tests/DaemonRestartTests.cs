@@ -19,7 +19,7 @@ public sealed class DaemonRestartCollection : ICollectionFixture<PrivateContaine
     public const string Name = "containerd-restarts";
 }
 
-/// <summary>containerd going away under a stop or a waiter (FAILURES.md rows 2 and 12).</summary>
+/// <summary>containerd going away under a stop or a waiter (docs/failure-modes.md rows 2 and 12).</summary>
 [Collection(DaemonRestartCollection.Name)]
 public sealed class DaemonRestartTests
 {

@@ -5,7 +5,7 @@ using Xunit;
 namespace PSContainerd.Tests;
 
 /// <summary>
-/// A containerd of its own for the FAILURES.md rows that freeze a shim, freeze a filesystem or
+/// A containerd of its own for the docs/failure-modes.md rows that freeze a shim, freeze a filesystem or
 /// make runc refuse signals, so those never disturb other tests. Its shims find a runc wrapper
 /// first on their PATH: it passes everything to the real runc, except that it refuses
 /// <c>runc kill</c> with "permission denied" (what runc prints when kill(2) answers EACCES, as an
@@ -79,7 +79,7 @@ public sealed class FailureContainerdFixture : ContainerdFixture
     }
 }
 
-/// <summary>Not parallel with anything: its tests freeze shims and filesystems (FAILURES.md rows 4, 5, 9).</summary>
+/// <summary>Not parallel with anything: its tests freeze shims and filesystems (docs/failure-modes.md rows 4, 5, 9).</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class FailureCollection : ICollectionFixture<FailureContainerdFixture>
 {

@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 
 namespace PSContainerd.Tests;
 
-/// <summary>FAILURES.md row 4: the shim is alive but hung (containerd#12678, #13849), made so with SIGSTOP.</summary>
+/// <summary>docs/failure-modes.md row 4: the shim is alive but hung (containerd#12678, #13849), made so with SIGSTOP.</summary>
 [Collection(FailureCollection.Name)]
 public sealed class HungShimTests
 {

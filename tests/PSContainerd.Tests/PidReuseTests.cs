@@ -5,7 +5,7 @@ using Xunit;
 namespace PSContainerd.Tests;
 
 /// <summary>
-/// FAILURES.md row 10: the container's init pid reused by a host process before the direct kill
+/// docs/failure-modes.md row 10: the container's init pid reused by a host process before the direct kill
 /// (crun#1200, containerd#5630). The reuse is real: after the init process exits and its shim
 /// reaps it, a host <c>sleep</c> is created with exactly that pid by clone3(2) with set_tid
 /// (Linux 5.5, root), through perl's syscall() (perl-base is on every Debian). kernel.pid_max is
@@ -37,7 +37,7 @@ public sealed class PidReuseTests
         try
         {
             pid = (int)(await _fx.Client.GetTaskAsync(id))!.Pid;
-            using var handle = InitProcessHandle.Open(pid, id, out var why);
+            using var handle = InitProcessHandle.Open(pid, _fx.Namespace, id, out var why);
             Assert.True(handle is not null, why);
 
             // The init process dies and is reaped by its shim: its pid is free again.
@@ -63,7 +63,7 @@ public sealed class PidReuseTests
             Assert.True(handle.HasExited);
 
             // A handle opened now (a stop starting after the reuse) refuses the impostor.
-            Assert.Null(InitProcessHandle.Open(pid, id, out var why2));
+            Assert.Null(InitProcessHandle.Open(pid, _fx.Namespace, id, out var why2));
             Assert.Contains("not in container", why2, StringComparison.Ordinal);
 
             await Task.Delay(200); // a wrongly delivered SIGKILL would have landed by now

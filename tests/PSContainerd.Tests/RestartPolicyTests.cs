@@ -3,7 +3,7 @@ using Xunit;
 
 namespace PSContainerd.Tests;
 
-/// <summary>Restart policies while an engine runs (moby restartmanager), and a manual stop winning over them (FAILURES.md row 7).</summary>
+/// <summary>Restart policies while an engine runs (moby restartmanager), and a manual stop winning over them (docs/failure-modes.md row 7).</summary>
 [Collection(ContainerdCollection.Name)]
 public sealed class RestartPolicyTests
 {

@@ -6,7 +6,7 @@ using Xunit;
 namespace PSContainerd.Tests;
 
 /// <summary>
-/// Restore-ContainerState's engine side against real containers (FAILURES.md rows 3 and 8). Each
+/// Restore-ContainerState's engine side against real containers (docs/failure-modes.md rows 3 and 8). Each
 /// test uses a namespace of its own: the engine that started a container is disposed (the session
 /// that is gone) and a new one restores (a fresh process).
 /// </summary>

@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 namespace PSContainerd.Tests;
 
 /// <summary>
-/// FAILURES.md row 9: a signal refused with EACCES (an LSM; moby#36809, #47720). No LSM policy is
+/// docs/failure-modes.md row 9: a signal refused with EACCES (an LSM; moby#36809, #47720). No LSM policy is
 /// loaded here, so the fixture's runc wrapper plays the refusal: real containerd, real shim, and a
 /// <c>runc kill</c> that fails the way runc does when kill(2) answers EACCES.
 /// </summary>

@@ -10,7 +10,7 @@ public sealed class StopEngineTests
     /// <summary>PID 1 with a TERM handler: exits 0 at once.</summary>
     public static readonly string[] Cooperative = Containers.Cooperative;
 
-    /// <summary>sleep as PID 1 has no handler, so the kernel drops SIGTERM (FAILURES.md row 1).</summary>
+    /// <summary>sleep as PID 1 has no handler, so the kernel drops SIGTERM (docs/failure-modes.md row 1).</summary>
     public static readonly string[] IgnoresTerm = Containers.IgnoresTerm;
 
     private readonly ContainerdFixture _fx;

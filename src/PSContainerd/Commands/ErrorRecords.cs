@@ -6,7 +6,7 @@ namespace PSContainerd.Commands;
 
 /// <summary>
 /// Every failure a user sees, as an ErrorRecord with a specific FullyQualifiedErrorId and
-/// category (INTERFACE.md's error table); nothing escapes as a bare .NET exception.
+/// category (the README and each cmdlet's docs/ page list them); nothing escapes as a bare .NET exception.
 /// </summary>
 internal static class ErrorRecords
 {
@@ -38,7 +38,7 @@ internal static class ErrorRecords
     public static ErrorRecord ForeignNamespace(string ns, string owner) =>
         Make(new UnauthorizedAccessException($"Namespace '{ns}' is managed by {owner}, which would fight this change. Use -Force to act anyway."), "ForeignNamespace", ErrorCategory.PermissionDenied, ns);
 
-    /// <summary>containerd/runc could not deliver a signal: kill(2) answered EACCES/EPERM (FAILURES.md row 9).</summary>
+    /// <summary>containerd/runc could not deliver a signal: kill(2) answered EACCES/EPERM (docs/failure-modes.md row 9).</summary>
     public static ErrorRecord SignalRefused(string id, string detail) =>
         Make(new UnauthorizedAccessException($"Container {id}: {detail}."), "SignalRefused", ErrorCategory.PermissionDenied, id);
 

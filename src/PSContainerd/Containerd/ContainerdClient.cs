@@ -148,8 +148,6 @@ public sealed class ContainerdClient
     public Task ResumeAsync(string id, CancellationToken ct = default) =>
         Unary(async o => await _tasks.ResumeAsync(new ResumeTaskRequest { ContainerId = id }, o), ct);
 
-    public Task<IReadOnlyList<uint>> ListPidsAsync(string id, CancellationToken ct = default) =>
-        Unary<IReadOnlyList<uint>>(async o => (await _tasks.ListPidsAsync(new ListPidsRequest { ContainerId = id }, o)).Processes.Select(p => p.Pid).ToList(), ct);
 
     /// <summary>Blocks until the init process exits: an exit source that needs no event stream. No deadline; cancel to stop waiting.</summary>
     public Task<ExitInfo> WaitAsync(string id, CancellationToken ct) =>

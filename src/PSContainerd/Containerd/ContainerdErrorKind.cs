@@ -31,6 +31,4 @@ public sealed class ContainerdException : Exception
     public ContainerdErrorKind Kind { get; }
 
     public string Address { get; }
-
-    public static bool IsNotFound(Exception e) => e is ContainerdException { Kind: ContainerdErrorKind.NotFound };
 }

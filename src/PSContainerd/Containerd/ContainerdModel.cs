@@ -63,7 +63,8 @@ public sealed record TaskResumedEvent(DateTime Timestamp, string Namespace, stri
 public sealed record ExecEvent(DateTime Timestamp, string Namespace, string Topic, string ContainerId, string ExecId)
     : ContainerdEvent(Timestamp, Namespace, Topic, ContainerId);
 
-public sealed record ContainerLifecycleEvent(DateTime Timestamp, string Namespace, string Topic, string ContainerId)
+/// <param name="Labels">For /containers/update: the container's labels after the update.</param>
+public sealed record ContainerLifecycleEvent(DateTime Timestamp, string Namespace, string Topic, string ContainerId, IReadOnlyDictionary<string, string>? Labels = null)
     : ContainerdEvent(Timestamp, Namespace, Topic, ContainerId);
 
 /// <summary>A marker this module published to learn that its subscription is live.</summary>

@@ -67,7 +67,11 @@ internal static class EventDecoder
             case "containerd.events.ContainerCreate":
                 return new ContainerLifecycleEvent(ts, ns, env.Topic, E.ContainerCreate.Parser.ParseFrom(any.Value).Id);
             case "containerd.events.ContainerUpdate":
-                return new ContainerLifecycleEvent(ts, ns, env.Topic, E.ContainerUpdate.Parser.ParseFrom(any.Value).Id);
+                {
+                    // The labels after the update: a loaded state refreshes from them (another process's stop).
+                    var e = E.ContainerUpdate.Parser.ParseFrom(any.Value);
+                    return new ContainerLifecycleEvent(ts, ns, env.Topic, e.Id, new Dictionary<string, string>(e.Labels, StringComparer.Ordinal));
+                }
             case "containerd.events.ContainerDelete":
                 return new ContainerLifecycleEvent(ts, ns, env.Topic, E.ContainerDelete.Parser.ParseFrom(any.Value).Id);
             case MarkerTypeUrl:

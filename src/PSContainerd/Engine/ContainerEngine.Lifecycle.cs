@@ -112,7 +112,7 @@ public sealed partial class ContainerEngine
         var s = await TrackAsync(id, ct).ConfigureAwait(false);
         await s.Enqueue(async () =>
         {
-            s.CancelPendingRestart();
+            Restarts.CancelPending(s);
             if (s.Status is ContainerStatus.Running or ContainerStatus.Paused)
             {
                 return;
@@ -124,7 +124,7 @@ public sealed partial class ContainerEngine
                 return;
             }
 
-            s.RestartBackoff = TimeSpan.Zero;
+            s.Restarts.Reset();
             await StartTaskAsync(s, manual: true, restartCount: 0, ct).ConfigureAwait(false);
         }).WaitAsync(ct).ConfigureAwait(false);
         return await GetInfoAsync(id, ct).ConfigureAwait(false);
@@ -144,6 +144,7 @@ public sealed partial class ContainerEngine
             await Client.DeleteTaskAsync(s.Id, ct).ConfigureAwait(false);
         }
 
+        var notBefore = DateTime.UtcNow;
         string? log = s.Labels.Get(StateLabels.LogPath);
         string? io = log is null ? null : new Uri(log).AbsoluteUri;
         await Client.CreateTaskAsync(s.Id, io, io, ct).ConfigureAwait(false);
@@ -159,15 +160,19 @@ public sealed partial class ContainerEngine
         }
 
         var now = DateTime.UtcNow;
-        s.SetRunning(pid, now);
-        if (manual)
-        {
-            s.ManuallyStopped = false;
-        }
-
+        s.SetRunning(pid, now, notBefore: notBefore);
         if (Manages)
         {
-            s.Labels = (await StateStore.RecordStartAsync(s.Id, manual, now, restartCount, ct).ConfigureAwait(false)).Labels;
+            // The task runs whatever this write does: a failure is reported, never turned into a
+            // failed start (which would read as a stopped container while its task runs).
+            try
+            {
+                s.RefreshLabels((await StateStore.RecordStartAsync(s.Id, manual, now, restartCount, CancellationToken.None).ConfigureAwait(false)).Labels);
+            }
+            catch (ContainerdException e)
+            {
+                Diagnose(s.Id, $"the task started (pid {pid}) but its start could not be recorded: {e.Message}");
+            }
         }
     }
 
@@ -183,8 +188,12 @@ public sealed partial class ContainerEngine
         var stopSignal = StopSettings.Resolve(s.Labels, null, null, new List<string>()).Signal;
         if (Manages && (signal == Signals.SIGKILL || signal == stopSignal))
         {
-            s.ManuallyStopped = true;
-            s.Labels = (await StateStore.RecordManualStopAsync(id, ct).ConfigureAwait(false)).Labels;
+            // On the queue, as every transition: never between an exit's finalisation and its restart decision.
+            await s.Enqueue(async () =>
+            {
+                s.MarkManuallyStopped();
+                s.RefreshLabels((await StateStore.RecordManualStopAsync(id, ct).ConfigureAwait(false)).Labels);
+            }).WaitAsync(ct).ConfigureAwait(false);
         }
 
         try
@@ -196,7 +205,7 @@ public sealed partial class ContainerEngine
             throw new ContainerdException(ContainerdErrorKind.FailedPrecondition, Address, $"Container '{id}' is not running (its process already finished).", e);
         }
 
-        Events.Publish(Namespace, id, "Kill", null, ("Signal", Signals.Name(signal)), ("All", all ? "true" : "false"));
+        Events.Publish(Namespace, id, EventTypes.Kill, null, ("Signal", Signals.Name(signal)), ("All", all ? "true" : "false"));
     }
 
     /// <summary>
@@ -249,7 +258,12 @@ public sealed partial class ContainerEngine
         return task;
     }
 
-    /// <summary>Deletes a stopped task and the container; with <paramref name="force"/> a live task is SIGKILLed first.</summary>
+    /// <summary>
+    /// Deletes a stopped task and the container; with <paramref name="force"/> a live task is
+    /// SIGKILLed first. The record of a live task is never deleted: when the kill did not end the
+    /// process (D state, a hung shim) it refuses, as moby's "could not kill container", and says
+    /// what the process is doing. Otherwise the container and its shim would live on, invisible.
+    /// </summary>
     public async Task RemoveAsync(string id, bool force, CancellationToken ct = default)
     {
         var task = await Client.GetTaskAsync(id, ct).ConfigureAwait(false);
@@ -261,16 +275,39 @@ public sealed partial class ContainerEngine
                     $"Container '{id}' is {task.Status.ToString().ToLowerInvariant()}: stop it first, or use -Force.");
             }
 
-            await StopAsync(id, Signals.SIGKILL, 0, null, ct).ConfigureAwait(false);
+            var stop = await StopAsync(id, Signals.SIGKILL, 0, null, ct).ConfigureAwait(false);
+            if (stop.Outcome == StopOutcome.Failed)
+            {
+                throw new ContainerdException(ContainerdErrorKind.FailedPrecondition, Address,
+                    $"Could not kill container '{id}', so it was not removed: {stop.Error}");
+            }
         }
 
         var s = _states.GetValueOrDefault(id);
         if (s is not null)
         {
-            s.CancelPendingRestart();
+            Restarts.CancelPending(s);
         }
 
-        await TryDeleteTaskAsync(id).ConfigureAwait(false);
+        try
+        {
+            await Client.DeleteTaskAsync(id, ct).ConfigureAwait(false);
+        }
+        catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
+        {
+        }
+        catch (ContainerdException e)
+        {
+            // A task containerd would not delete still runs (or its shim does not answer): deleting
+            // the record now would orphan it.
+            var now = await Client.GetTaskAsync(id, ct).ConfigureAwait(false);
+            if (now is not null && now.Status != Containerd.TaskStatus.Stopped)
+            {
+                throw new ContainerdException(ContainerdErrorKind.FailedPrecondition, Address,
+                    $"Container '{id}' was not removed: its task is {now.Status.ToString().ToLowerInvariant()} (pid {now.Pid}: {InitProcessHandle.Diagnose((int)now.Pid)}) and could not be deleted ({e.Message}).", e);
+            }
+        }
+
         try
         {
             await Client.DeleteContainerAsync(id, ct).ConfigureAwait(false);

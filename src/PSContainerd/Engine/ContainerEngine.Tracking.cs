@@ -6,7 +6,8 @@ namespace PSContainerd.Engine;
 public sealed partial class ContainerEngine
 {
     /// <summary>First look at a container (on its queue): its labels and task.</summary>
-    private async Task LoadAsync(ContainerState s, CancellationToken ct)
+    /// <param name="recordOnly">A first look records an exit nobody watched and restarts nothing (see <see cref="ApplyAsync"/>).</param>
+    private async Task LoadAsync(ContainerState s, CancellationToken ct, bool recordOnly = true)
     {
         if (s.Loaded)
         {
@@ -25,25 +26,26 @@ public sealed partial class ContainerEngine
         }
 
         var task = await Client.GetTaskAsync(s.Id, ct).ConfigureAwait(false);
-        await ApplyAsync(s, rec.Labels, task, "load").ConfigureAwait(false);
-        s.Loaded = true;
+        await ApplyAsync(s, rec.Labels, task, recordOnly ? "load" : "supervisor").ConfigureAwait(false);
+        s.MarkLoaded();
     }
 
     /// <summary>Brings a state in line with labels and a task as containerd reports them now.</summary>
     private async Task ApplyAsync(ContainerState s, IReadOnlyDictionary<string, string> labels, TaskInfo? task, string source)
     {
-        s.Labels = labels;
-        s.ManuallyStopped = RestartManager.IsManuallyStopped(labels);
+        s.RefreshLabels(labels);
         var startedAt = StateLabels.ParseTime(labels.Get(StateLabels.StartedAt));
         switch (task?.Status)
         {
             case null:
-                bool restarting = labels.Get(StateLabels.State) == StateLabels.StateRestarting && s.PendingRestart is not null;
+                bool restarting = labels.Get(StateLabels.State) == StateLabels.StateRestarting && s.HasPendingRestart;
                 s.SetNotRunning(restarting ? ContainerStatus.Restarting : ContainerStatus.Stopped, RecordedExit.FromLabels(labels));
                 break;
             case Containerd.TaskStatus.Stopped:
                 s.SetRunning(task.Pid, startedAt);
-                await Exits.FinalizeAsync(s, task.Pid, new ExitInfo(task.ExitStatus, task.ExitedAt, task.Pid), source).ConfigureAwait(false);
+                // A first look records the exit nobody watched and restarts nothing: a Wait-Container
+                // is no reason to restart; that is the supervisor's and Restore-ContainerState's.
+                await Exits.FinalizeAsync(s, task.Pid, new ExitInfo(task.ExitStatus, task.ExitedAt, task.Pid), source, recordOnly: source == "load").ConfigureAwait(false);
                 break;
             default:
                 s.SetRunning(task.Pid, startedAt, paused: task.Status is Containerd.TaskStatus.Paused or Containerd.TaskStatus.Pausing, created: task.Status == Containerd.TaskStatus.Created);
@@ -62,13 +64,34 @@ public sealed partial class ContainerEngine
         if (ev is TaskExitEvent { IsInit: false } exec)
         {
             // An exec process: it does not change the container's state.
-            Events.Publish(Namespace, ev.ContainerId, "ExecExit", exec.ExitedAt, ("ExecId", exec.ProcessId), ("ExitCode", exec.ExitStatus.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            Events.Publish(Namespace, ev.ContainerId, EventTypes.ExecExit, exec.ExitedAt, ("ExecId", exec.ProcessId), ("ExitCode", exec.ExitStatus.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             return Task.CompletedTask;
         }
 
-        if (ev is ContainerLifecycleEvent { Topic: "/containers/create" or "/containers/update" })
+        if (ev is ContainerLifecycleEvent { Topic: "/containers/create" })
         {
-            Events.Publish(Namespace, ev.ContainerId, ev.Topic == "/containers/create" ? "Create" : "Update", ev.Timestamp);
+            Events.Publish(Namespace, ev.ContainerId, EventTypes.Create, ev.Timestamp);
+            return Task.CompletedTask;
+        }
+
+        if (ev is ContainerLifecycleEvent { Topic: "/containers/update" } update)
+        {
+            // Another process wrote labels (a stop's intent and manual flag, a start): a loaded
+            // state follows them, so no decision here is made from a stale copy.
+            Events.Publish(Namespace, ev.ContainerId, EventTypes.Update, ev.Timestamp);
+            if (update.Labels is { } labels && _states.TryGetValue(ev.ContainerId, out var loaded))
+            {
+                _ = loaded.Enqueue(() =>
+                {
+                    if (loaded.Loaded)
+                    {
+                        loaded.RefreshLabels(labels);
+                    }
+
+                    return Task.CompletedTask;
+                });
+            }
+
             return Task.CompletedTask;
         }
 
@@ -86,7 +109,7 @@ public sealed partial class ContainerEngine
                 case TaskExitEvent exit:
                     if (!s.Loaded && !await AdoptAsync(s, exit.Pid).ConfigureAwait(false))
                     {
-                        Events.Publish(Namespace, s.Id, "Exit", exit.ExitedAt, ("ExitCode", exit.ExitStatus.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("Source", "event"));
+                        Events.Publish(Namespace, s.Id, EventTypes.Exit, exit.ExitedAt, ("ExitCode", exit.ExitStatus.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("Source", "event"));
                         break;
                     }
 
@@ -106,34 +129,34 @@ public sealed partial class ContainerEngine
                         s.SetRunning(start.Pid, start.Timestamp);
                     }
 
-                    Events.Publish(Namespace, s.Id, "Start", start.Timestamp, ("Pid", start.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                    Events.Publish(Namespace, s.Id, EventTypes.Start, start.Timestamp, ("Pid", start.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)));
                     break;
                 case TaskOomEvent oom:
-                    s.OomSeen = true;
+                    s.MarkOom();
                     if (Manages)
                     {
-                        s.Labels = (await StateStore.RecordOomAsync(s.Id).ConfigureAwait(false)).Labels;
+                        s.RefreshLabels((await StateStore.RecordOomAsync(s.Id).ConfigureAwait(false)).Labels);
                     }
 
-                    Events.Publish(Namespace, s.Id, "Oom", oom.Timestamp);
+                    Events.Publish(Namespace, s.Id, EventTypes.Oom, oom.Timestamp);
                     break;
                 case TaskPausedEvent p:
                     s.SetPaused(true);
-                    Events.Publish(Namespace, s.Id, "Paused", p.Timestamp);
+                    Events.Publish(Namespace, s.Id, EventTypes.Paused, p.Timestamp);
                     break;
                 case TaskResumedEvent r:
                     s.SetPaused(false);
-                    Events.Publish(Namespace, s.Id, "Resumed", r.Timestamp);
+                    Events.Publish(Namespace, s.Id, EventTypes.Resumed, r.Timestamp);
                     break;
                 case ContainerLifecycleEvent { Topic: "/containers/delete" } d:
                     Forget(s);
-                    Events.Publish(Namespace, s.Id, "Delete", d.Timestamp);
+                    Events.Publish(Namespace, s.Id, EventTypes.Delete, d.Timestamp);
                     break;
             }
         }
-        catch (Exception e) when (e is ContainerdException or ContainerLookupException)
+        catch (Exception e)
         {
-            Log($"{s.Id}: handling {ev.Topic} failed: {e.Message}");
+            Diagnose(s.Id, $"handling {ev.Topic} failed: {e.Message}");
         }
     }
 
@@ -158,24 +181,49 @@ public sealed partial class ContainerEngine
             return false;
         }
 
-        s.Labels = rec.Labels;
-        s.ManuallyStopped = RestartManager.IsManuallyStopped(rec.Labels);
+        s.RefreshLabels(rec.Labels);
         s.SetRunning(pid, StateLabels.ParseTime(rec.Labels.Get(StateLabels.StartedAt)));
-        s.Loaded = true;
+        s.MarkLoaded();
         return true;
     }
 
-    /// <summary>After every (re)subscribe: find what changed while the stream was down.</summary>
+    /// <summary>
+    /// After every (re)subscribe: find what changed while the stream was down. Containers as well
+    /// as tasks: one deleted meanwhile is forgotten (its Removed waiters woken). Each container's
+    /// part is put on its queue and not awaited here, so one hung shim never holds up the stream;
+    /// states still loading are covered, since their load runs before this on the same queue.
+    /// </summary>
     private async Task ResyncAsync(CancellationToken ct)
     {
-        var loaded = _states.Values.Where(s => s.Loaded).ToList();
-        if (loaded.Count == 0)
+        var known = _states.Values.ToList();
+        if (known.Count == 0)
         {
             return;
         }
 
+        var containers = (await Client.ListContainersAsync(ct).ConfigureAwait(false)).Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
         var tasks = (await Client.ListTasksAsync(ct).ConfigureAwait(false)).ToDictionary(t => t.ContainerId, StringComparer.Ordinal);
-        await Task.WhenAll(loaded.Select(s => s.Enqueue(() => ReconcileAsync(s, tasks.GetValueOrDefault(s.Id))))).ConfigureAwait(false);
+        foreach (var s in known)
+        {
+            bool exists = containers.Contains(s.Id);
+            var task = tasks.GetValueOrDefault(s.Id);
+            _ = s.Enqueue(async () =>
+            {
+                if (!s.Loaded || s.IsRemoved)
+                {
+                    return;
+                }
+
+                if (!exists)
+                {
+                    Forget(s);
+                    Events.Publish(Namespace, s.Id, EventTypes.Delete, null, ("Source", "resync"));
+                    return;
+                }
+
+                await ReconcileAsync(s, task).ConfigureAwait(false);
+            });
+        }
     }
 
     private async Task ReconcileAsync(ContainerState s, TaskInfo? task)
@@ -208,9 +256,9 @@ public sealed partial class ContainerEngine
                 s.SetPaused(task.Status is Containerd.TaskStatus.Paused or Containerd.TaskStatus.Pausing);
             }
         }
-        catch (ContainerdException e)
+        catch (Exception e)
         {
-            Log($"{s.Id}: resync failed: {e.Message}");
+            Diagnose(s.Id, $"resync failed: {e.Message}");
         }
     }
 }

@@ -17,6 +17,13 @@ public sealed partial class ContainerEngine : IAsyncDisposable
 
     private readonly ConcurrentDictionary<string, ContainerState> _states = new(StringComparer.Ordinal);
     private readonly EventMonitor _monitor;
+    private readonly StopOperation.StopParts _stopParts;
+
+    /// <summary>
+    /// The longest wait a timer takes (Task.Delay's limit is ~49.7 days): a longer -Timeout is
+    /// a wait for ever, not an ArgumentOutOfRangeException after the signal went out.
+    /// </summary>
+    internal static readonly TimeSpan LongestTimer = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
 
     private ContainerEngine(string address, string @namespace)
     {
@@ -24,9 +31,17 @@ public sealed partial class ContainerEngine : IAsyncDisposable
         Namespace = @namespace;
         Client = new ContainerdClient(address, @namespace);
         StateStore = new LabelStateStore(Client);
-        Exits = new ExitRecorder(this);
-        Restarts = new RestartManager(this);
+        // Restarts happen only in namespaces this module manages, so only there is the duty contended for.
+        var duty = Manages ? new SupervisorLock(address, @namespace, Log) : null;
+        Restarts = new RestartSupervisor(Client, StateStore, Events, @namespace, (s, manual, count, ct) => StartTaskAsync(s, manual, count, ct), Diagnose, duty);
+        Exits = new ExitRecorder(Client, StateStore, Events, @namespace, Manages, Restarts, Diagnose, Forget);
+        _stopParts = new StopOperation.StopParts(Client, StateStore, Events, @namespace, Manages, Restarts, WatchExitSources, ObserveExit);
         _monitor = new EventMonitor(Client, DispatchAsync, ResyncAsync, Log);
+        if (duty is not null)
+        {
+            duty.Acquired += OnDutyAcquired;
+            duty.Start();
+        }
     }
 
     public string Address { get; }
@@ -54,7 +69,20 @@ public sealed partial class ContainerEngine : IAsyncDisposable
 
     internal ExitRecorder Exits { get; }
 
-    internal RestartManager Restarts { get; }
+    internal RestartSupervisor Restarts { get; }
+
+    /// <summary>Whether this engine holds the restart duty for its (socket, namespace) on this host.</summary>
+    public bool IsSupervisor => Restarts.IsHolder;
+
+    /// <summary>Since when this engine holds the restart duty; null while it does not.</summary>
+    public DateTime? SupervisorSince => Restarts.IsHolder ? Restarts.Lock?.Since : null;
+
+    /// <summary>Who holds the restart duty for (<paramref name="address"/>, <paramref name="namespace"/>) on this host now, from the kernel's lock table.</summary>
+    public static (int ProcessId, DateTime? Since)? SupervisorOf(string address, string @namespace) =>
+        SupervisorLock.Holder(address, @namespace) is { } h ? (h.ProcessId, h.Since) : null;
+
+    /// <summary>The lock file whose holder has the restart duty for (<paramref name="address"/>, <paramref name="namespace"/>).</summary>
+    public static string SupervisorLockPath(string address, string @namespace) => SupervisorLock.LockPathFor(address, @namespace);
 
     /// <summary>
     /// An engine of its own, not shared through <see cref="For"/>: tests use it to play "a fresh
@@ -87,8 +115,6 @@ public sealed partial class ContainerEngine : IAsyncDisposable
 
     /// <summary>Completes once the event stream is live (started on first use); fails if containerd cannot be reached.</summary>
     public Task WhenMonitoringAsync(CancellationToken ct = default) => _monitor.WhenLiveAsync(TimeSpan.FromSeconds(10), ct);
-
-    public Task<VersionInfo> ProbeAsync(CancellationToken ct = default) => Client.VersionAsync(ct, TimeSpan.FromSeconds(5));
 
     /// <summary>An exact id, else a unique prefix of one.</summary>
     public async Task<string> ResolveAsync(string idOrPrefix, CancellationToken ct = default)
@@ -130,14 +156,10 @@ public sealed partial class ContainerEngine : IAsyncDisposable
         bool joined;
         var warnings = new List<string>();
         var settings = StopSettings.Resolve(s.Labels, signal, timeoutSeconds, warnings);
-        lock (s.Gate)
+        op = s.JoinOrBeginStop(() => new StopOperation(_stopParts, s, settings, warnings), out joined);
+        if (onStep is not null)
         {
-            joined = s.Stop is not null;
-            op = s.Stop ??= new StopOperation(this, s, settings, warnings);
-            if (onStep is not null)
-            {
-                op.StepAdded += onStep;
-            }
+            op.StepAdded += onStep;
         }
 
         if (joined)
@@ -168,7 +190,7 @@ public sealed partial class ContainerEngine : IAsyncDisposable
         var s = await TrackAsync(id, ct).ConfigureAwait(false);
         var task = s.WaitTask(condition);
         bool timedOut = false;
-        if (timeout is TimeSpan t)
+        if (timeout is TimeSpan t && t < LongestTimer)
         {
             try
             {
@@ -198,6 +220,13 @@ public sealed partial class ContainerEngine : IAsyncDisposable
     }
 
     internal void Log(string message) => Diagnostic?.Invoke(message);
+
+    /// <summary>A failure of background work: to <see cref="Diagnostic"/> and as a Diagnostic ContainerEvent (Get-ContainerEvent -Type Diagnostic).</summary>
+    internal void Diagnose(string id, string message)
+    {
+        Log($"{id}: {message}");
+        Events.Publish(Namespace, id, EventTypes.Diagnostic, null, ("Message", message));
+    }
 
     /// <summary>Reports an exit seen by a source other than the event stream; finalised on the container's queue.</summary>
     internal void ObserveExit(ContainerState s, uint pid, ExitInfo? exit, string source) =>
@@ -295,6 +324,8 @@ public sealed partial class ContainerEngine : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // First: no restart may start once the module is going (pending ones are cancelled, the duty released).
+        Restarts.Dispose();
         await _monitor.DisposeAsync().ConfigureAwait(false);
         Events.CompleteAll();
     }

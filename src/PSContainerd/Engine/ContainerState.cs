@@ -13,6 +13,7 @@ internal sealed class ContainerState
     private TaskCompletionSource<RecordedExit?> _nextExit = NewTcs<RecordedExit?>();
     private TaskCompletionSource<RecordedExit?> _notRunning = NewTcs<RecordedExit?>();
     private readonly TaskCompletionSource _removed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private CancellationTokenSource? _pendingRestart;
 
     public ContainerState(string id) => Id = id;
 
@@ -30,41 +31,132 @@ internal sealed class ContainerState
 
     public DateTime? StartedAt { get; private set; }
 
-    /// <summary>Set by a <c>/tasks/oom</c> seen before the exit; reported with that exit.</summary>
-    public bool OomSeen { get; set; }
+    /// <summary>Set by a <c>/tasks/oom</c> seen before the exit; reported with that exit, cleared at every start.</summary>
+    public bool OomSeen { get; private set; }
 
     /// <summary>The labels last read or written; restart policy and manual-stop flag come from here.</summary>
-    public IReadOnlyDictionary<string, string> Labels { get; set; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Labels { get; private set; } = new Dictionary<string, string>();
 
-    public bool ManuallyStopped { get; set; }
+    /// <summary>Stopped by hand: by the labels, or by a stop of this engine that has not written them yet.</summary>
+    public bool ManuallyStopped { get; private set; }
 
-    public bool Loaded { get; set; }
+    public bool Loaded { get; private set; }
 
     public bool IsRemoved => _removed.Task.IsCompleted;
 
     /// <summary>The stop in flight, joined by every further caller.</summary>
-    public StopOperation? Stop { get; set; }
+    public StopOperation? Stop { get; private set; }
 
-    /// <summary>Cancels the restart waiting out its backoff.</summary>
-    public CancellationTokenSource? PendingRestart { get; set; }
-
-    /// <summary>moby's restartmanager backoff, carried between restarts.</summary>
-    public TimeSpan RestartBackoff { get; set; }
+    /// <summary>This container's restart policy in action (moby's restartmanager): its backoff between exits.</summary>
+    public RestartManager Restarts { get; } = new();
 
     public object Gate => _gate;
 
-    /// <summary>Cancels the restart waiting out its backoff, if any; true when there was one.</summary>
-    public bool CancelPendingRestart()
+    /// <summary>
+    /// The labels as containerd holds them now (returned by a write, read, or carried by a
+    /// /containers/update event): the manual-stop flag follows them, unless a stop of this engine
+    /// is in flight (its intent is on its way).
+    /// </summary>
+    public void RefreshLabels(IReadOnlyDictionary<string, string> labels)
     {
-        CancellationTokenSource? pending;
         lock (_gate)
         {
-            pending = PendingRestart;
-            PendingRestart = null;
+            Labels = labels;
+            ManuallyStopped = RestartManager.IsManuallyStopped(labels) || Stop is not null;
         }
+    }
 
-        pending?.Cancel();
-        return pending is not null;
+    public void MarkManuallyStopped()
+    {
+        lock (_gate)
+        {
+            ManuallyStopped = true;
+        }
+    }
+
+    public void MarkOom()
+    {
+        lock (_gate)
+        {
+            OomSeen = true;
+        }
+    }
+
+    public void MarkLoaded()
+    {
+        lock (_gate)
+        {
+            Loaded = true;
+        }
+    }
+
+    /// <summary>The stop in flight, or a new one from <paramref name="create"/>; <paramref name="joined"/> says which.</summary>
+    public StopOperation JoinOrBeginStop(Func<StopOperation> create, out bool joined)
+    {
+        lock (_gate)
+        {
+            joined = Stop is not null;
+            return Stop ??= create();
+        }
+    }
+
+    public void EndStop(StopOperation op)
+    {
+        lock (_gate)
+        {
+            if (Stop == op)
+            {
+                Stop = null;
+            }
+        }
+    }
+
+    /// <summary>Sets the restart waiting out its backoff; returns the one it replaced, if any.</summary>
+    public CancellationTokenSource? SetPendingRestart(CancellationTokenSource cts)
+    {
+        lock (_gate)
+        {
+            var old = _pendingRestart;
+            _pendingRestart = cts;
+            return old;
+        }
+    }
+
+    /// <summary>Takes the pending restart away (a stop or a start came first); null when there was none.</summary>
+    public CancellationTokenSource? TakePendingRestart()
+    {
+        lock (_gate)
+        {
+            var cts = _pendingRestart;
+            _pendingRestart = null;
+            return cts;
+        }
+    }
+
+    /// <summary>Takes the pending restart if it is still <paramref name="cts"/> and not cancelled; false when something else came first.</summary>
+    public bool TakePendingRestart(CancellationTokenSource cts)
+    {
+        lock (_gate)
+        {
+            if (_pendingRestart != cts || cts.IsCancellationRequested)
+            {
+                return false;
+            }
+
+            _pendingRestart = null;
+            return true;
+        }
+    }
+
+    public bool HasPendingRestart
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _pendingRestart is not null;
+            }
+        }
     }
 
     public bool IsLive
@@ -99,13 +191,32 @@ internal sealed class ContainerState
         }
     }
 
-    public void SetRunning(uint pid, DateTime? startedAt, bool paused = false, bool created = false)
+    /// <summary>A time before this run's task was created, when this engine created it: an exit from before it is of an earlier run.</summary>
+    public DateTime? RunNotBefore { get; private set; }
+
+    /// <param name="notBefore">Taken before the task was created (this engine's start): lets a stale exit of an init that had the same pid be told apart.</param>
+    public void SetRunning(uint pid, DateTime? startedAt, bool paused = false, bool created = false, DateTime? notBefore = null)
     {
         lock (_gate)
         {
+            if (notBefore is not null)
+            {
+                RunNotBefore = notBefore;
+            }
+            else if (pid != Pid)
+            {
+                RunNotBefore = null;
+            }
+
             if (Status is not (ContainerStatus.Running or ContainerStatus.Paused or ContainerStatus.Created))
             {
                 _notRunning = NewTcs<RecordedExit?>();
+            }
+
+            if (Status is not (ContainerStatus.Running or ContainerStatus.Paused or ContainerStatus.Created))
+            {
+                // A new run: an OOM of the previous one must not leak into this one's exit (moby's SetRunning clears it).
+                OomSeen = false;
             }
 
             Pid = pid;
@@ -176,6 +287,32 @@ internal sealed class ContainerState
             notRunning = _notRunning;
         }
 
+        notRunning.TrySetResult(LastExit);
+    }
+
+    /// <summary>
+    /// Leaves Restarting for Stopped (a cancelled or failed restart) and wakes every waiter, as
+    /// moby's SetStopped does: a NextExit waiter gets the last exit rather than waiting for a run
+    /// that will not come.
+    /// </summary>
+    public void SetStopped()
+    {
+        TaskCompletionSource<RecordedExit?> next, notRunning;
+        lock (_gate)
+        {
+            if (Status is ContainerStatus.Running or ContainerStatus.Paused or ContainerStatus.Created)
+            {
+                return;
+            }
+
+            Status = ContainerStatus.Stopped;
+            Pid = 0;
+            next = _nextExit;
+            notRunning = _notRunning;
+            _nextExit = NewTcs<RecordedExit?>();
+        }
+
+        next.TrySetResult(LastExit);
         notRunning.TrySetResult(LastExit);
     }
 

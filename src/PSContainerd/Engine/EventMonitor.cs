@@ -15,6 +15,9 @@ internal sealed class EventMonitor : IAsyncDisposable
     private static readonly TimeSpan MinBackoff = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long the re-probe of a containerd last seen unreachable may take.</summary>
+    private static readonly TimeSpan ProbeDeadline = TimeSpan.FromSeconds(2);
+
     private readonly ContainerdClient _client;
     private readonly Func<ContainerdEvent, Task> _dispatch;
     private readonly Func<CancellationToken, Task> _resync;
@@ -27,6 +30,9 @@ internal sealed class EventMonitor : IAsyncDisposable
     private TaskCompletionSource _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _loop;
     private int _disposed;
+
+    /// <summary>Completed to cut the resubscribe backoff short (a caller found containerd back).</summary>
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public EventMonitor(ContainerdClient client, Func<ContainerdEvent, Task> dispatch, Func<CancellationToken, Task> resync, Action<string> log)
     {
@@ -74,10 +80,34 @@ internal sealed class EventMonitor : IAsyncDisposable
         var done = await Task.WhenAny(live, failed, Task.Delay(timeout, cts.Token)).ConfigureAwait(false);
         cts.Cancel();
         ct.ThrowIfCancellationRequested();
-        if (done == failed && LastError is ContainerdException failure && !live.IsCompleted)
+        if (done == failed && LastError is ContainerdException && !live.IsCompleted)
         {
-            // Nothing listens, or we may not connect: say so now rather than after the timeout.
-            throw failure;
+            // The last attempt found nothing listening, or no permission. That may be old news:
+            // ask containerd now, so a call made after it came back never sees the ended outage.
+            try
+            {
+                await _client.VersionAsync(ct, ProbeDeadline).ConfigureAwait(false);
+            }
+            catch (ContainerdException now) when (now.Kind is ContainerdErrorKind.Unavailable or ContainerdErrorKind.PermissionDenied)
+            {
+                // Nothing listens, or we may not connect: say so now rather than after the timeout.
+                throw;
+            }
+            catch (ContainerdException)
+            {
+                // It answers, if badly: let the stream try.
+            }
+
+            lock (_gate)
+            {
+                _wake.TrySetResult(); // resubscribe now, not after the backoff
+                live = _live.Task;
+            }
+
+            using var again = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            await Task.WhenAny(live, Task.Delay(timeout, again.Token)).ConfigureAwait(false);
+            again.Cancel();
+            ct.ThrowIfCancellationRequested();
         }
 
         if (!live.IsCompleted)
@@ -121,11 +151,24 @@ internal sealed class EventMonitor : IAsyncDisposable
                     }
                 }
 
-                try
+                Task wake;
+                lock (_gate)
                 {
-                    await Task.Delay(backoff, ct).ConfigureAwait(false);
+                    if (_wake.Task.IsCompleted)
+                    {
+                        _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    }
+
+                    wake = _wake.Task;
                 }
-                catch (OperationCanceledException)
+
+                using (var delay = CancellationTokenSource.CreateLinkedTokenSource(ct))
+                {
+                    await Task.WhenAny(Task.Delay(backoff, delay.Token), wake).ConfigureAwait(false);
+                    delay.Cancel();
+                }
+
+                if (ct.IsCancellationRequested)
                 {
                     return;
                 }

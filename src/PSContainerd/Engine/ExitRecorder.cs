@@ -20,14 +20,36 @@ internal sealed class ExitRecorder
     /// </summary>
     public static readonly TimeSpan DeleteDeadline = TimeSpan.FromSeconds(10);
 
-    private readonly ContainerEngine _engine;
+    private readonly ContainerdClient _client;
+    private readonly LabelStateStore _store;
+    private readonly EngineEvents _events;
+    private readonly string _namespace;
+    private readonly bool _manages;
+    private readonly RestartSupervisor _restarts;
+    private readonly Action<string, string> _diagnostic;
+    private readonly Action<ContainerState> _forget;
 
-    public ExitRecorder(ContainerEngine engine) => _engine = engine;
+    /// <param name="manages">False in a namespace another manager owns: record in memory only, never delete or write.</param>
+    /// <param name="diagnostic">(container id, message) for failures nobody awaits.</param>
+    /// <param name="forget">Drops a container the engine no longer tracks (auto-remove).</param>
+    public ExitRecorder(ContainerdClient client, LabelStateStore store, EngineEvents events, string @namespace, bool manages, RestartSupervisor restarts, Action<string, string> diagnostic, Action<ContainerState> forget)
+    {
+        _client = client;
+        _store = store;
+        _events = events;
+        _namespace = @namespace;
+        _manages = manages;
+        _restarts = restarts;
+        _diagnostic = diagnostic;
+        _forget = forget;
+    }
 
     /// <summary>Call only from the container's queue.</summary>
     /// <param name="restoring">The exit happened while no engine watched (Restore-ContainerState):
     /// the restore rule of the restart policy applies and a restart happens at once.</param>
-    public async Task FinalizeAsync(ContainerState s, uint pid, ExitInfo? exit, string source, bool restoring = false)
+    /// <param name="recordOnly">Record the exit, restart nothing: a first look at a container (a
+    /// Wait-Container) is no reason to restart it; restarts belong to the supervisor and restore.</param>
+    public async Task FinalizeAsync(ContainerState s, uint pid, ExitInfo? exit, string source, bool restoring = false, bool recordOnly = false)
     {
         if (!s.IsLive)
         {
@@ -46,19 +68,33 @@ internal sealed class ExitRecorder
             return; // a stale exit of an earlier task
         }
 
-        var client = _engine.Client;
+        if (exit?.ExitedAt is DateTime at && s.RunNotBefore is DateTime started && at < started - ClockSlack)
+        {
+            // An exit from before this run started, of an init that had the same pid: stale.
+            return;
+        }
+
+        var client = _client;
         string? detail = null;
         bool deleteAfterRecord = false;
         string? deleteFailure = null;
-        if (_engine.Manages && exit is not null)
+        if (_manages && exit is not null)
         {
             // The exit is known: record it before deleting the task, so no reader (another
             // process's Get-Container) ever sees a container with neither a task nor an exit.
             deleteAfterRecord = true;
         }
-        else if (_engine.Manages)
+        else if (_manages)
         {
-            var (deleted, failure) = await DeleteTaskAsync(s.Id).ConfigureAwait(false);
+            var (deleted, failure, running) = await DeleteTaskAsync(s.Id).ConfigureAwait(false);
+            if (running)
+            {
+                // containerd says the task still runs: whatever reported the exit was wrong (a
+                // stale pidfd watch); recording it would make every later stop answer AlreadyStopped.
+                _diagnostic(s.Id, $"an exit reported by {source} was not recorded: containerd says the task still runs");
+                return;
+            }
+
             exit = deleted;
             deleteFailure = failure;
         }
@@ -78,7 +114,7 @@ internal sealed class ExitRecorder
                 s.SetExited(recorded, restarting: false);
                 if (restoring)
                 {
-                    await RestartOrRemoveAsync(s, recorded, restoring, "restore").ConfigureAwait(false);
+                    await RestartOrRemoveAsync(s, recorded, restoring, RestartDecision.No).ConfigureAwait(false);
                 }
 
                 return;
@@ -92,18 +128,28 @@ internal sealed class ExitRecorder
         // The /tasks/oom may have been seen by an engine that is gone: it left the label (cleared at every start).
         bool oom = s.OomSeen || s.Labels.Get(StateLabels.OomKilled) == "true";
         var result = new RecordedExit(exit is null ? 255 : (int)exit.ExitStatus, exit?.ExitedAt ?? DateTime.UtcNow, oom, detail);
-        await RecordAsync(s, result, source, restoring, deleteAfterRecord).ConfigureAwait(false);
+        await RecordAsync(s, result, source, restoring, deleteAfterRecord, recordOnly).ConfigureAwait(false);
     }
 
-    /// <summary>Records an exit already known (from finalisation or a restore) and acts on it.</summary>
-    public async Task RecordAsync(ContainerState s, RecordedExit exit, string source, bool restoring = false, bool deleteTask = false)
+    /// <summary>containerd's and the kernel's clocks against ours: an exit this much before a start still counts as of that run.</summary>
+    private static readonly TimeSpan ClockSlack = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// Records an exit already known (from finalisation or a restore) and acts on it. Every engine
+    /// records; only the restart supervisor's holder decides a restart, from labels it re-reads.
+    /// An engine that is not the holder leaves the recorded state alone when the policy may
+    /// restart, so it never overwrites the holder's Restarting.
+    /// </summary>
+    public async Task RecordAsync(ContainerState s, RecordedExit exit, string source, bool restoring = false, bool deleteTask = false, bool recordOnly = false)
     {
-        bool restart = !restoring && _engine.Manages && _engine.Restarts.ShouldRestart(s, exit);
-        if (_engine.Manages)
+        var decision = restoring || recordOnly || !_manages ? RestartDecision.No : await _restarts.DecideAsync(s, exit).ConfigureAwait(false);
+        if (_manages)
         {
+            bool leaveState = !decision.Restart && !_restarts.IsHolder && !restoring
+                && RestartManager.WouldRestart(s.Labels, exit.ExitCode ?? 255, s.ManuallyStopped);
             try
             {
-                s.Labels = (await _engine.StateStore.RecordExitAsync(s.Id, exit).ConfigureAwait(false)).Labels;
+                s.RefreshLabels((await _store.RecordExitAsync(s.Id, exit, leaveState: leaveState || decision.Restart).ConfigureAwait(false)).Labels);
             }
             catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
             {
@@ -111,7 +157,7 @@ internal sealed class ExitRecorder
             }
             catch (ContainerdException e)
             {
-                _engine.Log($"{s.Id}: could not record exit {exit.ExitCode}: {e.Message}");
+                _diagnostic(s.Id, $"could not record exit {exit.ExitCode}: {e.Message}");
             }
 
             if (deleteTask)
@@ -120,13 +166,13 @@ internal sealed class ExitRecorder
             }
         }
 
-        s.SetExited(exit, restart);
-        _engine.Events.Publish(_engine.Namespace, s.Id, "Exit", exit.ExitedAt,
+        s.SetExited(exit, decision.Restart);
+        _events.Publish(_namespace, s.Id, EventTypes.Exit, exit.ExitedAt,
             ("ExitCode", exit.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"),
             ("OOMKilled", exit.OomKilled ? "true" : "false"),
             ("Source", source));
 
-        await RestartOrRemoveAsync(s, exit, restoring, source, restart).ConfigureAwait(false);
+        await RestartOrRemoveAsync(s, exit, restoring, decision).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -137,7 +183,7 @@ internal sealed class ExitRecorder
     /// </summary>
     private async Task CorrectAsync(ContainerState s, uint pid, ExitInfo exit, string source)
     {
-        if (_engine.Manages)
+        if (_manages)
         {
             // The task the hung shim kept: delete it now that the shim answers (NotFound: already gone).
             await DeleteTaskAsync(s.Id, retryUnavailable: false).ConfigureAwait(false);
@@ -150,51 +196,52 @@ internal sealed class ExitRecorder
             return;
         }
 
-        if (_engine.Manages)
+        if (_manages)
         {
             try
             {
-                s.Labels = (await _engine.StateStore.RecordExitAsync(s.Id, corrected).ConfigureAwait(false)).Labels;
+                s.RefreshLabels((await _store.RecordExitAsync(s.Id, corrected, leaveState: s.Status != ContainerStatus.Stopped).ConfigureAwait(false)).Labels);
             }
             catch (ContainerdException e)
             {
-                _engine.Log($"{s.Id}: could not record the corrected exit {corrected.ExitCode}: {e.Message}");
+                _diagnostic(s.Id, $"could not record the corrected exit {corrected.ExitCode}: {e.Message}");
             }
         }
 
-        _engine.Log($"{s.Id}: exit of pid {pid} recorded as {old.ExitCode} (unknown) corrected to {corrected.ExitCode} from {source}");
-        _engine.Events.Publish(_engine.Namespace, s.Id, "ExitCorrected", corrected.ExitedAt,
+        _diagnostic(s.Id, $"exit of pid {pid} recorded as {old.ExitCode} (unknown) corrected to {corrected.ExitCode} from {source}");
+        _events.Publish(_namespace, s.Id, EventTypes.ExitCorrected, corrected.ExitedAt,
             ("ExitCode", corrected.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"),
             ("Was", old.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"),
             ("Source", source));
     }
 
-    private async Task RestartOrRemoveAsync(ContainerState s, RecordedExit exit, bool restoring, string source, bool scheduled = false)
+    private async Task RestartOrRemoveAsync(ContainerState s, RecordedExit exit, bool restoring, RestartDecision decision)
     {
-        if (!_engine.Manages)
+        if (!_manages)
         {
             return;
         }
 
-        if (scheduled)
+        if (decision.Restart)
         {
-            await _engine.Restarts.ScheduleAsync(s, exit).ConfigureAwait(false);
+            await _restarts.ScheduleAsync(s, decision).ConfigureAwait(false);
         }
-        else if (restoring && _engine.Restarts.ShouldRestartOnRestore(s, exit))
+        else if (restoring && RestartManager.ShouldRestartOnRestore(s.Labels, exit.ExitCode ?? 255, s.ManuallyStopped))
         {
-            await _engine.Restarts.RestartNowAsync(s, source, resetCount: true).ConfigureAwait(false);
+            await _restarts.RestartNowAsync(s, "restore", resetCount: true).ConfigureAwait(false);
         }
-        else if (s.Labels.Get(StateLabels.AutoRemove) == "true")
+        else if (s.Labels.Get(StateLabels.AutoRemove) == "true" && !(RestartManager.WouldRestart(s.Labels, exit.ExitCode ?? 255, s.ManuallyStopped) && !_restarts.IsHolder))
         {
-            await Try(() => _engine.Client.DeleteContainerAsync(s.Id)).ConfigureAwait(false);
-            _engine.Forget(s);
+            await Try(() => _client.DeleteContainerAsync(s.Id)).ConfigureAwait(false);
+            _forget(s);
         }
     }
 
-    /// <returns>The exit status the delete (or a wait) reported, if any; and why the task could not be deleted, if it could not.</returns>
-    private async Task<(ExitInfo? Exit, string? Failure)> DeleteTaskAsync(string id, bool retryUnavailable = true)
+    /// <returns>The exit status the delete (or a wait) reported, if any; why the task could not be
+    /// deleted, if it could not; and whether containerd still says the task runs.</returns>
+    private async Task<(ExitInfo? Exit, string? Failure, bool Running)> DeleteTaskAsync(string id, bool retryUnavailable = true)
     {
-        var client = _engine.Client;
+        var client = _client;
         ExitInfo? waited = null;
         var unavailableUntil = retryUnavailable ? DateTime.UtcNow + UnavailableRetry : DateTime.MinValue;
         var backoff = TimeSpan.FromMilliseconds(100);
@@ -202,7 +249,7 @@ internal sealed class ExitRecorder
         {
             try
             {
-                return (await client.DeleteTaskAsync(id, deadline: DeleteDeadline).ConfigureAwait(false), null);
+                return (await client.DeleteTaskAsync(id, deadline: DeleteDeadline).ConfigureAwait(false), null, false);
             }
             catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.Unavailable && DateTime.UtcNow < unavailableUntil)
             {
@@ -214,7 +261,7 @@ internal sealed class ExitRecorder
             }
             catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
             {
-                return (waited, null);
+                return (waited, null, false);
             }
             catch (ContainerdException e) when (IsStillRunning(e))
             {
@@ -224,12 +271,17 @@ internal sealed class ExitRecorder
             }
             catch (ContainerdException e)
             {
-                _engine.Log($"{id}: task delete failed: {e.Message}");
-                return (waited, $"{e.Kind}: {e.Message}");
+                _diagnostic(id, $"task delete failed: {e.Message}");
+                return (waited, $"{e.Kind}: {e.Message}", false);
             }
         }
 
-        return (waited, waited is null ? "the task stayed running" : null);
+        if (waited is null && await Try(() => client.GetTaskAsync(id)).ConfigureAwait(false) is { Status: not Containerd.TaskStatus.Stopped })
+        {
+            return (null, "the task stayed running", true);
+        }
+
+        return (waited, waited is null ? "the task stayed running" : null, false);
     }
 
     /// <summary>containerd 1.6 answers a delete of a not-yet-reaped process with Unknown "cannot delete a running process".</summary>

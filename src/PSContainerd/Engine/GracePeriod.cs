@@ -13,6 +13,11 @@ internal sealed class GracePeriod
     /// <summary>Sets the deadline to <paramref name="candidate"/> if that is earlier; true when it was.</summary>
     public bool BringForward(DateTime candidate)
     {
+        if (candidate - DateTime.UtcNow >= ContainerEngine.LongestTimer)
+        {
+            return false;
+        }
+
         TaskCompletionSource changed;
         lock (_gate)
         {
@@ -33,7 +38,8 @@ internal sealed class GracePeriod
     /// <summary>Starts the period at the signal: ends <paramref name="timeoutSeconds"/> later, unless a joiner already set an earlier end.</summary>
     public void StartAt(DateTime signalled, int timeoutSeconds)
     {
-        if (timeoutSeconds >= 0)
+        // Past ~49.7 days no timer can run (Task.Delay): such a period is a wait for ever.
+        if (timeoutSeconds >= 0 && TimeSpan.FromSeconds(timeoutSeconds) < ContainerEngine.LongestTimer)
         {
             BringForward(signalled.AddSeconds(timeoutSeconds));
         }
@@ -57,7 +63,7 @@ internal sealed class GracePeriod
                 return true;
             }
 
-            var left = deadline is null ? Timeout.InfiniteTimeSpan : deadline.Value - DateTime.UtcNow;
+            var left = deadline is null || deadline.Value - DateTime.UtcNow >= ContainerEngine.LongestTimer ? Timeout.InfiniteTimeSpan : deadline.Value - DateTime.UtcNow;
             if (left != Timeout.InfiniteTimeSpan && left <= TimeSpan.Zero)
             {
                 return false;

@@ -21,8 +21,13 @@ public sealed class InitProcessHandle : IDisposable
 
     internal int Fd => _fd;
 
-    /// <summary>Opens a pidfd on <paramref name="pid"/> if it still belongs to container <paramref name="containerId"/>; else null with why.</summary>
-    public static InitProcessHandle? Open(int pid, string containerId, out string why)
+    /// <summary>
+    /// Opens a pidfd on <paramref name="pid"/> if it still belongs to container
+    /// <paramref name="containerId"/> (its whole cgroup path) and, when <paramref name="startedBy"/>
+    /// is known, started no later than that (a process that took the pid afterwards did not);
+    /// else null with why.
+    /// </summary>
+    public static InitProcessHandle? Open(int pid, string @namespace, string containerId, out string why, DateTime? startedBy = null)
     {
         why = string.Empty;
         if (pid <= 0)
@@ -39,22 +44,57 @@ public sealed class InitProcessHandle : IDisposable
         }
 
         // Checked after opening: the pidfd pins the process, so a match now cannot go stale.
-        if (!BelongsTo(pid, containerId))
+        if (!BelongsTo(pid, @namespace, containerId))
         {
             NativeMethods.close(fd);
             why = $"pid {pid} is not in container {containerId}'s cgroup";
             return null;
         }
 
+        if (startedBy is DateTime latest && StartedAt(pid) is DateTime started && started > latest + StartSlack)
+        {
+            NativeMethods.close(fd);
+            why = $"pid {pid} started at {started:HH:mm:ss.fff}, after the container's init ({latest:HH:mm:ss.fff}): the pid was reused";
+            return null;
+        }
+
         return new InitProcessHandle(pid, fd);
     }
 
-    /// <summary>Whether /proc/PID/cgroup names the container (cgroupsPath /NAMESPACE/ID, or a systemd scope with the id).</summary>
-    public static bool BelongsTo(int pid, string containerId)
+    /// <summary>Clock ticks are 10 ms and btime has whole seconds: a margin for both.</summary>
+    private static readonly TimeSpan StartSlack = TimeSpan.FromSeconds(2);
+
+    /// <summary>When <paramref name="pid"/> started, in UTC: /proc/PID/stat field 22 after boot (btime in /proc/stat).</summary>
+    public static DateTime? StartedAt(int pid)
+    {
+        if (ProcessIdentity.Of(pid)?.StartTicks is not ulong ticks)
+        {
+            return null;
+        }
+
+        try
+        {
+            var btime = File.ReadLines("/proc/stat").FirstOrDefault(l => l.StartsWith("btime ", StringComparison.Ordinal));
+            if (btime is null || !long.TryParse(btime[6..].Trim(), out long boot))
+            {
+                return null;
+            }
+
+            long hz = NativeMethods.sysconf(NativeMethods._SC_CLK_TCK);
+            return DateTime.UnixEpoch.AddSeconds(boot).AddSeconds((double)ticks / (hz > 0 ? hz : 100));
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Whether /proc/PID/cgroup names the container by a whole path segment (see <see cref="CgroupMatch"/>).</summary>
+    public static bool BelongsTo(int pid, string @namespace, string containerId)
     {
         try
         {
-            return File.ReadAllText($"/proc/{pid}/cgroup").Contains(containerId, StringComparison.Ordinal);
+            return CgroupMatch.Names(File.ReadAllText($"/proc/{pid}/cgroup"), @namespace, containerId);
         }
         catch (IOException)
         {

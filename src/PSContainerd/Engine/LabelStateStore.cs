@@ -20,13 +20,23 @@ public sealed class LabelStateStore
             (StateLabels.ContainerdExplicitlyStopped, "true"),
             (StateLabels.RestartDue, null));
 
-    public Task<ContainerRecord> RecordExitAsync(string id, RecordedExit exit, CancellationToken ct = default) =>
-        Write(id, ct,
+    /// <param name="leaveState">Record the exit but not the state: the restart supervisor (another engine) may be about to record Restarting.</param>
+    public Task<ContainerRecord> RecordExitAsync(string id, RecordedExit exit, CancellationToken ct = default, bool leaveState = false)
+    {
+        var writes = new List<(string, string?)>
+        {
             (StateLabels.ExitCode, exit.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             (StateLabels.ExitedAt, exit.ExitedAt is null ? null : StateLabels.FormatTime(exit.ExitedAt.Value)),
             (StateLabels.OomKilled, exit.OomKilled ? "true" : null),
-            (StateLabels.State, StateLabels.StateStopped),
-            (StateLabels.StopIntent, null));
+            (StateLabels.StopIntent, null),
+        };
+        if (!leaveState)
+        {
+            writes.Add((StateLabels.State, StateLabels.StateStopped));
+        }
+
+        return Write(id, ct, writes.ToArray());
+    }
 
     /// <summary>A start by the user clears the manual stop, as docker start does.</summary>
     public Task<ContainerRecord> RecordStartAsync(string id, bool manual, DateTime at, int? restartCount = null, CancellationToken ct = default)
@@ -37,6 +47,7 @@ public sealed class LabelStateStore
             (StateLabels.StartedAt, StateLabels.FormatTime(at)),
             (StateLabels.RestartDue, null),
             (StateLabels.OomKilled, null),
+            (StateLabels.RestartError, null),
         };
         if (manual)
         {

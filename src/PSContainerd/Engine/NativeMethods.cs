@@ -47,6 +47,28 @@ internal static class NativeMethods
     [DllImport("libc", SetLastError = true)]
     public static extern unsafe int epoll_wait(int epfd, EpollEvent* events, int maxevents, int timeout);
 
+    public const int O_RDONLY = 0;
+    public const int O_CREAT = 0x40;
+    public const int O_CLOEXEC = 0x80000;
+    public const int LOCK_EX = 2;
+    public const int LOCK_NB = 4;
+    public const int EWOULDBLOCK = 11;
+
+    [DllImport("libc", SetLastError = true)]
+    public static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mode);
+
+    /// <summary>flock(2): works on a read-only descriptor, and the kernel drops the lock with its holder.</summary>
+    [DllImport("libc", SetLastError = true)]
+    public static extern int flock(int fd, int operation);
+
+    public const int _SC_CLK_TCK = 2;
+
+    [DllImport("libc", SetLastError = true)]
+    public static extern long sysconf(int name);
+
+    [DllImport("libc", SetLastError = true)]
+    public static extern int fchmod(int fd, uint mode);
+
     /// <summary>pidfd_open(2): a handle that keeps naming this process even if its pid is reused.</summary>
     public static int PidfdOpen(int pid) => (int)syscall(SYS_pidfd_open, pid, 0, 0, 0);
 

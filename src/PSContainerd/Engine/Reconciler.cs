@@ -33,9 +33,14 @@ internal sealed class Reconciler
         var task = await _engine.Client.GetTaskAsync(s.Id, ct).ConfigureAwait(false);
         bool wasLoaded = s.Loaded;
         var labels = rec.Labels;
-        s.Labels = labels;
-        s.ManuallyStopped = (wasLoaded && s.ManuallyStopped) || RestartManager.IsManuallyStopped(labels);
-        s.Loaded = true;
+        bool manual = (wasLoaded && s.ManuallyStopped) || RestartManager.IsManuallyStopped(labels);
+        s.RefreshLabels(labels);
+        if (manual)
+        {
+            s.MarkManuallyStopped();
+        }
+
+        s.MarkLoaded();
 
         string taskStatus = task?.Status.ToString() ?? "None";
         var intent = StopIntent.Parse(labels.Get(StateLabels.StopIntent));
@@ -58,7 +63,7 @@ internal sealed class Reconciler
             var exit = new ExitInfo(task.ExitStatus, task.ExitedAt, task.Pid);
             if (intent is not null)
             {
-                s.ManuallyStopped = true;
+                s.MarkManuallyStopped();
                 await _engine.Exits.FinalizeAsync(s, task.Pid, exit, "restore").ConfigureAwait(false);
                 return new Plan(Result(s, taskStatus, RestoreAction.ResumedStop, s.LastExit?.ExitCode,
                     $"a stop by {owner ?? "a process"} was pending; the process had already exited: exit recorded, no restart"));
@@ -83,7 +88,7 @@ internal sealed class Reconciler
             bool stopAsked = intent is not null;
             if (stopAsked)
             {
-                s.ManuallyStopped = true;
+                s.MarkManuallyStopped();
             }
 
             await _engine.Exits.FinalizeAsync(s, 0, null, "restore", restoring: !stopAsked).ConfigureAwait(false);
@@ -96,7 +101,7 @@ internal sealed class Reconciler
         var recorded = RecordedExit.FromLabels(labels);
         if (recordedState == StateLabels.StateRestarting)
         {
-            if (s.PendingRestart is not null)
+            if (s.HasPendingRestart)
             {
                 return new Plan(Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, $"restart pending, due {labels.Get(StateLabels.RestartDue) ?? "soon"}"));
             }
@@ -124,7 +129,7 @@ internal sealed class Reconciler
         // state) is started by its policy, as dockerd does at its start. (The state's Created
         // means "task created, not started": a container that never ran has no task, so Stopped.)
         s.SetNotRunning(ContainerStatus.Stopped, recorded);
-        if (recordedState is not null && recorded is not null && _engine.Manages && _engine.Restarts.ShouldRestartOnRestore(s, recorded)
+        if (recordedState is not null && recorded is not null && _engine.Manages && RestartManager.ShouldRestartOnRestore(labels, recorded.ExitCode ?? 255, s.ManuallyStopped)
             && await _engine.Restarts.RestartNowAsync(s, "restore", resetCount: true).ConfigureAwait(false))
         {
             return new Plan(Result(s, taskStatus, RestoreAction.Restarted, recorded.ExitCode,
@@ -210,7 +215,7 @@ internal sealed class Reconciler
 
         if (s.Status == ContainerStatus.Restarting)
         {
-            return Result(s, taskStatus, RestoreAction.Restarted, exit?.ExitCode, $"{why}: exit code {code} recorded; restart scheduled after {s.RestartBackoff.TotalMilliseconds:0} ms");
+            return Result(s, taskStatus, RestoreAction.Restarted, exit?.ExitCode, $"{why}: exit code {code} recorded; restart scheduled after {s.Restarts.Backoff.TotalMilliseconds:0} ms");
         }
 
         return Result(s, taskStatus, RestoreAction.RecordedExit, exit?.ExitCode, $"{why}: exit code {code} recorded{(exit?.OomKilled == true ? " (OOM-killed)" : string.Empty)}");
@@ -223,41 +228,17 @@ internal sealed class Reconciler
 
     /// <summary>
     /// Who is doing the recorded stop, when that one is gone: null while its owner lives. The
-    /// owner is this process when a stop is in flight here; another process when /proc says it is alive.
+    /// owner is this process when a stop is in flight here; another process while one with the
+    /// same pid and start time runs (a pid reused since is not the owner).
     /// </summary>
     private static string? StopOwner(StopIntent intent, ContainerState s)
     {
-        if (intent.OwnerPid == Environment.ProcessId)
+        if (intent.Owner == ProcessIdentity.Current() || (intent.Owner.StartTicks is null && intent.OwnerPid == Environment.ProcessId))
         {
             return s.Stop is null ? "this process (no longer in flight)" : null;
         }
 
-        return ProcessAlive(intent.OwnerPid) ? null : $"process {intent.OwnerPid} (gone)";
-    }
-
-    private static bool ProcessAlive(int pid)
-    {
-        if (pid <= 0)
-        {
-            return false;
-        }
-
-        try
-        {
-            // "pid (comm) S ...": a zombie (Z) or dead (X) process does nothing more.
-            string stat = File.ReadAllText($"/proc/{pid}/stat");
-            int close = stat.LastIndexOf(')');
-            char state = close >= 0 && close + 2 < stat.Length ? stat[close + 2] : '?';
-            return state is not ('Z' or 'X');
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return true;
-        }
+        return intent.Owner.IsAlive ? null : $"process {intent.OwnerPid} (gone)";
     }
 
     private static RestoreResult Result(ContainerState s, string taskStatus, RestoreAction action, int? exitCode, string detail) => new()

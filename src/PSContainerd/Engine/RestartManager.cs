@@ -1,11 +1,17 @@
-using PSContainerd.Containerd;
-
 namespace PSContainerd.Engine;
 
+/// <summary>What the restart policy says about one exit: restart after <see cref="After"/>, or not.</summary>
+internal readonly record struct RestartDecision(bool Restart, TimeSpan After)
+{
+    public static readonly RestartDecision No = new(false, TimeSpan.Zero);
+}
+
 /// <summary>
-/// Restarts containers by policy while an engine runs (moby restartmanager): backoff from 100 ms,
-/// doubling, capped at 1 min, reset once a run lasted 10 s; a manual stop cancels the policy
-/// until the next Start-Container; on-failure counts restarts against its N.
+/// One container's restart policy in action, shaped as moby's restartmanager
+/// (moby/restartmanager/restartmanager.go): a pure decision and the backoff it carries between
+/// exits — 100 ms, doubling, capped at 1 min, reset once a run lasted 10 s. It says "restart after
+/// T" or "no" and never starts a task itself: the restart supervisor does, and only the engine
+/// that holds the supervisor lock (see docs/architecture.md).
 /// </summary>
 internal sealed class RestartManager
 {
@@ -13,52 +19,46 @@ internal sealed class RestartManager
     public static readonly TimeSpan MaxBackoff = TimeSpan.FromMinutes(1);
     public static readonly TimeSpan ResetAfter = TimeSpan.FromSeconds(10);
 
-    private readonly ContainerEngine _engine;
+    private readonly object _gate = new();
+    private TimeSpan _backoff;
 
-    public RestartManager(ContainerEngine engine) => _engine = engine;
-
-    public static RestartPolicy PolicyOf(IReadOnlyDictionary<string, string> labels) =>
-        RestartPolicy.TryParse(labels.Get(StateLabels.RestartPolicy), out var p) ? p : RestartPolicy.No;
-
-    public static bool IsManuallyStopped(IReadOnlyDictionary<string, string> labels) => labels.Get(StateLabels.ManuallyStopped) == "true";
-
-    public bool ShouldRestart(ContainerState s, RecordedExit exit)
+    /// <summary>The backoff of the last restart decided (zero before any).</summary>
+    public TimeSpan Backoff
     {
-        var labels = s.Labels;
-        int count = StateLabels.ParseInt(labels.Get(StateLabels.RestartCount)) ?? 0;
-        return PolicyOf(labels).ShouldRestart(exit.ExitCode ?? 255, s.ManuallyStopped || IsManuallyStopped(labels), count);
-    }
-
-    /// <summary>The rule for a container that exited while no engine watched it (see <see cref="RestartPolicy.ShouldRestartOnRestore"/>).</summary>
-    public bool ShouldRestartOnRestore(ContainerState s, RecordedExit exit)
-    {
-        var labels = s.Labels;
-        int count = StateLabels.ParseInt(labels.Get(StateLabels.RestartCount)) ?? 0;
-        return PolicyOf(labels).ShouldRestartOnRestore(exit.ExitCode ?? 255, s.ManuallyStopped || IsManuallyStopped(labels), count);
+        get
+        {
+            lock (_gate)
+            {
+                return _backoff;
+            }
+        }
     }
 
     /// <summary>
-    /// A restart decided by restore, at once and without backoff. With <paramref name="resetCount"/>
-    /// it is a fresh start (count 0, manual stop cleared): moby's restore starts containers with a
-    /// reset restart manager (containerStart(..., resetRestartManager: true)). Without it, it is
-    /// the restart a dead process had pending: counted like any policy restart. On the container's queue.
+    /// moby's ShouldRestart: never after a manual stop; on-failure only for a non-zero exit and
+    /// while the count is under N. A restart advances the backoff; a run of
+    /// <see cref="ResetAfter"/> or more starts it again from <see cref="InitialBackoff"/>.
     /// </summary>
-    public async Task<bool> RestartNowAsync(ContainerState s, string source, bool resetCount)
+    public RestartDecision ShouldRestart(RestartPolicy policy, int exitCode, bool manuallyStopped, int restartCount, TimeSpan ranFor)
     {
-        s.CancelPendingRestart();
-        s.RestartBackoff = TimeSpan.Zero;
-        try
+        if (!policy.ShouldRestart(exitCode, manuallyStopped, restartCount))
         {
-            int count = resetCount ? 0 : (StateLabels.ParseInt(s.Labels.Get(StateLabels.RestartCount)) ?? 0) + 1;
-            await _engine.StartTaskAsync(s, manual: resetCount, restartCount: count).ConfigureAwait(false);
-            _engine.Events.Publish(_engine.Namespace, s.Id, "Restart", null, ("RestartCount", count.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("Source", source));
-            return true;
+            return RestartDecision.No;
         }
-        catch (ContainerdException e)
+
+        lock (_gate)
         {
-            _engine.Log($"{s.Id}: restart by {source} failed: {e.Message}");
-            s.SetNotRunning(ContainerStatus.Stopped, s.LastExit);
-            return false;
+            _backoff = NextBackoff(_backoff, ranFor);
+            return new RestartDecision(true, _backoff);
+        }
+    }
+
+    /// <summary>A start by hand (docker start): the next restart starts from the initial backoff again.</summary>
+    public void Reset()
+    {
+        lock (_gate)
+        {
+            _backoff = TimeSpan.Zero;
         }
     }
 
@@ -74,111 +74,18 @@ internal sealed class RestartManager
         return next > MaxBackoff ? MaxBackoff : next;
     }
 
-    /// <summary>Enters Restarting and restarts after the backoff unless a stop cancels it first.</summary>
-    public async Task ScheduleAsync(ContainerState s, RecordedExit exit)
-    {
-        var ranFor = s.StartedAt is DateTime started && exit.ExitedAt is DateTime ended ? ended - started : TimeSpan.Zero;
-        s.RestartBackoff = NextBackoff(s.RestartBackoff, ranFor);
-        var due = DateTime.UtcNow + s.RestartBackoff;
-        var cts = new CancellationTokenSource();
-        lock (s.Gate)
-        {
-            s.PendingRestart?.Cancel();
-            s.PendingRestart = cts;
-        }
+    public static RestartPolicy PolicyOf(IReadOnlyDictionary<string, string> labels) =>
+        RestartPolicy.TryParse(labels.Get(StateLabels.RestartPolicy), out var p) ? p : RestartPolicy.No;
 
-        try
-        {
-            s.Labels = (await _engine.StateStore.RecordRestartingAsync(s.Id, due).ConfigureAwait(false)).Labels;
-        }
-        catch (ContainerdException e)
-        {
-            _engine.Log($"{s.Id}: could not record pending restart: {e.Message}");
-        }
+    public static bool IsManuallyStopped(IReadOnlyDictionary<string, string> labels) => labels.Get(StateLabels.ManuallyStopped) == "true";
 
-        _engine.Events.Publish(_engine.Namespace, s.Id, "Restarting", null, ("Backoff", $"{s.RestartBackoff.TotalMilliseconds:0} ms"));
-        _ = WaitThenRestartAsync(s, due, cts);
-    }
+    public static int CountOf(IReadOnlyDictionary<string, string> labels) => StateLabels.ParseInt(labels.Get(StateLabels.RestartCount)) ?? 0;
 
-    /// <summary>Restarts a container whose recorded restart is due (also used by restore).</summary>
-    public Task RestartWhenDue(ContainerState s, DateTime due)
-    {
-        var cts = new CancellationTokenSource();
-        lock (s.Gate)
-        {
-            s.PendingRestart?.Cancel();
-            s.PendingRestart = cts;
-        }
+    /// <summary>Whether an exit may lead to a restart by these labels (policy, manual flag, count), without touching any backoff.</summary>
+    public static bool WouldRestart(IReadOnlyDictionary<string, string> labels, int exitCode, bool manuallyStopped) =>
+        PolicyOf(labels).ShouldRestart(exitCode, manuallyStopped || IsManuallyStopped(labels), CountOf(labels));
 
-        return WaitThenRestartAsync(s, due, cts);
-    }
-
-    /// <summary>Cancels a pending restart, leaving the container stopped; no signal is sent.</summary>
-    public async Task CancelAsync(ContainerState s)
-    {
-        s.CancelPendingRestart();
-        s.ManuallyStopped = true;
-        try
-        {
-            s.Labels = (await _engine.StateStore.Write(s.Id, CancellationToken.None,
-                (StateLabels.ManuallyStopped, "true"),
-                (StateLabels.ContainerdExplicitlyStopped, "true"),
-                (StateLabels.RestartDue, null),
-                (StateLabels.State, StateLabels.StateStopped)).ConfigureAwait(false)).Labels;
-        }
-        catch (ContainerdException e)
-        {
-            _engine.Log($"{s.Id}: could not record the cancelled restart: {e.Message}");
-        }
-
-        s.SetNotRunning(ContainerStatus.Stopped, s.LastExit);
-    }
-
-    private async Task WaitThenRestartAsync(ContainerState s, DateTime due, CancellationTokenSource cts)
-    {
-        try
-        {
-            var left = due - DateTime.UtcNow;
-            if (left > TimeSpan.Zero)
-            {
-                await Task.Delay(left, cts.Token).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
-
-        await s.Enqueue(async () =>
-        {
-            lock (s.Gate)
-            {
-                if (cts.IsCancellationRequested || s.PendingRestart != cts)
-                {
-                    return;
-                }
-
-                s.PendingRestart = null;
-            }
-
-            if (s.ManuallyStopped)
-            {
-                // A stop came between the exit and now (it marks the state before anything else).
-                await CancelAsync(s).ConfigureAwait(false);
-                return;
-            }
-
-            int count = (StateLabels.ParseInt(s.Labels.Get(StateLabels.RestartCount)) ?? 0) + 1;
-            try
-            {
-                await _engine.StartTaskAsync(s, manual: false, restartCount: count).ConfigureAwait(false);
-                _engine.Events.Publish(_engine.Namespace, s.Id, "Restart", null, ("RestartCount", count.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            }
-            catch (ContainerdException e)
-            {
-                _engine.Log($"{s.Id}: restart failed: {e.Message}");
-                s.SetNotRunning(ContainerStatus.Stopped, s.LastExit);
-            }
-        }).ConfigureAwait(false);
-    }
+    /// <summary>The rule for a container that exited while no engine watched it (see <see cref="RestartPolicy.ShouldRestartOnRestore"/>).</summary>
+    public static bool ShouldRestartOnRestore(IReadOnlyDictionary<string, string> labels, int exitCode, bool manuallyStopped) =>
+        PolicyOf(labels).ShouldRestartOnRestore(exitCode, manuallyStopped || IsManuallyStopped(labels), CountOf(labels));
 }

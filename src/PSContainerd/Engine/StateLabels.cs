@@ -22,11 +22,14 @@ public static class StateLabels
     public const string StartedAt = Prefix + "started-at";
     public const string ManuallyStopped = Prefix + "manually-stopped";
 
-    /// <summary>"SIGNAL;TIMEOUT;DEADLINE;PID" written before the first signal of a stop.</summary>
+    /// <summary>"SIGNAL;TIMEOUT;DEADLINE;PID:STARTTICKS" written before the first signal of a stop.</summary>
     public const string StopIntent = Prefix + "stop-intent";
     public const string ExitCode = Prefix + "exit-code";
     public const string ExitedAt = Prefix + "exited-at";
     public const string OomKilled = Prefix + "oom-killed";
+
+    /// <summary>Why the last policy restart failed (rootfs gone, ...); cleared by the next start.</summary>
+    public const string RestartError = Prefix + "restart-error";
 
     /// <summary>The time a pending restart is due, set while in backoff.</summary>
     public const string RestartDue = Prefix + "restart-due";
@@ -53,14 +56,24 @@ public static class StateLabels
         labels.TryGetValue(key, out var v) && v.Length > 0 ? v : null;
 }
 
-/// <summary>A stop in flight as written before its first signal; lets a later process resume it.</summary>
-public sealed record StopIntent(int Signal, int TimeoutSeconds, DateTime? Deadline, int OwnerPid)
+/// <summary>
+/// A stop in flight as written before its first signal; lets a later process resume it. The owner
+/// is the stopping process as pid and start time, so a pid reused since does not pass for it.
+/// </summary>
+public sealed record StopIntent(int Signal, int TimeoutSeconds, DateTime? Deadline, ProcessIdentity Owner)
 {
+    public StopIntent(int signal, int timeoutSeconds, DateTime? deadline, int ownerPid)
+        : this(signal, timeoutSeconds, deadline, new ProcessIdentity(ownerPid, null))
+    {
+    }
+
+    public int OwnerPid => Owner.Pid;
+
     public override string ToString() => string.Join(';',
         Signal.ToString(CultureInfo.InvariantCulture),
         TimeoutSeconds.ToString(CultureInfo.InvariantCulture),
         Deadline is null ? "never" : StateLabels.FormatTime(Deadline.Value),
-        OwnerPid.ToString(CultureInfo.InvariantCulture));
+        Owner.ToString());
 
     public static StopIntent? Parse(string? s)
     {
@@ -70,6 +83,6 @@ public sealed record StopIntent(int Signal, int TimeoutSeconds, DateTime? Deadli
             return null;
         }
 
-        return new StopIntent(sig, timeout, StateLabels.ParseTime(p[2]), StateLabels.ParseInt(p[3]) ?? 0);
+        return new StopIntent(sig, timeout, StateLabels.ParseTime(p[2]), ProcessIdentity.TryParse(p[3]) ?? new ProcessIdentity(0, null));
     }
 }

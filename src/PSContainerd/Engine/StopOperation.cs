@@ -13,6 +13,17 @@ namespace PSContainerd.Engine;
 /// </summary>
 internal sealed class StopOperation
 {
+    /// <summary>What a stop uses of the engine, handed over at construction (the stop holds no engine).</summary>
+    internal sealed record StopParts(
+        ContainerdClient Client,
+        LabelStateStore Store,
+        EngineEvents Events,
+        string Namespace,
+        bool Manages,
+        RestartSupervisor Restarts,
+        Action<ContainerState, uint, InitProcessHandle?, CancellationToken> WatchExitSources,
+        Action<ContainerState, uint, ExitInfo?, string> ObserveExit);
+
     /// <summary>After SIGKILL to every process; moby waits as long before its direct kill.</summary>
     public static readonly TimeSpan KillWait = TimeSpan.FromSeconds(5);
 
@@ -22,7 +33,7 @@ internal sealed class StopOperation
     /// <summary>Signals are quick RPCs; a hung shim (containerd#12678) must not hold the stop past its bound.</summary>
     private static readonly TimeSpan SignalDeadline = TimeSpan.FromSeconds(2);
 
-    private readonly ContainerEngine _engine;
+    private readonly StopParts _parts;
     private readonly ContainerState _state;
     private readonly StopSettings _settings;
     private readonly object _gate = new();
@@ -31,14 +42,14 @@ internal sealed class StopOperation
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly GracePeriod _grace = new();
 
-    public StopOperation(ContainerEngine engine, ContainerState state, StopSettings settings, IEnumerable<string> warnings)
+    public StopOperation(StopParts parts, ContainerState state, StopSettings settings, IEnumerable<string> warnings)
     {
-        _engine = engine;
+        _parts = parts;
         _state = state;
         _settings = settings;
         foreach (var w in warnings)
         {
-            AddStep("warning", w);
+            AddStep(StopStepKind.Warning, w);
         }
     }
 
@@ -46,8 +57,6 @@ internal sealed class StopOperation
     public event Action<StopStep>? StepAdded;
 
     public Task<StopResult> Completion => _done.Task;
-
-    public StopSettings Settings => _settings;
 
     public void Start() => _ = Task.Run(RunAsync);
 
@@ -62,7 +71,7 @@ internal sealed class StopOperation
         var candidate = DateTime.UtcNow.AddSeconds(timeoutSeconds);
         if (_grace.BringForward(candidate))
         {
-            AddStep("joined", $"a caller with timeout {timeoutSeconds} s brought the deadline to {candidate:HH:mm:ss.fff}");
+            AddStep(StopStepKind.Joined, $"a caller with timeout {timeoutSeconds} s brought the deadline to {candidate:HH:mm:ss.fff}");
         }
     }
 
@@ -75,112 +84,131 @@ internal sealed class StopOperation
         }
         catch (Exception e)
         {
-            AddStep("error", e.Message);
+            AddStep(StopStepKind.Error, e.Message);
             result = Result(StopOutcome.Failed, StopEscalation.None, _state.LastExit, e.Message);
         }
 
-        lock (_state.Gate)
-        {
-            if (_state.Stop == this)
-            {
-                _state.Stop = null;
-            }
-        }
+        _state.EndStop(this);
 
         _done.TrySetResult(result);
     }
 
-    private async Task<StopResult> StopAsync()
-    {
-        string id = _state.Id;
-        var client = _engine.Client;
-        AddStep("stop", $"signal {Signals.Name(_settings.Signal)}, timeout {(_settings.TimeoutSeconds < 0 ? "none" : _settings.TimeoutSeconds + " s")}");
-        _engine.Events.Publish(_engine.Namespace, _state.Id, "Stop", null,
-            ("Signal", Signals.Name(_settings.Signal)),
-            ("Timeout", _settings.TimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+    /// <summary>What the stop found on the container's queue: a result already (nothing to signal), or what to signal.</summary>
+    private sealed record Begun(StopResult? Done, uint Pid, Task<RecordedExit?> Exited);
 
-        // Marked before the state is looked at: an exit finalised while this stop starts must not
-        // schedule a restart behind its back (moby#10032, #11008). Kept in memory only until the
-        // intent is written; a stop that finds nothing running changes no label.
-        _state.ManuallyStopped = true;
-        if (_state.Status == ContainerStatus.Restarting)
+    /// <summary>
+    /// The stop's transition, on the container's queue so no start, restart or exit finalisation
+    /// interleaves with it: mark the manual stop, cancel a pending restart (no signal), or find the
+    /// container not running, or write the intent and take the pid to signal.
+    /// </summary>
+    private async Task<Begun> BeginAsync()
+    {
+        // Marked first: an exit finalised from now on must not schedule a restart (moby#10032, #11008).
+        _state.MarkManuallyStopped();
+        if (_state.Status == ContainerStatus.Restarting || (!_state.IsLive && _state.HasPendingRestart))
         {
-            await _engine.Restarts.CancelAsync(_state).ConfigureAwait(false);
-            AddStep("restart-cancelled", "the pending restart was cancelled; no signal sent");
-            return Result(StopOutcome.RestartCancelled, StopEscalation.None, _state.LastExit);
+            await _parts.Restarts.CancelAsync(_state).ConfigureAwait(false);
+            AddStep(StopStepKind.RestartCancelled, "the pending restart was cancelled; no signal sent");
+            return new Begun(Result(StopOutcome.RestartCancelled, StopEscalation.None, _state.LastExit), 0, Task.FromResult<RecordedExit?>(null));
         }
 
         uint pid;
-        bool paused;
         Task<RecordedExit?> exited;
         lock (_state.Gate)
         {
             pid = _state.Pid;
-            paused = _state.Status == ContainerStatus.Paused;
             exited = _state.WaitTask(WaitCondition.NextExit);
         }
 
         if (!_state.IsLive)
         {
-            AddStep("already-stopped", _state.LastExit?.ExitCode is int c ? $"recorded exit code {c}" : "no task");
-            return Result(StopOutcome.AlreadyStopped, StopEscalation.None, _state.LastExit);
+            // A stop that finds nothing running changes no label (no intent survives an exit already finalised).
+            AddStep(StopStepKind.AlreadyStopped, _state.LastExit?.ExitCode is int c ? $"recorded exit code {c}" : "no task");
+            return new Begun(Result(StopOutcome.AlreadyStopped, StopEscalation.None, _state.LastExit), 0, exited);
         }
 
-        _state.ManuallyStopped = true;
-        if (_engine.Manages)
+        if (_parts.Manages)
         {
             // Written before the first signal, so a process that dies mid-stop leaves enough for
             // Restore-ContainerState to finish it. The deadline is the earliest escalation time.
             DateTime? intended = _settings.TimeoutSeconds < 0 ? null : DateTime.UtcNow.AddSeconds(_settings.TimeoutSeconds);
-            await _engine.StateStore.RecordStopIntentAsync(id, new StopIntent(_settings.Signal, _settings.TimeoutSeconds, intended, Environment.ProcessId)).ConfigureAwait(false);
-            AddStep("record-intent", intended is null ? "no deadline" : $"deadline {intended:HH:mm:ss.fff}");
+            var rec = await _parts.Store.RecordStopIntentAsync(_state.Id, new StopIntent(_settings.Signal, _settings.TimeoutSeconds, intended, ProcessIdentity.Current())).ConfigureAwait(false);
+            _state.RefreshLabels(rec.Labels);
+            AddStep(StopStepKind.RecordIntent, intended is null ? "no deadline" : $"deadline {intended:HH:mm:ss.fff}");
         }
 
-        using var sources = new CancellationTokenSource();
-        using var handle = InitProcessHandle.Open((int)pid, id, out var why);
-        _engine.WatchExitSources(_state, pid, handle, sources.Token);
+        return new Begun(null, pid, exited);
+    }
 
-        bool delivered = await SignalAsync(_settings.Signal, all: false, "signal").ConfigureAwait(false);
+    private async Task<StopResult> StopAsync()
+    {
+        string id = _state.Id;
+        AddStep(StopStepKind.Stop, $"signal {Signals.Name(_settings.Signal)}, timeout {(_settings.TimeoutSeconds < 0 ? "none" : _settings.TimeoutSeconds + " s")}");
+        _parts.Events.Publish(_parts.Namespace, _state.Id, EventTypes.Stop, null,
+            ("Signal", Signals.Name(_settings.Signal)),
+            ("Timeout", _settings.TimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+        var begun = await _state.Enqueue(BeginAsync).ConfigureAwait(false);
+        if (begun.Done is not null)
+        {
+            return begun.Done;
+        }
+
+        uint pid = begun.Pid;
+        var exited = begun.Exited;
+        using var sources = new CancellationTokenSource();
+        using var handle = InitProcessHandle.Open((int)pid, _parts.Namespace, id, out var why, _state.StartedAt);
+        _parts.WatchExitSources(_state, pid, handle, sources.Token);
+
+        var sent = await SignalAsync(_settings.Signal, all: false, StopStepKind.Signal).ConfigureAwait(false);
         // As docker: the grace period runs from the signal, not from the request.
         _grace.StartAt(DateTime.UtcNow, _settings.TimeoutSeconds);
-        if (paused)
-        {
-            // A frozen process acts on no signal until thawed (moby#15853).
-            await TryAsync("resume", "resumed so the signal is delivered", () => client.ResumeAsync(id)).ConfigureAwait(false);
-        }
+        await ResumeIfPausedAsync().ConfigureAwait(false);
 
         try
         {
-            if (delivered && await _grace.WaitAsync(exited).ConfigureAwait(false))
+            if (sent != Delivery.NotDelivered && await _grace.WaitAsync(exited).ConfigureAwait(false))
             {
                 return await ExitedAsync(StopEscalation.None, exited.Result).ConfigureAwait(false);
             }
 
-            bool killed = true;
-            if (!exited.IsCompleted)
+            if (_settings.TimeoutSeconds < 0 && !exited.IsCompleted)
             {
-                AddStep(delivered ? "timeout" : "escalate", delivered ? "grace period over" : "stop signal not delivered; no grace period to wait");
-                killed = await SignalAsync(Signals.SIGKILL, all: true, "kill").ConfigureAwait(false);
+                // -Timeout -1 is never forced, not even when the stop signal could not be sent.
+                AddStep(StopStepKind.GaveUp, "the stop signal was not delivered and -Timeout -1 never forces: no SIGKILL sent");
+                return Result(StopOutcome.Failed, StopEscalation.None, null,
+                    $"The stop signal {Signals.Name(_settings.Signal)} to container {id} was not delivered, and a stop with no timeout (-1) is never forced. The container still runs; stop it with a timeout, or send SIGKILL.");
             }
 
-            // A SIGKILL containerd did not deliver (it is restarting, or the shim is hung) gives
-            // nothing to wait for: go to the direct kill at once rather than waste KillWait.
-            if (await WaitBoundedAsync(exited, killed || handle is null ? KillWait : TimeSpan.Zero).ConfigureAwait(false))
+            var killed = Delivery.Delivered;
+            if (!exited.IsCompleted)
+            {
+                AddStep(sent == Delivery.NotDelivered ? StopStepKind.Escalate : StopStepKind.Timeout,
+                    sent == Delivery.NotDelivered ? "stop signal not delivered; no grace period to wait" : "grace period over");
+                killed = await SignalAsync(Signals.SIGKILL, all: true, StopStepKind.Kill).ConfigureAwait(false);
+                // A container paused during the grace period acts on no SIGKILL until thawed (moby's killWithSignal resumes too).
+                await ResumeIfPausedAsync().ConfigureAwait(false);
+            }
+
+            // A SIGKILL containerd did not (surely) deliver (it is restarting, or the shim is hung)
+            // gives nothing sure to wait for: the direct kill through the pidfd comes at once rather
+            // than after KillWait. Unlike the stop signal, a SIGKILL sent twice harms nothing.
+            if (await WaitBoundedAsync(exited, killed == Delivery.Delivered || handle is null ? KillWait : TimeSpan.Zero).ConfigureAwait(false))
             {
                 return await ExitedAsync(StopEscalation.Kill, exited.Result).ConfigureAwait(false);
             }
 
             if (handle is null)
             {
-                AddStep("direct-kill", $"skipped: {why}");
+                AddStep(StopStepKind.DirectKill, $"skipped: {why}");
             }
             else if (handle.Signal(Signals.SIGKILL, out var err))
             {
-                AddStep("direct-kill", $"SIGKILL to pid {pid} through its pidfd");
+                AddStep(StopStepKind.DirectKill, $"SIGKILL to pid {pid} through its pidfd");
             }
             else
             {
-                AddStep("direct-kill", err);
+                AddStep(StopStepKind.DirectKill, err);
             }
 
             if (await WaitBoundedAsync(exited, DirectKillWait).ConfigureAwait(false))
@@ -194,7 +222,7 @@ internal sealed class StopOperation
             {
                 // The process is gone but its exit is not recorded: containerd is down, and only
                 // its task delete carries the real status (ExitRecorder retries it meanwhile).
-                AddStep("wait-record", "the init process is gone; waiting for containerd to report its exit status");
+                AddStep(StopStepKind.WaitRecord, "the init process is gone; waiting for containerd to report its exit status");
                 if (await WaitBoundedAsync(exited, ContainerEngine.PidfdGrace + ExitRecorder.UnavailableRetry).ConfigureAwait(false))
                 {
                     return await ExitedAsync(StopEscalation.DirectKill, exited.Result).ConfigureAwait(false);
@@ -202,10 +230,10 @@ internal sealed class StopOperation
             }
 
             string diagnosis = InitProcessHandle.Diagnose((int)pid);
-            AddStep("gave-up", diagnosis);
-            string sent = string.Join("; ", Snapshot().Where(s => s.Action is "signal" or "kill" or "refused" or "direct-kill").Select(s => $"{s.Action} at {s.At:HH:mm:ss.fff} ({s.Detail})"));
+            AddStep(StopStepKind.GaveUp, diagnosis);
+            string sentText = string.Join("; ", Snapshot().Where(s => s.Kind is StopStepKind.Signal or StopStepKind.Kill or StopStepKind.Refused or StopStepKind.DirectKill).Select(s => $"{s.Action} at {s.At:HH:mm:ss.fff} ({s.Detail})"));
             return Result(StopOutcome.Failed, StopEscalation.DirectKill, null,
-                $"Container {id} did not exit after SIGKILL: {sent}. The kernel reports {diagnosis}. The stop stays pending: a later Stop-Container or Restore-ContainerState finishes it once the process exits.");
+                $"Container {id} did not exit after SIGKILL: {sentText}. The kernel reports {diagnosis}. The stop stays pending: a later Stop-Container or Restore-ContainerState finishes it once the process exits.");
         }
         finally
         {
@@ -213,32 +241,67 @@ internal sealed class StopOperation
         }
     }
 
-    private async Task<bool> SignalAsync(int signal, bool all, string action)
+    /// <summary>Whether a signal reached the process: yes, no, or maybe (its RPC timed out or containerd went away mid-call).</summary>
+    private enum Delivery
+    {
+        Delivered,
+        NotDelivered,
+        MaybeDelivered,
+    }
+
+    /// <summary>Resumes the task if it is paused now, so the signal just sent is acted on (moby#15853).</summary>
+    private async Task ResumeIfPausedAsync()
+    {
+        if (_state.Status != ContainerStatus.Paused)
+        {
+            return;
+        }
+
+        try
+        {
+            await _parts.Client.ResumeAsync(_state.Id).ConfigureAwait(false);
+            AddStep(StopStepKind.Resume, "resumed so the signal is delivered");
+        }
+        catch (ContainerdException e)
+        {
+            AddStep(StopStepKind.Resume, $"failed: {e.Message}");
+        }
+    }
+
+    private async Task<Delivery> SignalAsync(int signal, bool all, StopStepKind kind)
     {
         try
         {
-            await _engine.Client.KillAsync(_state.Id, signal, all, deadline: SignalDeadline).ConfigureAwait(false);
-            AddStep(action, Signals.Name(signal) + (all ? " to every process" : " to the init process"));
-            return true;
+            await _parts.Client.KillAsync(_state.Id, signal, all, deadline: SignalDeadline).ConfigureAwait(false);
+            AddStep(kind, Signals.Name(signal) + (all ? " to every process" : " to the init process"));
+            return Delivery.Delivered;
         }
         catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
         {
             // containerd's "process already finished": nothing to signal, the exit is on its way.
-            AddStep(action, "process already finished");
-            _engine.ObserveExit(_state, _state.Pid, null, "kill");
-            return true;
+            AddStep(kind, "process already finished");
+            _parts.ObserveExit(_state, _state.Pid, null, "kill");
+            return Delivery.Delivered;
         }
         catch (ContainerdException e) when (IsRefused(e))
         {
             // EACCES/EPERM from kill(2) in runc: a security module (AppArmor, SELinux) denies the
             // signal (moby#36809, #47720). Waiting gains nothing: the caller escalates at once.
-            AddStep("refused", $"{Signals.Name(signal)}{(all ? " to every process" : " to the init process")} refused: {e.Message.ReplaceLineEndings(" ").Trim()}. A security module (AppArmor, SELinux) may deny the signal; escalating without waiting");
-            return false;
+            AddStep(StopStepKind.Refused, $"{Signals.Name(signal)}{(all ? " to every process" : " to the init process")} refused: {e.Message.ReplaceLineEndings(" ").Trim()}. A security module (AppArmor, SELinux) may deny the signal; {(_settings.TimeoutSeconds < 0 ? "a stop with no timeout is never forced" : "escalating without waiting")}");
+            return Delivery.NotDelivered;
+        }
+        catch (ContainerdException e) when (e.Kind is ContainerdErrorKind.DeadlineExceeded or ContainerdErrorKind.Unavailable)
+        {
+            // The call may have reached the shim before its deadline passed or the connection
+            // dropped: the signal may be on its way, so the grace period still runs (moby waits
+            // too after a failed stop signal, daemon/stop.go).
+            AddStep(kind, $"{Signals.Name(signal)} may not have been delivered ({e.Kind}: {e.Message}); the grace period still runs");
+            return Delivery.MaybeDelivered;
         }
         catch (ContainerdException e)
         {
-            AddStep(action, $"{Signals.Name(signal)} failed: {e.Kind}: {e.Message}");
-            return false;
+            AddStep(kind, $"{Signals.Name(signal)} failed: {e.Kind}: {e.Message}");
+            return Delivery.NotDelivered;
         }
     }
 
@@ -253,19 +316,6 @@ internal sealed class StopOperation
             && (e.Message.Contains("permission denied", StringComparison.OrdinalIgnoreCase)
                 || e.Message.Contains("operation not permitted", StringComparison.OrdinalIgnoreCase)));
 
-    private async Task TryAsync(string action, string detail, Func<Task> call)
-    {
-        try
-        {
-            await call().ConfigureAwait(false);
-            AddStep(action, detail);
-        }
-        catch (ContainerdException e)
-        {
-            AddStep(action, $"failed: {e.Message}");
-        }
-    }
-
     private static async Task<bool> WaitBoundedAsync(Task<RecordedExit?> exited, TimeSpan bound)
     {
         using var cts = new CancellationTokenSource();
@@ -276,15 +326,18 @@ internal sealed class StopOperation
 
     private async Task<StopResult> ExitedAsync(StopEscalation escalation, RecordedExit? exit)
     {
-        if (_state.Status == ContainerStatus.Restarting)
+        await _state.Enqueue(async () =>
         {
-            // The exit was finalised with the restart policy before this stop marked itself: the
-            // stop wins, the container stays stopped.
-            await _engine.Restarts.CancelAsync(_state).ConfigureAwait(false);
-            AddStep("restart-cancelled", "a restart scheduled by the exit was cancelled");
-        }
+            if (_state.Status == ContainerStatus.Restarting)
+            {
+                // The exit was finalised with the restart policy before this stop marked itself:
+                // the stop wins, the container stays stopped.
+                await _parts.Restarts.CancelAsync(_state).ConfigureAwait(false);
+                AddStep(StopStepKind.RestartCancelled, "a restart scheduled by the exit was cancelled");
+            }
+        }).ConfigureAwait(false);
 
-        AddStep("exited", exit?.ExitCode is int c ? $"exit code {c}" + (exit.Detail is null ? string.Empty : $" ({exit.Detail})") : "exit code unknown");
+        AddStep(StopStepKind.Exited, exit?.ExitCode is int c ? $"exit code {c}" + (exit.Detail is null ? string.Empty : $" ({exit.Detail})") : "exit code unknown");
         // An exit recorded with an unknown status (its shim hung, or was gone) says why.
         return Result(StopOutcome.Stopped, escalation, exit, exit?.Detail);
     }
@@ -292,7 +345,7 @@ internal sealed class StopOperation
     private StopResult Result(StopOutcome outcome, StopEscalation escalation, RecordedExit? exit, string? error = null) => new()
     {
         Id = _state.Id,
-        Namespace = _engine.Namespace,
+        Namespace = _parts.Namespace,
         Outcome = outcome,
         Signal = Signals.Name(_settings.Signal),
         Timeout = _settings.TimeoutSeconds,
@@ -313,14 +366,25 @@ internal sealed class StopOperation
         }
     }
 
-    private void AddStep(string action, string detail)
+    private void AddStep(StopStepKind kind, string detail)
     {
-        var step = new StopStep(DateTime.UtcNow, action, detail);
+        var step = new StopStep(DateTime.UtcNow, kind, detail);
         lock (_gate)
         {
             _steps.Add(step);
         }
 
-        StepAdded?.Invoke(step);
+        // Each observer on its own: one that throws (an -AsJob whose streams closed) must not
+        // abort the stop every other caller shares.
+        foreach (var observer in StepAdded?.GetInvocationList() ?? Array.Empty<Delegate>())
+        {
+            try
+            {
+                ((Action<StopStep>)observer)(step);
+            }
+            catch (Exception)
+            {
+            }
+        }
     }
 }

@@ -15,9 +15,37 @@ public enum StopEscalation
     DirectKill,
 }
 
-/// <summary>One entry of a stop's timeline: what was sent, waited for or observed, and when.</summary>
-public sealed record StopStep(DateTime At, string Action, string Detail)
+/// <summary>What a step of a stop was. <see cref="StopStep.Action"/> spells it as the timeline shows it (restart-cancelled, direct-kill, ...).</summary>
+public enum StopStepKind
 {
+    Warning,
+    Stop,
+    Joined,
+    RecordIntent,
+    Signal,
+    Refused,
+    Resume,
+    Timeout,
+    Escalate,
+    Kill,
+    DirectKill,
+    WaitRecord,
+    Exited,
+    AlreadyStopped,
+    RestartCancelled,
+    GaveUp,
+    Error,
+}
+
+/// <summary>One entry of a stop's timeline: what was sent, waited for or observed, and when.</summary>
+public sealed record StopStep(DateTime At, StopStepKind Kind, string Detail)
+{
+    /// <summary>The kind as the timeline spells it: kebab-case (signal, kill, direct-kill, restart-cancelled, ...).</summary>
+    public string Action => ActionOf(Kind);
+
+    public static string ActionOf(StopStepKind kind) =>
+        string.Concat(kind.ToString().Select((c, i) => i > 0 && char.IsUpper(c) ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+
     public override string ToString() => $"{At:HH:mm:ss.fff} {Action} {Detail}";
 }
 
@@ -46,6 +74,9 @@ public sealed class StopResult
     public TimeSpan Duration { get; init; }
 
     public IReadOnlyList<StopStep> Steps { get; init; } = Array.Empty<StopStep>();
+
+    /// <summary>What the stop had to warn about (a garbage stop-signal or stop-timeout label, and what it used instead).</summary>
+    public IReadOnlyList<string> Warnings => Steps.Where(s => s.Kind == StopStepKind.Warning).Select(s => s.Detail).ToList();
 
     public string? Error { get; init; }
 }

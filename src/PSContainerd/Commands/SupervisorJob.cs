@@ -1,0 +1,57 @@
+using System.Management.Automation;
+using PSContainerd.Engine;
+
+namespace PSContainerd.Commands;
+
+/// <summary>
+/// Start-ContainerSupervisor's job: keeps the engine's event stream up and reports (Receive-Job)
+/// when this process takes the restart duty. Stop-Job ends the job; the duty stays with this
+/// process while the module is loaded (every engine takes it when free), Remove-Module gives it up.
+/// </summary>
+public sealed class SupervisorJob : BackgroundJob
+{
+    private readonly ContainerEngine _engine;
+
+    internal SupervisorJob(ContainerEngine engine, string command)
+        : base(command, "ContainerSupervisor", "PSContainerdSupervisorJob")
+    {
+        _engine = engine;
+    }
+
+    public override string StatusMessage => _engine.IsSupervisor ? $"supervising since {_engine.SupervisorSince:u}" : "waiting for the restart duty";
+
+    public override string Location => $"{_engine.Address} ({_engine.Namespace})";
+
+    protected override async Task RunAsync(CancellationToken ct)
+    {
+        try
+        {
+            await SuperviseAsync(_engine, text => Verbose.Add(new VerboseRecord(text)), info => Output.Add(PSObject.AsPSObject(info)), ct).ConfigureAwait(false);
+            Finish(JobState.Completed);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            Finish(JobState.Stopped);
+        }
+        catch (Exception e) when (ErrorRecords.TryFrom(e, _engine.Address, out var record))
+        {
+            Error.Add(record);
+            Finish(JobState.Failed);
+        }
+    }
+
+    /// <summary>Watches containerd's events, waits for the duty, reports it, then runs until cancelled.</summary>
+    internal static async Task SuperviseAsync(ContainerEngine engine, Action<string> verbose, Action<SupervisorInfo> output, CancellationToken ct)
+    {
+        await engine.WhenMonitoringAsync(ct).ConfigureAwait(false);
+        if (!engine.IsSupervisor && ContainerEngine.SupervisorOf(engine.Address, engine.Namespace) is { } other)
+        {
+            verbose($"Process {other.ProcessId} holds the restart duty for namespace '{engine.Namespace}' at '{engine.Address}'; taking it when it is free.");
+        }
+
+        await engine.WhenSupervisorAsync(ct).ConfigureAwait(false);
+        verbose($"This process ({Environment.ProcessId}) holds the restart duty for namespace '{engine.Namespace}' at '{engine.Address}'.");
+        output(GetContainerSupervisorCommand.SupervisorInfoOf(engine.Address, engine.Namespace, Environment.ProcessId, engine.SupervisorSince));
+        await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
+    }
+}

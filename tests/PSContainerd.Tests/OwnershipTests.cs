@@ -1,0 +1,222 @@
+using System.Diagnostics;
+using PSContainerd.Engine;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace PSContainerd.Tests;
+
+/// <summary>
+/// Who may change what (docs/architecture.md, "Ownership"): one restart supervisor per (socket,
+/// namespace), every transition on the container's queue, decisions from the labels as recorded.
+/// Against the real containerd; "another session" is a second engine (ContainerEngine.CreateUnshared).
+/// </summary>
+[Collection(ContainerdCollection.Name)]
+public sealed class OwnershipTests
+{
+    private static readonly string[] FailsSoon = { "/bin/sh", "-c", "sleep 0.3; exit 1" };
+
+    private readonly ContainerdFixture _fx;
+    private readonly ITestOutputHelper _out;
+
+    public OwnershipTests(ContainerdFixture fx, ITestOutputHelper output)
+    {
+        _fx = fx;
+        _out = output;
+    }
+
+    private ContainerEngine Engine => _fx.Engine;
+
+    /// <summary>Bounded negative check: no new task for <paramref name="id"/> within <paramref name="window"/>.</summary>
+    private static async Task AssertNoTaskFor(Containerd.ContainerdClient client, string id, TimeSpan window, string because)
+    {
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < window)
+        {
+            var t = await client.GetTaskAsync(id);
+            Assert.True(t is null || t.Status == Containerd.TaskStatus.Stopped, $"{because}: a task runs (pid {t?.Pid}) after {sw.Elapsed}");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
+    public async Task E1_a_manual_stop_by_another_session_is_never_undone_by_the_supervisor()
+    {
+        await Containers.Until(() => Task.FromResult(Engine.IsSupervisor), TimeSpan.FromSeconds(5), "the fixture's engine holds the duty");
+        await using var c = await TestContainer.StartAsync(_fx, "e1", Containers.IgnoresTerm, Containers.Policy("always"));
+        await using var other = ContainerEngine.CreateUnshared(_fx.Address, _fx.Namespace);
+        Assert.False(other.IsSupervisor);
+
+        var r = await other.StopAsync(c.Id, null, 5, null);
+        Assert.Equal(StopOutcome.Stopped, r.Outcome);
+        await AssertNoTaskFor(_fx.Client, c.Id, TimeSpan.FromSeconds(2), "the supervisor restarted a container another session stopped by hand");
+        var info = await Engine.GetInfoAsync(c.Id);
+        Assert.Equal(ContainerStatus.Stopped, info.Status);
+        Assert.Equal(0, info.RestartCount);
+        Assert.Equal(ContainerStatus.Stopped, Engine.StateOf(c.Id).Status);
+    }
+
+    [Fact]
+    public async Task E1_an_engine_that_is_not_the_supervisor_records_exits_but_never_restarts()
+    {
+        await using var scratch = new Scratch(_fx, "e1b");
+        var holder = scratch.Open();
+        await Containers.Until(() => Task.FromResult(holder.IsSupervisor), TimeSpan.FromSeconds(5), "the first engine holds the duty");
+        var second = scratch.Open();
+        Assert.False(second.IsSupervisor);
+        var events = second.Events.Subscribe();
+        await using var c = await TestContainer.StartAsync(second, _fx.RootFs, "rec", FailsSoon, Containers.Policy("always"));
+        // The second engine records every exit; the restarts it sees are the holder's.
+        var seen = await Containers.Collect(events, c.Id, l => l.Count(e => e.Type == EventTypes.Exit) >= 2, TimeSpan.FromSeconds(20));
+        Assert.DoesNotContain(seen, e => e.Type is EventTypes.Restart or EventTypes.Restarting);
+        Assert.True(RestartManager.CountOf((await scratch.Client.GetContainerAsync(c.Id)).Labels) >= 1, "nobody restarted it");
+        second.Events.Unsubscribe(events);
+    }
+
+    [Fact]
+    public async Task E2_a_stop_landing_while_a_restart_is_in_flight_leaves_the_container_stopped()
+    {
+        // The restart's start and the stop's decision used to run off the container's queue:
+        // 4 of 8 stops at 10-90 ms after the backoff returned RestartCancelled with the container running.
+        for (int delayMs = 0; delayMs <= 90; delayMs += 15)
+        {
+            var events = Engine.Events.Subscribe();
+            await using var c = await TestContainer.StartAsync(_fx, "e2", FailsSoon, Containers.Policy("always"));
+            await Containers.Collect(events, c.Id, l => l.Any(e => e.Type == EventTypes.Restarting), TimeSpan.FromSeconds(10));
+            Engine.Events.Unsubscribe(events);
+            await Task.Delay(RestartManager.InitialBackoff + TimeSpan.FromMilliseconds(delayMs));
+            var r = await Engine.StopAsync(c.Id, null, 2, null);
+            _out.WriteLine($"{delayMs} ms: {r.Outcome} {string.Join(" | ", r.Steps)}");
+            await AssertNoTaskFor(_fx.Client, c.Id, TimeSpan.FromSeconds(1), $"stop at {delayMs} ms after the backoff answered {r.Outcome}");
+            Assert.Equal(ContainerStatus.Stopped, Engine.StateOf(c.Id).Status);
+        }
+    }
+
+    [Fact]
+    public async Task E9_a_timeout_past_49_days_waits_instead_of_failing()
+    {
+        await using var c = await TestContainer.StartAsync(_fx, "e9", Containers.Cooperative);
+        using (var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Engine.WaitAsync(c.Id, WaitCondition.NotRunning, TimeSpan.FromDays(60), cts.Token));
+        }
+
+        var r = await Engine.StopAsync(c.Id, null, int.MaxValue, null).WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.True(r.Outcome == StopOutcome.Stopped, string.Join("\n", r.Steps) + r.Error);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal(StopEscalation.None, r.Escalation);
+    }
+
+    [Fact]
+    public async Task E11_a_disposed_engine_restarts_nothing_and_the_next_holder_carries_out_the_pending_restart()
+    {
+        await using var scratch = new Scratch(_fx, "e11");
+        var first = scratch.Open();
+        await Containers.Until(() => Task.FromResult(first.IsSupervisor), TimeSpan.FromSeconds(5), "the engine holds the duty");
+        var events = first.Events.Subscribe();
+        string id = await scratch.NewContainerAsync(first, "e11", FailsSoon, policy: Containers.Policy("always"));
+        // The fourth backoff is 800 ms: long enough to dispose the engine inside it.
+        await Containers.Collect(events, id, l => l.Count(e => e.Type == EventTypes.Restarting) >= 4, TimeSpan.FromSeconds(20));
+        await first.DisposeAsync();
+        await AssertNoTaskFor(scratch.Client, id, TimeSpan.FromSeconds(2), "a disposed engine restarted a container");
+        Assert.Equal(StateLabels.StateRestarting, (await scratch.Client.GetContainerAsync(id)).Labels[StateLabels.State]);
+
+        // The duty is free: a new engine takes it and does the restart the first one left.
+        var next = scratch.Open();
+        await Containers.Until(() => Task.FromResult(next.IsSupervisor), TimeSpan.FromSeconds(3), "the next engine took the duty");
+        await Containers.Until(async () => await scratch.Client.GetTaskAsync(id) is not null, TimeSpan.FromSeconds(10), "the pending restart carried out");
+    }
+
+    [Fact]
+    public async Task E17_a_container_paused_during_the_grace_period_is_resumed_so_SIGKILL_lands()
+    {
+        await using var c = await TestContainer.StartAsync(_fx, "e17", Containers.IgnoresTerm);
+        var signalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var clock = Stopwatch.StartNew();
+        var stop = Engine.StopAsync(c.Id, null, 2, s =>
+        {
+            if (s.Kind == StopStepKind.Signal)
+            {
+                signalled.TrySetResult();
+            }
+        });
+        await signalled.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await Engine.PauseAsync(c.Id);
+        var r = await stop.WaitAsync(TimeSpan.FromSeconds(30));
+        string steps = string.Join("\n", r.Steps);
+        Assert.True(r.Outcome == StopOutcome.Stopped, steps + r.Error);
+        Assert.Equal(StopEscalation.Kill, r.Escalation);
+        Assert.Equal(137, r.ExitCode);
+        int kill = r.Steps.ToList().FindIndex(s => s.Kind == StopStepKind.Kill);
+        Assert.Contains(r.Steps.Skip(kill), s => s.Kind == StopStepKind.Resume);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2) + StopOperation.KillWait, $"took {clock.Elapsed}\n{steps}");
+    }
+
+    [Fact]
+    public async Task E18_an_observer_that_throws_does_not_abort_the_shared_stop()
+    {
+        await using var c = await TestContainer.StartAsync(_fx, "e18", Containers.Cooperative);
+        var broken = Engine.StopAsync(c.Id, null, 5, _ => throw new InvalidOperationException("the job's streams are closed"));
+        var joiner = Engine.StopAsync(c.Id, null, 5, null);
+        var r1 = await broken.WaitAsync(TimeSpan.FromSeconds(20));
+        var r2 = await joiner.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.True(r1.Outcome == StopOutcome.Stopped, string.Join("\n", r1.Steps) + r1.Error);
+        Assert.Equal(StopOutcome.Stopped, r2.Outcome);
+        Assert.Equal(0, r1.ExitCode);
+    }
+
+    [Fact]
+    public async Task E20_the_first_look_at_an_unwatched_exit_records_it_and_restarts_nothing()
+    {
+        await using var scratch = new Scratch(_fx, "e20");
+        var old = scratch.Open();
+        string id = await scratch.NewContainerAsync(old, "e20", new[] { "/bin/sh", "-c", "sleep 0.5; exit 3" }, policy: Containers.Policy("always"));
+        await old.DisposeAsync();
+        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+        {
+            Assert.Equal(3u, (await scratch.Client.WaitAsync(id, cts.Token)).ExitStatus);
+        }
+
+        var fresh = scratch.Open();
+        var w = await fresh.WaitAsync(id, WaitCondition.NotRunning, TimeSpan.FromSeconds(10));
+        Assert.Equal(3, w.ExitCode);
+        await AssertNoTaskFor(scratch.Client, id, TimeSpan.FromSeconds(1.5), "a Wait-Container restarted the container");
+        Assert.Equal("3", (await scratch.Client.GetContainerAsync(id)).Labels[StateLabels.ExitCode]);
+    }
+
+    [Fact]
+    public async Task E7_E12_a_failed_restart_is_recorded_as_stopped_with_its_error_and_wakes_waiters()
+    {
+        string rootfs = Path.Combine(Path.GetTempPath(), "pscd-e7-" + Guid.NewGuid().ToString("N")[..8]);
+        Host.Must("cp", "-a", _fx.RootFs, rootfs);
+        var events = Engine.Events.Subscribe();
+        try
+        {
+            await using var c = await TestContainer.StartAsync(Engine, rootfs, "e7", new[] { "/bin/sh", "-c", "sleep 1; exit 1" }, Containers.Policy("always"));
+            await Containers.Collect(events, c.Id, l => l.Any(e => e.Type == EventTypes.Restart), TimeSpan.FromSeconds(15));
+            Directory.Delete(rootfs, recursive: true);
+            // The next exit enters Restarting; a NextExit waiter that comes then must be woken when the restart fails.
+            await Containers.Collect(events, c.Id, l => l.Any(e => e.Type == EventTypes.Restarting), TimeSpan.FromSeconds(15));
+            var next = Engine.WaitAsync(c.Id, WaitCondition.NextExit, TimeSpan.FromSeconds(20));
+            var seen = await Containers.Collect(events, c.Id, l => l.Any(e => e.Type == EventTypes.Diagnostic && e.Attributes["Message"].Contains("restart by policy failed", StringComparison.Ordinal)), TimeSpan.FromSeconds(15));
+            _out.WriteLine(string.Join("\n", seen.Select(e => $"{e.Type} {string.Join(",", e.Attributes.Select(a => a.Key + "=" + a.Value))}")));
+            var w = await next;
+            Assert.False(w.TimedOut);
+            await Containers.Until(() => Task.FromResult(Engine.StateOf(c.Id).Status == ContainerStatus.Stopped), TimeSpan.FromSeconds(5), "the state left Restarting");
+            // NextExit waiters registered during the failed restart are woken (moby's SetStopped).
+            var late = await Engine.WaitAsync(c.Id, WaitCondition.NotRunning, TimeSpan.FromSeconds(1));
+            Assert.False(late.TimedOut);
+            var labels = (await _fx.Client.GetContainerAsync(c.Id)).Labels;
+            Assert.Equal(StateLabels.StateStopped, labels[StateLabels.State]);
+            Assert.True(labels.ContainsKey(StateLabels.RestartError));
+            Assert.Equal(ContainerStatus.Stopped, (await Engine.GetInfoAsync(c.Id)).Status);
+        }
+        finally
+        {
+            Engine.Events.Unsubscribe(events);
+            if (Directory.Exists(rootfs))
+            {
+                Directory.Delete(rootfs, recursive: true);
+            }
+        }
+    }
+}

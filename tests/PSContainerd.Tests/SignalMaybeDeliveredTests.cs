@@ -1,0 +1,89 @@
+using PSContainerd.Engine;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace PSContainerd.Tests;
+
+/// <summary>
+/// A stop signal whose RPC failed with DeadlineExceeded may still have been delivered: the grace
+/// period runs, and a -1 stop is never forced (moby keeps waiting too, daemon/stop.go). The RPC
+/// is made to time out for real by freezing the container's shim (SIGSTOP).
+/// </summary>
+[Collection(FailureCollection.Name)]
+public sealed class SignalMaybeDeliveredTests
+{
+    private readonly FailureContainerdFixture _fx;
+    private readonly ITestOutputHelper _out;
+
+    public SignalMaybeDeliveredTests(FailureContainerdFixture fx, ITestOutputHelper output)
+    {
+        _fx = fx;
+        _out = output;
+    }
+
+    private ContainerEngine Engine => _fx.Engine;
+
+    [Fact]
+    public async Task E3_the_grace_period_still_runs_after_a_timed_out_stop_signal_and_minus_1_is_never_forced()
+    {
+        await using var graceful = await TestContainer.StartAsync(_fx, "e3t", Containers.IgnoresTerm);
+        await using var never = await TestContainer.StartAsync(_fx, "e3n", Containers.IgnoresTerm);
+        var shims = new[] { Containers.ShimPid(_fx.Namespace, graceful.Id)!.Value, Containers.ShimPid(_fx.Namespace, never.Id)!.Value };
+        bool frozen = false;
+        try
+        {
+            foreach (var shim in shims)
+            {
+                Host.Signal(shim, Host.SIGSTOP);
+            }
+
+            frozen = true;
+            foreach (var shim in shims)
+            {
+                await Containers.Until(() => Task.FromResult(Host.State(shim)?.StartsWith('T') == true), TimeSpan.FromSeconds(5), "the shim stopped");
+            }
+
+            var forever = Engine.StopAsync(never.Id, null, -1, null);
+            var r = await Engine.StopAsync(graceful.Id, null, 3, null).WaitAsync(TimeSpan.FromSeconds(40));
+            string steps = string.Join("\n", r.Steps);
+            _out.WriteLine(steps);
+            var signal = r.Steps.First(s => s.Kind == StopStepKind.Signal);
+            Assert.Contains("may not have been delivered", signal.Detail, StringComparison.Ordinal);
+            Assert.DoesNotContain(r.Steps, s => s.Kind == StopStepKind.Escalate);
+            var timeout = Assert.Single(r.Steps, s => s.Kind == StopStepKind.Timeout);
+            Assert.True(timeout.At - signal.At >= TimeSpan.FromSeconds(2.9), $"the grace period was cut short\n{steps}");
+
+            // The -1 stop: still waiting, nothing forced.
+            Assert.False(forever.IsCompleted, "a -1 stop ended while its signal's fate is unknown");
+            var snapshotSteps = Engine.StateOf(never.Id).Stop;
+            Assert.NotNull(snapshotSteps);
+
+            foreach (var shim in shims)
+            {
+                Host.Signal(shim, Host.SIGCONT);
+            }
+
+            frozen = false;
+
+            // A joiner with a timeout brings the escalation forward; only then is SIGKILL sent.
+            var joined = await Engine.StopAsync(never.Id, null, 0, null).WaitAsync(TimeSpan.FromSeconds(30));
+            var first = await forever.WaitAsync(TimeSpan.FromSeconds(5));
+            string neverSteps = string.Join("\n", first.Steps);
+            _out.WriteLine(neverSteps);
+            Assert.Equal(StopOutcome.Stopped, first.Outcome);
+            var joinedAt = first.Steps.First(s => s.Kind == StopStepKind.Joined).At;
+            Assert.All(first.Steps.Where(s => s.Kind is StopStepKind.Kill or StopStepKind.DirectKill), s => Assert.True(s.At >= joinedAt, $"forced before anyone asked for a timeout\n{neverSteps}"));
+            Assert.Equal(joined.ExitCode, first.ExitCode);
+        }
+        finally
+        {
+            if (frozen)
+            {
+                foreach (var shim in shims)
+                {
+                    Host.Signal(shim, Host.SIGCONT);
+                }
+            }
+        }
+    }
+}

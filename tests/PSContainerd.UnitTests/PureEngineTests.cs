@@ -1,0 +1,118 @@
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using PSContainerd.Containerd;
+using PSContainerd.Containerd.Api.Events;
+using PSContainerd.Engine;
+using Xunit;
+using E = PSContainerd.Containerd.Api.EventTypes;
+
+namespace PSContainerd.UnitTests;
+
+/// <summary>Small pure parts: step names, container state transitions, grace period bounds, event decoding.</summary>
+public sealed class PureEngineTests
+{
+    [Theory]
+    [InlineData(StopStepKind.DirectKill, "direct-kill")]
+    [InlineData(StopStepKind.RestartCancelled, "restart-cancelled")]
+    [InlineData(StopStepKind.RecordIntent, "record-intent")]
+    [InlineData(StopStepKind.AlreadyStopped, "already-stopped")]
+    [InlineData(StopStepKind.Signal, "signal")]
+    [InlineData(StopStepKind.GaveUp, "gave-up")]
+    public void Step_kinds_keep_the_timeline_spelling(StopStepKind kind, string action) =>
+        Assert.Equal(action, new StopStep(DateTime.UtcNow, kind, string.Empty).Action);
+
+    [Fact]
+    public void Warnings_are_the_warning_steps()
+    {
+        var r = new StopResult { Steps = new[] { new StopStep(DateTime.UtcNow, StopStepKind.Warning, "bad label"), new StopStep(DateTime.UtcNow, StopStepKind.Signal, "SIGTERM") } };
+        Assert.Equal(new[] { "bad label" }, r.Warnings);
+    }
+
+    [Fact]
+    public void An_oom_of_the_previous_run_does_not_leak_into_the_next()
+    {
+        var s = new ContainerState("c");
+        s.SetRunning(10, DateTime.UtcNow);
+        s.MarkOom();
+        s.SetExited(new RecordedExit(137, DateTime.UtcNow, true), restarting: false);
+        s.MarkOom(); // a late /tasks/oom of the old run
+        s.SetRunning(11, DateTime.UtcNow);
+        Assert.False(s.OomSeen);
+    }
+
+    [Fact]
+    public async Task A_cancelled_restart_wakes_next_exit_waiters()
+    {
+        var s = new ContainerState("c");
+        s.SetRunning(10, DateTime.UtcNow);
+        s.SetExited(new RecordedExit(1, DateTime.UtcNow, false), restarting: true);
+        var next = s.WaitTask(WaitCondition.NextExit);
+        Assert.False(next.IsCompleted);
+        s.SetStopped();
+        var exit = await next.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(1, exit!.ExitCode);
+        Assert.Equal(ContainerStatus.Stopped, s.Status);
+    }
+
+    [Fact]
+    public void Labels_refresh_the_manual_flag_both_ways()
+    {
+        var s = new ContainerState("c");
+        s.RefreshLabels(new Dictionary<string, string> { [StateLabels.ManuallyStopped] = "true" });
+        Assert.True(s.ManuallyStopped);
+        s.RefreshLabels(new Dictionary<string, string>());
+        Assert.False(s.ManuallyStopped);
+    }
+
+    [Fact]
+    public void A_pending_restart_is_taken_once()
+    {
+        var s = new ContainerState("c");
+        using var cts = new CancellationTokenSource();
+        Assert.Null(s.SetPendingRestart(cts));
+        Assert.True(s.HasPendingRestart);
+        Assert.True(s.TakePendingRestart(cts));
+        Assert.False(s.TakePendingRestart(cts));
+        Assert.False(s.HasPendingRestart);
+    }
+
+    [Fact]
+    public async Task A_timeout_past_what_a_timer_can_hold_waits_for_ever_instead_of_throwing()
+    {
+        var grace = new GracePeriod();
+        grace.StartAt(DateTime.UtcNow, int.MaxValue);
+        var exited = new TaskCompletionSource();
+        var wait = grace.WaitAsync(exited.Task);
+        await Task.Delay(200);
+        Assert.False(wait.IsCompleted);
+        exited.SetResult();
+        Assert.True(await wait.WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public async Task A_joiner_brings_a_long_grace_period_forward()
+    {
+        var grace = new GracePeriod();
+        grace.StartAt(DateTime.UtcNow, 3600);
+        var wait = grace.WaitAsync(new TaskCompletionSource().Task);
+        Assert.True(grace.BringForward(DateTime.UtcNow.AddMilliseconds(100)));
+        Assert.False(await wait.WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public void A_container_update_event_carries_its_labels()
+    {
+        var update = new E.ContainerUpdate { Id = "web" };
+        update.Labels.Add(StateLabels.ManuallyStopped, "true");
+        var env = new Envelope
+        {
+            Timestamp = Timestamp.FromDateTime(DateTime.UtcNow),
+            Namespace = "default",
+            Topic = "/containers/update",
+            Event = new Any { TypeUrl = "containerd.events.ContainerUpdate", Value = update.ToByteString() },
+        };
+        var ev = Assert.IsType<ContainerLifecycleEvent>(EventDecoder.Decode(env));
+        Assert.Equal("web", ev.ContainerId);
+        Assert.Equal("true", ev.Labels![StateLabels.ManuallyStopped]);
+    }
+}

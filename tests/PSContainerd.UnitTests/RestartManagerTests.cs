@@ -1,0 +1,104 @@
+using PSContainerd.Engine;
+using Xunit;
+
+namespace PSContainerd.UnitTests;
+
+/// <summary>The restart policy as moby's restartmanager: a decision and a backoff, nothing started.</summary>
+public sealed class RestartManagerTests
+{
+    private static readonly RestartPolicy Always = new(RestartPolicyKind.Always);
+
+    [Fact]
+    public void Backoff_starts_at_100_ms_doubles_and_caps_at_a_minute()
+    {
+        var m = new RestartManager();
+        var seen = Enumerable.Range(0, 12).Select(_ => m.ShouldRestart(Always, 1, false, 0, TimeSpan.FromMilliseconds(300))).ToList();
+        Assert.All(seen, d => Assert.True(d.Restart));
+        Assert.Equal(new[] { 100, 200, 400, 800, 1600 }, seen.Take(5).Select(d => (int)d.After.TotalMilliseconds));
+        Assert.Equal(TimeSpan.FromMinutes(1), seen[^1].After);
+    }
+
+    [Fact]
+    public void A_run_of_ten_seconds_resets_the_backoff()
+    {
+        var m = new RestartManager();
+        m.ShouldRestart(Always, 1, false, 0, TimeSpan.Zero);
+        m.ShouldRestart(Always, 1, false, 0, TimeSpan.Zero);
+        Assert.Equal(TimeSpan.FromMilliseconds(400), m.ShouldRestart(Always, 1, false, 0, TimeSpan.FromSeconds(1)).After);
+        Assert.Equal(TimeSpan.FromMilliseconds(100), m.ShouldRestart(Always, 1, false, 0, TimeSpan.FromSeconds(10)).After);
+    }
+
+    [Fact]
+    public void A_manual_start_resets_the_backoff()
+    {
+        var m = new RestartManager();
+        m.ShouldRestart(Always, 1, false, 0, TimeSpan.Zero);
+        m.ShouldRestart(Always, 1, false, 0, TimeSpan.Zero);
+        m.Reset();
+        Assert.Equal(TimeSpan.FromMilliseconds(100), m.ShouldRestart(Always, 1, false, 0, TimeSpan.Zero).After);
+    }
+
+    [Theory]
+    [InlineData("always", 0, false, 0, true)]
+    [InlineData("always", 137, true, 0, false)]
+    [InlineData("unless-stopped", 1, false, 5, true)]
+    [InlineData("unless-stopped", 1, true, 0, false)]
+    [InlineData("on-failure", 0, false, 0, false)]
+    [InlineData("on-failure", 1, false, 100, true)]
+    [InlineData("on-failure:2", 1, false, 1, true)]
+    [InlineData("on-failure:2", 1, false, 2, false)]
+    [InlineData("on-failure:2", 1, true, 0, false)]
+    [InlineData("no", 1, false, 0, false)]
+    public void Decides_as_moby(string policy, int exitCode, bool manual, int count, bool restart)
+    {
+        Assert.True(RestartPolicy.TryParse(policy, out var p));
+        var d = new RestartManager().ShouldRestart(p, exitCode, manual, count, TimeSpan.Zero);
+        Assert.Equal(restart, d.Restart);
+        Assert.Equal(restart ? TimeSpan.FromMilliseconds(100) : TimeSpan.Zero, d.After);
+    }
+
+    [Fact]
+    public void A_no_leaves_the_backoff_where_it_was()
+    {
+        var m = new RestartManager();
+        m.ShouldRestart(Always, 1, false, 0, TimeSpan.Zero);
+        Assert.False(m.ShouldRestart(Always, 1, true, 0, TimeSpan.Zero).Restart);
+        Assert.Equal(TimeSpan.FromMilliseconds(100), m.Backoff);
+    }
+
+    [Fact]
+    public void Labels_decide_policy_manual_flag_and_count()
+    {
+        var labels = new Dictionary<string, string>
+        {
+            [StateLabels.RestartPolicy] = "on-failure:3",
+            [StateLabels.RestartCount] = "3",
+        };
+        Assert.False(RestartManager.WouldRestart(labels, 1, false));
+        labels[StateLabels.RestartCount] = "2";
+        Assert.True(RestartManager.WouldRestart(labels, 1, false));
+        labels[StateLabels.ManuallyStopped] = "true";
+        Assert.False(RestartManager.WouldRestart(labels, 1, false));
+        Assert.Equal(RestartPolicy.No, RestartManager.PolicyOf(new Dictionary<string, string> { [StateLabels.RestartPolicy] = "sometimes" }));
+    }
+
+    [Theory]
+    [InlineData("no")]
+    [InlineData("always")]
+    [InlineData("unless-stopped")]
+    [InlineData("on-failure")]
+    [InlineData("on-failure:5")]
+    public void Policies_round_trip(string text)
+    {
+        Assert.True(RestartPolicy.TryParse(text, out var p));
+        Assert.Equal(text, p.ToString());
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("on-failure:-1")]
+    [InlineData("on-failure:x")]
+    [InlineData("always:3")]
+    [InlineData("sometimes")]
+    public void Garbage_does_not_parse(string text) => Assert.False(RestartPolicy.TryParse(text, out _));
+}

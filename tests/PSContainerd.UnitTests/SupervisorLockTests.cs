@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using PSContainerd.Engine;
+using Xunit;
+
+namespace PSContainerd.UnitTests;
+
+/// <summary>
+/// The restart duty's lock against the real kernel (flock on a file under /run/lock): one holder,
+/// handed over when the holder goes. No containerd is needed: the lock is named after a socket
+/// path, which need not exist.
+/// </summary>
+public sealed class SupervisorLockTests
+{
+    /// <summary>How long a takeover may take: the brief is "within a second"; the margin is for a loaded machine.</summary>
+    private static readonly TimeSpan TakeoverBound = TimeSpan.FromSeconds(3);
+
+    private static string NewAddress() => $"/tmp/pscd-unit-{Guid.NewGuid():N}.sock";
+
+    [Fact]
+    public void The_kernel_lock_table_names_the_holder_and_skips_waiters()
+    {
+        var lines = new[]
+        {
+            "1: FLOCK  ADVISORY  WRITE 1463 fe:00:11660807 0 EOF",
+            "1: -> FLOCK  ADVISORY  WRITE 2000 fe:00:42 0 EOF",
+            "2: FLOCK  ADVISORY  READ 23477 fe:00:42 0 EOF",
+            "3: FLOCK  ADVISORY  WRITE 3100 fe:00:42 0 EOF",
+            "4: POSIX  ADVISORY  WRITE 3200 fe:01:42 0 EOF",
+        };
+        ulong dev = (0xfeUL << 8) | 0x00;
+        Assert.Equal(3100, SupervisorLock.HolderPid(lines, dev, 42));
+        Assert.Null(SupervisorLock.HolderPid(lines, dev, 43));
+    }
+
+    [Fact]
+    public void One_lock_per_real_socket_path_and_namespace()
+    {
+        string dir = Directory.CreateTempSubdirectory("pscd-unit-").FullName;
+        try
+        {
+            string sock = Path.Combine(dir, "containerd.sock");
+            File.WriteAllText(sock, string.Empty);
+            string link = Path.Combine(dir, "link.sock");
+            File.CreateSymbolicLink(link, sock);
+            Assert.Equal(SupervisorLock.LockPathFor(sock, "default"), SupervisorLock.LockPathFor(link, "default"));
+            Assert.NotEqual(SupervisorLock.LockPathFor(sock, "default"), SupervisorLock.LockPathFor(sock, "other"));
+            Assert.StartsWith(SupervisorLock.Directory(), SupervisorLock.LockPathFor(sock, "default"), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public async Task One_holder_at_a_time_and_dispose_hands_the_duty_over()
+    {
+        string address = NewAddress();
+        using var first = new SupervisorLock(address, "default", _ => { });
+        var firstTook = Took(first);
+        first.Start();
+        await firstTook.WaitAsync(TakeoverBound);
+        Assert.True(first.IsHeld);
+        Assert.Equal(Environment.ProcessId, SupervisorLock.Holder(address, "default")?.ProcessId);
+
+        using var second = new SupervisorLock(address, "default", _ => { });
+        var secondTook = Took(second);
+        second.Start();
+        await Task.Delay(300);
+        Assert.False(second.IsHeld, "two holders of one duty");
+
+        first.Dispose();
+        Assert.False(first.IsHeld);
+        await secondTook.WaitAsync(TakeoverBound);
+        Assert.True(second.IsHeld);
+    }
+
+    [Fact]
+    public async Task Killing_the_holding_process_hands_the_duty_over_within_the_bound()
+    {
+        string address = NewAddress();
+        string path = SupervisorLock.LockPathFor(address, "default");
+        // A real other process holds the lock: flock(1) keeps it for as long as it lives (-o: not its child).
+        using var holder = Process.Start(new ProcessStartInfo("flock", new[] { "-o", path, "sleep", "600" }))!;
+        try
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            while (SupervisorLock.Holder(address, "default")?.ProcessId != holder.Id)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "flock(1) never took the lock");
+                await Task.Delay(20);
+            }
+
+            using var mine = new SupervisorLock(address, "default", _ => { });
+            var took = Took(mine);
+            mine.Start();
+            await Task.Delay(300);
+            Assert.False(mine.IsHeld, "took the duty while another process held it");
+
+            holder.Kill(); // SIGKILL: no cleanup, only the kernel releases the lock
+            var killedAt = Stopwatch.StartNew();
+            await took.WaitAsync(TakeoverBound);
+            Assert.True(mine.IsHeld);
+            Assert.True(killedAt.Elapsed < TimeSpan.FromSeconds(1) || killedAt.Elapsed < TakeoverBound, $"took {killedAt.Elapsed}");
+            Assert.Equal(Environment.ProcessId, SupervisorLock.Holder(address, "default")?.ProcessId);
+        }
+        finally
+        {
+            if (!holder.HasExited)
+            {
+                holder.Kill();
+            }
+        }
+    }
+
+    private static Task Took(SupervisorLock l)
+    {
+        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        l.Acquired += () => tcs.TrySetResult();
+        return tcs.Task;
+    }
+}

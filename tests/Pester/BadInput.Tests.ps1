@@ -43,18 +43,21 @@ Describe 'Bad input' {
         It '<_> writes AmbiguousContainerId naming both candidates, and changes neither' -ForEach @(
             'Get-Container', 'Start-Container', 'Send-ContainerSignal', 'Suspend-Container', 'Remove-Container'
         ) {
-            $base = New-TestId 'amb'
-            $script:Ids.Add($base)
-            $one = New-Container -Id "$base-1x" -RootFs $script:RootFs -Command sleep, 100 -Start
-            $two = New-Container -Id "$base-2x" -RootFs $script:RootFs -Command sleep, 100
+            # Only generated 64-hex ids match by prefix, so two of them share one here.
+            $base = ([guid]::NewGuid().ToString('N') + [guid]::NewGuid().ToString('N')).Substring(0, 12)
+            $idOne = $base + ([guid]::NewGuid().ToString('N') + [guid]::NewGuid().ToString('N')).Substring(0, 52)
+            $idTwo = $base + ([guid]::NewGuid().ToString('N') + [guid]::NewGuid().ToString('N')).Substring(0, 52)
+            $script:Ids.Add($idOne); $script:Ids.Add($idTwo)
+            $one = New-Container -Id $idOne -RootFs $script:RootFs -Command sleep, 100 -Start
+            $two = New-Container -Id $idTwo -RootFs $script:RootFs -Command sleep, 100
 
-            & $_ -Id "$base-" -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            & $_ -Id $base -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
 
             $err.Count | Should -Be 1
             $err[0].FullyQualifiedErrorId | Should -BeLike 'AmbiguousContainerId,*'
             $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
-            "$($err[0])" | Should -BeLike "*$base-1x*"
-            "$($err[0])" | Should -BeLike "*$base-2x*"
+            "$($err[0])" | Should -BeLike "*$idOne*"
+            "$($err[0])" | Should -BeLike "*$idTwo*"
             Assert-Unchanged $one
             Assert-Unchanged $two
         }

@@ -289,19 +289,6 @@ Describe 'Lifecycle cmdlets' {
     }
 
     Describe 'Id resolution' {
-        It 'accepts a unique prefix on every cmdlet' {
-            $c = New-TestContainer
-            $prefix = $c.Id.Substring(0, $c.Id.Length - 3)
-            (Get-Container -Id $prefix).Id | Should -Be $c.Id
-            (Start-Container -Id $prefix).Id | Should -Be $c.Id
-            (Suspend-Container -Id $prefix -PassThru).Status | Should -Be 'Paused'
-            (Resume-Container -Id $prefix -PassThru).Status | Should -Be 'Running'
-            Send-ContainerSignal -Id $prefix -Signal KILL
-            Wait-Condition -Because 'it stops' { (Get-TestStatus $c.Id) -eq 'Stopped' } | Out-Null
-            Remove-Container -Id $prefix
-            Get-TestStatus $c.Id | Should -BeNullOrEmpty
-        }
-
         It 'prefers an exact id over a longer id it prefixes' {
             $base = New-TestId 'ex'
             $script:Ids.Add($base)
@@ -326,7 +313,7 @@ Describe 'Lifecycle cmdlets' {
 
         It 'writes each container once when several ids name it' {
             $c = New-TestContainer
-            @(Get-Container -Id $c.Id, "$($c.Id)*", $c.Id.Substring(0, $c.Id.Length - 2)).Count | Should -Be 1
+            @(Get-Container -Id $c.Id, "$($c.Id)*", "$($c.Id.Substring(0, $c.Id.Length - 2))*").Count | Should -Be 1
         }
     }
 }

@@ -10,7 +10,7 @@ namespace PSContainerd.Commands;
 /// cancels the token and ends the pump at once; engine work that was started (a stop) keeps
 /// going in the background.
 /// </summary>
-public abstract class AsyncCmdlet : PSCmdlet, IDisposable
+public abstract class AsyncCmdlet : PSCmdlet, IDisposable, IOutputSink
 {
     private readonly CancellationTokenSource _cancel = new();
     private readonly BlockingCollection<Action> _queue = new();
@@ -100,6 +100,16 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable
     protected void EmitWarning(string text) => Post(() => WriteWarning(text));
 
     protected void EmitProgress(ProgressRecord record) => Post(() => WriteProgress(record));
+
+    void IOutputSink.Output(object value) => Emit(value);
+
+    void IOutputSink.Error(ErrorRecord record) => EmitError(record);
+
+    void IOutputSink.Verbose(string text) => EmitVerbose(text);
+
+    void IOutputSink.Warning(string text) => EmitWarning(text);
+
+    void IOutputSink.Progress(ProgressRecord record) => EmitProgress(record);
 
     protected override void StopProcessing() => _cancel.Cancel();
 

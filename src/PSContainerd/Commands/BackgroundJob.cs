@@ -6,9 +6,10 @@ namespace PSContainerd.Commands;
 /// What the module's -AsJob jobs share: they run on the thread pool from Start, Stop-Job
 /// cancels their work and marks them Stopped, and the first finishing state sticks.
 /// </summary>
-public abstract class BackgroundJob : Job
+public abstract class BackgroundJob : Job, IOutputSink
 {
     private readonly CancellationTokenSource _cancel = new();
+    private volatile bool _hadErrors;
 
     protected BackgroundJob(string command, string name, string typeName)
         : base(command, name)
@@ -19,6 +20,23 @@ public abstract class BackgroundJob : Job
     public override bool HasMoreData => Output.Count > 0 || Error.Count > 0 || Verbose.Count > 0 || Warning.Count > 0;
 
     protected CancellationToken Cancellation => _cancel.Token;
+
+    /// <summary>True once an error was written: the job ends Failed.</summary>
+    protected bool HadErrors => _hadErrors;
+
+    void IOutputSink.Output(object value) => Output.Add(PSObject.AsPSObject(value));
+
+    void IOutputSink.Error(ErrorRecord record)
+    {
+        _hadErrors = true;
+        Error.Add(record);
+    }
+
+    void IOutputSink.Verbose(string text) => Verbose.Add(new VerboseRecord(text));
+
+    void IOutputSink.Warning(string text) => Warning.Add(new WarningRecord(text));
+
+    void IOutputSink.Progress(ProgressRecord record) => Progress.Add(record);
 
     internal void Start()
     {

@@ -22,14 +22,14 @@ public sealed class ContainerEventJob : BackgroundJob
 
     public override string StatusMessage => $"{Output.Count} events waiting";
 
-    public override string Location => $"{_listener.Engine.Address} ({_listener.Engine.Namespace})";
+    public override string Location => _listener.Location;
 
     protected override async Task RunAsync(CancellationToken ct)
     {
         try
         {
             await _listener.RunAsync(
-                () => Verbose.Add(new VerboseRecord($"Listening for events in namespace '{_listener.Engine.Namespace}' at '{_listener.Engine.Address}'.")),
+                () => Verbose.Add(new VerboseRecord($"Listening for events at {_listener.Location}.")),
                 ev =>
                 {
                     if (Output.Count >= MaxBuffered)
@@ -46,7 +46,7 @@ public sealed class ContainerEventJob : BackgroundJob
         {
             Finish(JobState.Stopped);
         }
-        catch (Exception e) when (ErrorRecords.TryFrom(e, _listener.Engine.Address, out var record))
+        catch (Exception e) when (ErrorRecords.TryFrom(e, _listener.Location, out var record))
         {
             Error.Add(record);
             Finish(JobState.Failed);

@@ -1,33 +1,39 @@
 using System.Management.Automation;
+using System.Threading.Channels;
 using PSContainerd.Engine;
 
 namespace PSContainerd.Commands;
 
 /// <summary>
-/// One Get-ContainerEvent listening: the engine's events filtered by id and type patterns,
-/// until a timeout, a number of events, or cancellation. Shared by the cmdlet and its -AsJob job.
+/// One Get-ContainerEvent listening: the events of each piped item's engine (socket and
+/// namespace), filtered by that item's id patterns and the call's types, until a timeout, a
+/// number of events, or cancellation. Shared by the cmdlet and its -AsJob job.
 /// </summary>
 internal sealed class EventListener
 {
-    private readonly ContainerEngine _engine;
-    private readonly List<WildcardPattern> _ids;
-    private readonly List<WildcardPattern> _types;
+    private readonly IReadOnlyList<(ContainerEngine Engine, List<WildcardPattern> Ids)> _sources;
+    private readonly HashSet<string> _types;
     private readonly int _timeoutSeconds;
     private readonly int _maxEvents;
 
-    public EventListener(ContainerEngine engine, IEnumerable<string> ids, IEnumerable<string> types, int timeoutSeconds, int maxEvents)
+    /// <param name="requests">Per engine, the id patterns to keep (none: every container).</param>
+    public EventListener(IEnumerable<ContainerRequest> requests, IEnumerable<string> types, int timeoutSeconds, int maxEvents)
     {
-        _engine = engine;
-        _ids = ids.Select(i => new WildcardPattern(i, WildcardOptions.IgnoreCase)).ToList();
-        _types = types.Select(t => new WildcardPattern(t, WildcardOptions.IgnoreCase)).ToList();
+        _sources = requests.GroupBy(r => r.Engine)
+            .Select(g => (g.Key, g.Any(r => r.Ids is null)
+                ? new List<WildcardPattern>()
+                : g.SelectMany(r => r.Ids!).Select(i => new WildcardPattern(i, WildcardOptions.IgnoreCase)).ToList()))
+            .ToList();
+        _types = new HashSet<string>(types, StringComparer.OrdinalIgnoreCase);
         _timeoutSeconds = timeoutSeconds;
         _maxEvents = maxEvents;
     }
 
-    public ContainerEngine Engine => _engine;
+    /// <summary>Where it listens, for messages and Get-Job's Location.</summary>
+    public string Location => string.Join(", ", _sources.Select(s => $"{s.Engine.Address} ({s.Engine.Namespace})"));
 
     /// <summary>
-    /// Calls <paramref name="onLive"/> once the engine's event stream is live, then
+    /// Calls <paramref name="onLive"/> once every engine's event stream is live, then
     /// <paramref name="onEvent"/> per matching event. Ends normally at the timeout or the maximum;
     /// throws OperationCanceledException when <paramref name="ct"/> is cancelled.
     /// </summary>
@@ -35,21 +41,25 @@ internal sealed class EventListener
     {
         using var timeout = _timeoutSeconds < 0 ? new CancellationTokenSource() : new CancellationTokenSource(TimeSpan.FromSeconds(_timeoutSeconds));
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
-        var reader = _engine.Events.Subscribe();
+        var merged = Channel.CreateUnbounded<ContainerEvent>(new UnboundedChannelOptions { SingleReader = true });
+        var readers = _sources.Select(s => (s.Engine, s.Ids, Reader: s.Engine.Events.Subscribe())).ToList();
+        var pumps = new List<Task>();
         try
         {
-            await _engine.WhenMonitoringAsync(linked.Token).ConfigureAwait(false);
+            await Task.WhenAll(readers.Select(r => r.Engine.WhenMonitoringAsync(linked.Token))).ConfigureAwait(false);
             onLive();
-            int written = 0;
-            await foreach (var ev in reader.ReadAllAsync(linked.Token).ConfigureAwait(false))
+            foreach (var r in readers)
             {
-                if (Matches(ev))
+                pumps.Add(ForwardAsync(r.Engine, r.Ids, r.Reader, merged.Writer, linked.Token));
+            }
+
+            int written = 0;
+            await foreach (var ev in merged.Reader.ReadAllAsync(linked.Token).ConfigureAwait(false))
+            {
+                onEvent(ev);
+                if (++written >= _maxEvents)
                 {
-                    onEvent(ev);
-                    if (++written >= _maxEvents)
-                    {
-                        return;
-                    }
+                    return;
                 }
             }
         }
@@ -59,10 +69,27 @@ internal sealed class EventListener
         }
         finally
         {
-            _engine.Events.Unsubscribe(reader);
+            foreach (var r in readers)
+            {
+                r.Engine.Events.Unsubscribe(r.Reader);
+            }
         }
     }
 
-    private bool Matches(ContainerEvent ev) =>
-        (_ids.Count == 0 || _ids.Any(p => p.IsMatch(ev.Id))) && (_types.Count == 0 || _types.Any(p => p.IsMatch(ev.Type)));
+    private async Task ForwardAsync(ContainerEngine engine, List<WildcardPattern> ids, ChannelReader<ContainerEvent> reader, ChannelWriter<ContainerEvent> into, CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var ev in reader.ReadAllAsync(ct).ConfigureAwait(false))
+            {
+                if ((ids.Count == 0 || ids.Any(p => p.IsMatch(ev.Id))) && (_types.Count == 0 || _types.Contains(ev.Type)))
+                {
+                    into.TryWrite(TargetSink.Stamp(ev, engine));
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
 }

@@ -4,11 +4,13 @@ using PSContainerd.Engine;
 namespace PSContainerd.Commands;
 
 /// <summary>What Suspend-Container and Resume-Container share: ids, -PassThru, -Force, one engine call per container.</summary>
-public abstract class FreezeCommandBase : ContainerdCmdlet
+public abstract class FreezeCommandBase : PerContainerCmdlet
 {
-    /// <summary>Container ids or unique id prefixes.</summary>
+    /// <summary>Container ids, PowerShell wildcards, or unique prefixes of 64-hex ids.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
+    [Alias("ContainerId")]
     public string[] Id { get; set; } = Array.Empty<string>();
 
     /// <summary>Write the container's ContainerInfo afterwards.</summary>
@@ -22,23 +24,20 @@ public abstract class FreezeCommandBase : ContainerdCmdlet
     /// <summary>The ShouldProcess action, e.g. "Suspend container".</summary>
     protected abstract string Action { get; }
 
+    protected override IReadOnlyList<string>? RequestedIds => Id;
+
+    protected override string? ShouldProcessAction => Action;
+
+    protected override bool ForceNamespace => Force;
+
     protected abstract Task ApplyAsync(ContainerEngine engine, string id, CancellationToken ct);
 
-    protected override void ProcessRecord()
+    protected override async Task ActAsync(ContainerTarget target, IOutputSink sink, CancellationToken ct)
     {
-        if (!CheckNamespace(Force))
+        await ApplyAsync(target.Engine, target.Id, ct).ConfigureAwait(false);
+        if (PassThru)
         {
-            return;
+            sink.Output(await target.Engine.GetInfoAsync(target.Id, ct).ConfigureAwait(false));
         }
-
-        var engine = Engine;
-        ForEachConfirmed(Id, Action, async (id, ct) =>
-        {
-            await ApplyAsync(engine, id, ct).ConfigureAwait(false);
-            if (PassThru)
-            {
-                Emit(await engine.GetInfoAsync(id, ct).ConfigureAwait(false));
-            }
-        });
     }
 }

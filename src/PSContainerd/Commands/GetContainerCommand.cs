@@ -8,76 +8,62 @@ namespace PSContainerd.Commands;
 /// Writes a ContainerInfo per container: containerd's record, its task (status, pid) and the state
 /// the module recorded in labels (exit code, restart policy, stop settings). Without -Id every
 /// container in the namespace is listed. An -Id with wildcards lists the matching containers
-/// (case-insensitive, no error when none match); an -Id without wildcards must name one container,
-/// exactly or by a unique prefix, else ContainerNotFound or AmbiguousContainerId is written.
+/// (case-insensitive, no error when none match, as Get-Process); an -Id without wildcards must
+/// name one container, exactly (names are never prefix-matched) or by a unique prefix of a 64-hex
+/// id, else ContainerNotFound or AmbiguousContainerId is written.
 /// </para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "Container")]
 [OutputType(typeof(ContainerInfo))]
-public sealed class GetContainerCommand : ContainerdCmdlet
+public sealed class GetContainerCommand : PerContainerCmdlet
 {
-    /// <summary>Container ids, unique id prefixes, or wildcard patterns. Default: all containers.</summary>
+    /// <summary>Container ids, PowerShell wildcards, or unique prefixes of 64-hex ids. Default: all containers.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [Alias("ContainerId")]
     public string[]? Id { get; set; }
 
-    protected override void ProcessRecord() => Pump(WriteContainersAsync);
+    protected override IReadOnlyList<string>? RequestedIds => Id;
 
-    private async Task WriteContainersAsync(CancellationToken ct)
+    protected override string? ShouldProcessAction => null;
+
+    protected override bool EmptyPatternIsError => false;
+
+    protected override bool ActPerItem => true;
+
+    protected override async Task ActAsync(ContainerTarget target, IOutputSink sink, CancellationToken ct) =>
+        sink.Output(await target.Engine.GetInfoAsync(target.Id, ct).ConfigureAwait(false));
+
+    /// <summary>One container is inspected; several are read with one listing per namespace, in id order.</summary>
+    protected override void Run(IReadOnlyList<ContainerTarget> targets)
     {
-        if (Id is null)
+        if (targets.Count == 1)
         {
-            await ListMatchingAsync(null, ct).ConfigureAwait(false);
+            base.Run(targets);
             return;
         }
 
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var raw in Id)
+        Pump(async ct =>
         {
-            if (WildcardPattern.ContainsWildcardCharacters(raw))
+            foreach (var group in targets.GroupBy(t => t.Engine))
             {
-                if (!await ListMatchingAsync(WildcardPattern.Get(raw, WildcardOptions.IgnoreCase), ct, seen, raw).ConfigureAwait(false))
+                try
                 {
-                    return; // containerd is unreachable: every other id would say the same.
+                    var wanted = group.Select(t => t.Id).ToHashSet(StringComparer.Ordinal);
+                    foreach (var info in await group.Key.ListAsync(ct).ConfigureAwait(false))
+                    {
+                        if (wanted.Contains(info.Id))
+                        {
+                            Emit(TargetSink.Stamp(info, group.Key));
+                        }
+                    }
                 }
-
-                continue;
-            }
-
-            await OneAsync(raw, async (id, c) =>
-            {
-                var info = await Engine.GetInfoAsync(id, c).ConfigureAwait(false);
-                if (seen.Add(info.Id))
+                catch (Exception e) when (ErrorRecords.TryFrom(e, group.Key.Address, out var record))
                 {
-                    Emit(info);
+                    EmitError(record);
                 }
-            }, ct).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Writes every container matching <paramref name="pattern"/> (all when null); false when listing failed.</summary>
-    private async Task<bool> ListMatchingAsync(WildcardPattern? pattern, CancellationToken ct, HashSet<string>? seen = null, string? target = null)
-    {
-        IReadOnlyList<ContainerInfo> all;
-        try
-        {
-            all = await Engine.ListAsync(ct).ConfigureAwait(false);
-        }
-        catch (Exception e) when (ErrorRecords.TryFrom(e, target ?? Namespace, out var record))
-        {
-            EmitError(record);
-            return false;
-        }
-
-        foreach (var info in all)
-        {
-            if ((pattern is null || pattern.IsMatch(info.Id)) && (seen is null || seen.Add(info.Id)))
-            {
-                Emit(info);
             }
-        }
-
-        return true;
+        });
     }
 }

@@ -12,14 +12,17 @@ namespace PSContainerd.Commands;
 [OutputType(typeof(Job))]
 public sealed class GetContainerEventCommand : ContainerdCmdlet
 {
-    /// <summary>Only events of these containers (wildcards allowed).</summary>
+    private readonly List<ContainerRequest> _requests = new();
+
+    /// <summary>Only events of these containers (wildcards allowed). Binds from piped objects with their Address and Namespace.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
+    [Alias("ContainerId")]
     public string[]? Id { get; set; }
 
-    /// <summary>Only events of these types (Start, Exit, Stop, Kill, Oom, Paused, Resumed, Delete, Restart, Restarting, ExecExit, ExitCorrected, Create, Update).</summary>
+    /// <summary>Only events of these types (Create, Start, Exit, ExitCorrected, ExecExit, Kill, Stop, Oom, Paused, Resumed, Delete, Restart, Restarting, Update).</summary>
     [Parameter]
-    [SupportsWildcards]
+    [ValidateSet("Create", "Start", "Exit", "ExitCorrected", "ExecExit", "Kill", "Stop", "Oom", "Paused", "Resumed", "Delete", "Restart", "Restarting", "Update")]
     public string[]? Type { get; set; }
 
     /// <summary>Seconds to listen; -1 (default) listens until Ctrl+C or -MaxEvents.</summary>
@@ -36,19 +39,12 @@ public sealed class GetContainerEventCommand : ContainerdCmdlet
     [Parameter]
     public SwitchParameter AsJob { get; set; }
 
-    private readonly List<string> _ids = new();
-
-    protected override void ProcessRecord()
-    {
-        if (Id is not null)
-        {
-            _ids.AddRange(Id);
-        }
-    }
+    /// <summary>Each piped item listens in its own socket and namespace.</summary>
+    protected override void ProcessRecord() => _requests.Add(new ContainerRequest(Engine, Id?.ToArray()));
 
     protected override void EndProcessing()
     {
-        var listener = new EventListener(Engine, _ids, Type ?? Array.Empty<string>(), Timeout, MaxEvents);
+        var listener = new EventListener(_requests, Type ?? Array.Empty<string>(), Timeout, MaxEvents);
         if (AsJob)
         {
             var job = new ContainerEventJob(listener, MyInvocation.Line);
@@ -62,7 +58,7 @@ public sealed class GetContainerEventCommand : ContainerdCmdlet
         {
             try
             {
-                await listener.RunAsync(() => EmitVerbose($"Listening for events in namespace '{Namespace}' at '{listener.Engine.Address}'."), Emit, ct).ConfigureAwait(false);
+                await listener.RunAsync(() => EmitVerbose($"Listening for events at {listener.Location}."), Emit, ct).ConfigureAwait(false);
             }
             catch (Exception e) when (ErrorRecords.TryFrom(e, Address, out var record))
             {

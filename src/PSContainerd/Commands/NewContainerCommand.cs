@@ -90,21 +90,22 @@ public sealed class NewContainerCommand : ContainerdCmdlet
             return;
         }
 
-        if (!ShouldProcess($"{Id} (namespace '{Namespace}')", Start ? "Create and start container" : "Create container"))
+        var target = new ContainerTarget(Engine, Id);
+        if (!ShouldProcess(target.ToString(), Start ? "Create and start container" : "Create container"))
         {
             return;
         }
 
-        Pump(ct => RunAsync(Id, async (id, c) =>
+        Pump(ct => ContainerRunner.RunAsync(new[] { target }, 1, async (t, sink, c) =>
         {
-            var info = await Engine.CreateAsync(request, c).ConfigureAwait(false);
+            var info = await t.Engine.CreateAsync(request, c).ConfigureAwait(false);
             if (Start)
             {
-                info = await Engine.StartAsync(id, c).ConfigureAwait(false);
+                info = await t.Engine.StartAsync(t.Id, c).ConfigureAwait(false);
             }
 
-            Emit(info);
-        }, ct));
+            sink.Output(info);
+        }, this, ct));
     }
 
     /// <summary>Checks every argument on the pipeline thread (paths resolve against the current location); null after writing the error.</summary>

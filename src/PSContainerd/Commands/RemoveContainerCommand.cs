@@ -11,25 +11,25 @@ namespace PSContainerd.Commands;
 /// </para>
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
-public sealed class RemoveContainerCommand : ContainerdCmdlet
+public sealed class RemoveContainerCommand : PerContainerCmdlet
 {
-    /// <summary>Container ids or unique id prefixes.</summary>
+    /// <summary>Container ids, PowerShell wildcards, or unique prefixes of 64-hex ids.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
+    [Alias("ContainerId")]
     public string[] Id { get; set; } = Array.Empty<string>();
 
     /// <summary>Kill a live container before removing it; also act in a namespace another manager owns (moby, k8s.io).</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    protected override void ProcessRecord()
-    {
-        if (!CheckNamespace(Force))
-        {
-            return;
-        }
+    protected override IReadOnlyList<string>? RequestedIds => Id;
 
-        ForEachConfirmed(Id, Force ? "Remove container (killing it first if it runs)" : "Remove container",
-            (id, ct) => Engine.RemoveAsync(id, Force, ct));
-    }
+    protected override string? ShouldProcessAction => Force ? "Remove container (killing it first if it runs)" : "Remove container";
+
+    protected override bool ForceNamespace => Force;
+
+    protected override Task ActAsync(ContainerTarget target, IOutputSink sink, CancellationToken ct) =>
+        target.Engine.RemoveAsync(target.Id, Force, ct);
 }

@@ -14,14 +14,13 @@ namespace PSContainerd.Commands;
 /// </summary>
 [Cmdlet(VerbsData.Restore, "ContainerState", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(RestoreResult))]
-public sealed class RestoreContainerStateCommand : ContainerdCmdlet
+public sealed class RestoreContainerStateCommand : PerContainerCmdlet
 {
-    private readonly List<string> _ids = new();
-    private bool _idGiven;
-
-    /// <summary>Containers to restore (exact id or unique prefix). Default: every container of the namespace.</summary>
+    /// <summary>Containers to restore: ids, PowerShell wildcards, or unique prefixes of 64-hex ids. Default: every container of the namespace.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
+    [Alias("ContainerId")]
     public string[]? Id { get; set; }
 
     /// <summary>Stop live tasks through the normal stop flow instead of watching them again (dockerd without live-restore).</summary>
@@ -32,101 +31,32 @@ public sealed class RestoreContainerStateCommand : ContainerdCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    protected override void ProcessRecord()
+    protected override IReadOnlyList<string>? RequestedIds => Id;
+
+    protected override string? ShouldProcessAction => StopRunning ? "Restore state, stopping a running task" : "Restore state";
+
+    protected override bool ForceNamespace => Force;
+
+    protected override int Throttle => ContainerEngine.RestoreParallelism;
+
+    protected override string? ProgressActivity => "Restore-ContainerState";
+
+    protected override async Task ActAsync(ContainerTarget target, IOutputSink sink, CancellationToken ct)
     {
-        if (Id is not null)
-        {
-            _idGiven = true;
-            _ids.AddRange(Id);
-        }
-    }
-
-    protected override void EndProcessing()
-    {
-        if (!CheckNamespace(Force))
-        {
-            return;
-        }
-
-        // Resolve first, off the pipeline thread; ShouldProcess must be asked on it.
-        var targets = new List<string>();
-        Pump(async ct =>
-        {
-            if (!_idGiven)
-            {
-                await CollectAsync(targets, async () => await Engine.ListIdsAsync(ct).ConfigureAwait(false), Address).ConfigureAwait(false);
-                return;
-            }
-
-            foreach (var raw in _ids)
-            {
-                await CollectAsync(targets, async () => new[] { await Engine.ResolveAsync(raw, ct).ConfigureAwait(false) }, raw).ConfigureAwait(false);
-            }
-        });
-
-        string action = StopRunning ? "Restore state, stopping a running task" : "Restore state";
-        var approved = targets.Distinct(StringComparer.Ordinal)
-            .Where(id => ShouldProcess($"container '{id}' in namespace '{Namespace}'", action))
-            .ToList();
-        if (approved.Count == 0)
-        {
-            return;
-        }
-
-        Pump(ct => RestoreAllAsync(approved, ct));
-    }
-
-    private async Task RestoreAllAsync(IReadOnlyList<string> ids, CancellationToken ct)
-    {
-        int done = 0;
-        bool progress = ids.Count > 1;
-        using var gate = new SemaphoreSlim(ContainerEngine.RestoreParallelism);
-        await Task.WhenAll(ids.Select(async id =>
-        {
-            await gate.WaitAsync(ct).ConfigureAwait(false);
-            try
-            {
-                var result = await Engine.RestoreOneAsync(id, StopRunning, ct).ConfigureAwait(false);
-                Emit(result);
-                if (result.Stop is { Outcome: StopOutcome.Failed } failed)
-                {
-                    EmitError(ErrorRecords.StopFailed(failed));
-                }
-            }
-            catch (ContainerLookupException) when (!_idGiven)
-            {
-                // Deleted since the namespace was listed: nothing to restore.
-            }
-            catch (Exception e) when (ErrorRecords.TryFrom(e, id, out var record))
-            {
-                EmitError(record);
-            }
-            finally
-            {
-                gate.Release();
-                int n = Interlocked.Increment(ref done);
-                if (progress)
-                {
-                    EmitProgress(new ProgressRecord(1, "Restore-ContainerState", $"{n} of {ids.Count} containers restored")
-                    {
-                        PercentComplete = n * 100 / ids.Count,
-                        CurrentOperation = id,
-                        RecordType = n == ids.Count ? ProgressRecordType.Completed : ProgressRecordType.Processing,
-                    });
-                }
-            }
-        })).ConfigureAwait(false);
-    }
-
-    private async Task CollectAsync(List<string> into, Func<Task<IReadOnlyList<string>>> find, string target)
-    {
+        RestoreResult result;
         try
         {
-            into.AddRange(await find().ConfigureAwait(false));
+            result = await target.Engine.RestoreOneAsync(target.Id, StopRunning, ct).ConfigureAwait(false);
         }
-        catch (Exception e) when (ErrorRecords.TryFrom(e, target, out var record))
+        catch (ContainerLookupException) when (target.Listed)
         {
-            EmitError(record);
+            return; // deleted since the namespace was listed: nothing to restore
+        }
+
+        sink.Output(result);
+        if (result.Stop is { Outcome: StopOutcome.Failed } failed)
+        {
+            sink.Error(ErrorRecords.StopFailed(failed));
         }
     }
 }

@@ -14,13 +14,15 @@ namespace PSContainerd.Commands;
 /// </summary>
 [Cmdlet(VerbsCommunications.Send, "ContainerSignal", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(ContainerInfo))]
-public sealed class SendContainerSignalCommand : ContainerdCmdlet
+public sealed class SendContainerSignalCommand : PerContainerCmdlet
 {
     private int _signal;
 
-    /// <summary>Container ids or unique id prefixes.</summary>
+    /// <summary>Container ids, PowerShell wildcards, or unique prefixes of 64-hex ids.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
+    [Alias("ContainerId")]
     public string[] Id { get; set; } = Array.Empty<string>();
 
     /// <summary>A signal name (SIGTERM, TERM, any case, RTMIN+N) or number 1..64. Default: SIGKILL.</summary>
@@ -49,21 +51,18 @@ public sealed class SendContainerSignalCommand : ContainerdCmdlet
         }
     }
 
-    protected override void ProcessRecord()
-    {
-        if (!CheckNamespace(Force))
-        {
-            return;
-        }
+    protected override IReadOnlyList<string>? RequestedIds => Id;
 
-        string name = Signals.Name(_signal);
-        ForEachConfirmed(Id, $"Send {name}{(All ? " to every process" : string.Empty)}", async (id, ct) =>
+    protected override string? ShouldProcessAction => $"Send {Signals.Name(_signal)}{(All ? " to every process" : string.Empty)}";
+
+    protected override bool ForceNamespace => Force;
+
+    protected override async Task ActAsync(ContainerTarget target, IOutputSink sink, CancellationToken ct)
+    {
+        await target.Engine.SignalAsync(target.Id, _signal, All, ct).ConfigureAwait(false);
+        if (PassThru)
         {
-            await Engine.SignalAsync(id, _signal, All, ct).ConfigureAwait(false);
-            if (PassThru)
-            {
-                Emit(await Engine.GetInfoAsync(id, ct).ConfigureAwait(false));
-            }
-        });
+            sink.Output(await target.Engine.GetInfoAsync(target.Id, ct).ConfigureAwait(false));
+        }
     }
 }

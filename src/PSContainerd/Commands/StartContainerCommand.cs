@@ -13,24 +13,25 @@ namespace PSContainerd.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(ContainerInfo))]
-public sealed class StartContainerCommand : ContainerdCmdlet
+public sealed class StartContainerCommand : PerContainerCmdlet
 {
-    /// <summary>Container ids or unique id prefixes.</summary>
+    /// <summary>Container ids, PowerShell wildcards, or unique prefixes of 64-hex ids.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
+    [Alias("ContainerId")]
     public string[] Id { get; set; } = Array.Empty<string>();
 
     /// <summary>Act in a namespace another manager owns (moby, k8s.io).</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    protected override void ProcessRecord()
-    {
-        if (!CheckNamespace(Force))
-        {
-            return;
-        }
+    protected override IReadOnlyList<string>? RequestedIds => Id;
 
-        ForEachConfirmed(Id, "Start container", async (id, ct) => Emit(await Engine.StartAsync(id, ct).ConfigureAwait(false)));
-    }
+    protected override string? ShouldProcessAction => "Start container";
+
+    protected override bool ForceNamespace => Force;
+
+    protected override async Task ActAsync(ContainerTarget target, IOutputSink sink, CancellationToken ct) =>
+        sink.Output(await target.Engine.StartAsync(target.Id, ct).ConfigureAwait(false));
 }

@@ -5,22 +5,19 @@ namespace PSContainerd.Commands;
 
 /// <summary>
 /// <para type="synopsis">Stops containers: stop signal, grace period, SIGKILL, direct kill; records the exit.</para>
-/// <para type="description">dockerd's stop flow, bounded at every step. Many containers are stopped concurrently; results are written as each finishes.</para>
+/// <para type="description">dockerd's stop flow, bounded at every step. Every id of the call is resolved before any container is signalled; many containers are stopped concurrently (-ThrottleLimit); results are written as each finishes.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Stop, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(StopResult))]
 [OutputType(typeof(Job))]
-public sealed class StopContainerCommand : ContainerdCmdlet
+public sealed class StopContainerCommand : PerContainerCmdlet
 {
-    private readonly List<(ContainerEngine Engine, string Id)> _ids = new();
-    private SemaphoreSlim? _throttle;
     private int? _signal;
-    private int _started;
-    private int _finished;
 
-    /// <summary>Container ids, or unique prefixes of them.</summary>
+    /// <summary>Container ids, PowerShell wildcards, or unique prefixes of 64-hex ids.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [AllowEmptyString]
+    [SupportsWildcards]
     [Alias("ContainerId")]
     public string[] Id { get; set; } = Array.Empty<string>();
 
@@ -37,7 +34,7 @@ public sealed class StopContainerCommand : ContainerdCmdlet
     /// <summary>How many containers are stopped at once.</summary>
     [Parameter]
     [ValidateRange(1, 1024)]
-    public int ThrottleLimit { get; set; } = 16;
+    public int ThrottleLimit { get; set; } = DefaultThrottle;
 
     /// <summary>Returns a job at once; its output is the StopResults.</summary>
     [Parameter]
@@ -46,6 +43,18 @@ public sealed class StopContainerCommand : ContainerdCmdlet
     /// <summary>Acts in a namespace owned by another manager (moby, k8s.io).</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
+
+    protected override IReadOnlyList<string>? RequestedIds => Id;
+
+    protected override string? ShouldProcessAction => "Stop container";
+
+    protected override bool ForceNamespace => Force;
+
+    protected override int Throttle => ThrottleLimit;
+
+    protected override string? ProgressActivity => "Stopping containers";
+
+    private int? TimeoutOrNull => MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) ? Timeout : null;
 
     protected override void BeginProcessing()
     {
@@ -58,92 +67,22 @@ public sealed class StopContainerCommand : ContainerdCmdlet
 
             _signal = s;
         }
-
-        _throttle = new SemaphoreSlim(ThrottleLimit);
     }
 
-    protected override void ProcessRecord()
+    protected override Task ActAsync(ContainerTarget target, IOutputSink sink, CancellationToken ct) =>
+        StopAction.RunAsync(target, _signal, TimeoutOrNull, sink, ct);
+
+    protected override void Run(IReadOnlyList<ContainerTarget> targets)
     {
-        if (!CheckNamespace(Force))
+        if (!AsJob)
         {
-            return; // the error was written; nothing is stopped
-        }
-
-        var engine = Engine; // this item's namespace, fixed before the next item rebinds it
-
-        foreach (var raw in Id)
-        {
-            if (string.IsNullOrWhiteSpace(raw))
-            {
-                WriteError(ErrorRecords.EmptyContainerId());
-                continue;
-            }
-
-            if (!ShouldProcess(raw, "Stop container"))
-            {
-                continue;
-            }
-
-            if (AsJob)
-            {
-                _ids.Add((engine, raw));
-                continue;
-            }
-
-            _started++;
-            StartWork(ct => StopOneAsync(engine, raw, ct));
-        }
-
-        DrainAvailable();
-    }
-
-    protected override void EndProcessing()
-    {
-        if (AsJob)
-        {
-            if (_ids.Count > 0)
-            {
-                var job = new StopContainerJob(_ids, _signal, TimeoutOrNull, ThrottleLimit, MyInvocation.Line);
-                JobRepository.Add(job);
-                job.Start();
-                WriteObject(job);
-            }
-
+            base.Run(targets);
             return;
         }
 
-        DrainUntilDone();
-        WriteProgress(new ProgressRecord(1, "Stopping containers", "done") { RecordType = ProgressRecordType.Completed });
-    }
-
-    private int? TimeoutOrNull => MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) ? Timeout : null;
-
-    private async Task StopOneAsync(ContainerEngine engine, string raw, CancellationToken ct)
-    {
-        await _throttle!.WaitAsync(ct).ConfigureAwait(false);
-        try
-        {
-            await OneAsync(engine, raw, async (id, token) =>
-            {
-                var result = await engine.StopAsync(id, _signal, TimeoutOrNull, step => EmitVerbose($"{id}: {step.Action}: {step.Detail}"), token).ConfigureAwait(false);
-                foreach (var w in result.Steps.Where(s => s.Action == "warning"))
-                {
-                    EmitWarning($"{id}: {w.Detail}");
-                }
-
-                Emit(result);
-                foreach (var error in ErrorRecords.ForStop(result))
-                {
-                    EmitError(error);
-                }
-            }, ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            _throttle.Release();
-            int done = Interlocked.Increment(ref _finished);
-            int total = Math.Max(_started, done);
-            EmitProgress(new ProgressRecord(1, "Stopping containers", $"{done} of {total} done") { PercentComplete = Math.Min(100, done * 100 / total) });
-        }
+        var job = new StopContainerJob(targets, ActAsync, ThrottleLimit, MyInvocation.Line);
+        JobRepository.Add(job);
+        job.Start();
+        WriteObject(job);
     }
 }

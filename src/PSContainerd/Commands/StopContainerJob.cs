@@ -1,64 +1,41 @@
 using System.Management.Automation;
-using PSContainerd.Engine;
 
 namespace PSContainerd.Commands;
 
-/// <summary>Stop-Container -AsJob: the stops run in the engine; Receive-Job yields their StopResults; Stop-Job ends the job's wait (the stops it began finish regardless).</summary>
+/// <summary>
+/// Stop-Container -AsJob: the ids were resolved and confirmed by the cmdlet; the job runs the same
+/// per-container stop under the same throttle. Receive-Job yields the StopResults. Stop-Job
+/// cancels stops that have not begun; a stop whose signal went out finishes in the engine.
+/// </summary>
 public sealed class StopContainerJob : BackgroundJob
 {
-    private readonly IReadOnlyList<(ContainerEngine Engine, string Id)> _ids;
-    private readonly int? _signal;
-    private readonly int? _timeout;
+    private readonly IReadOnlyList<ContainerTarget> _targets;
+    private readonly Func<ContainerTarget, IOutputSink, CancellationToken, Task> _stop;
     private readonly int _throttle;
 
-    public StopContainerJob(IReadOnlyList<(ContainerEngine Engine, string Id)> ids, int? signal, int? timeout, int throttle, string command)
+    internal StopContainerJob(IReadOnlyList<ContainerTarget> targets, Func<ContainerTarget, IOutputSink, CancellationToken, Task> stop, int throttle, string command)
         : base(command, "Stop-Container", "PSContainerdStopJob")
     {
-        _ids = ids;
-        _signal = signal;
-        _timeout = timeout;
+        _targets = targets;
+        _stop = stop;
         _throttle = throttle;
     }
 
-    public override string StatusMessage => $"{Output.Count} of {_ids.Count} stopped";
+    public override string StatusMessage => $"{Output.Count} of {_targets.Count} stopped";
 
-    public override string Location => string.Join(", ", _ids.Select(i => i.Engine.Address).Distinct());
+    public override string Location => string.Join(", ", _targets.Select(t => t.Engine.Address).Distinct());
 
     protected override async Task RunAsync(CancellationToken ct)
     {
-        using var throttle = new SemaphoreSlim(_throttle);
-        bool failed = false;
-        await Task.WhenAll(_ids.Select(async item =>
+        try
         {
-            var (engine, raw) = item;
-            await throttle.WaitAsync(ct).ConfigureAwait(false);
-            try
-            {
-                string id = await engine.ResolveAsync(raw, ct).ConfigureAwait(false);
-                var r = await engine.StopAsync(id, _signal, _timeout, step => Verbose.Add(new VerboseRecord($"{id}: {step.Action}: {step.Detail}")), ct).ConfigureAwait(false);
-                foreach (var w in r.Steps.Where(s => s.Action == "warning"))
-                {
-                    Warning.Add(new WarningRecord($"{id}: {w.Detail}"));
-                }
+            await ContainerRunner.RunAsync(_targets, _throttle, _stop, this, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Stop-Job: the state is already Stopped.
+        }
 
-                Output.Add(PSObject.AsPSObject(r));
-                foreach (var error in ErrorRecords.ForStop(r))
-                {
-                    Error.Add(error);
-                    failed = true;
-                }
-            }
-            catch (Exception e) when (ErrorRecords.TryFrom(e, raw, out var record))
-            {
-                Error.Add(record);
-                failed = true;
-            }
-            finally
-            {
-                throttle.Release();
-            }
-        })).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
-
-        Finish(failed ? JobState.Failed : JobState.Completed);
+        Finish(HadErrors ? JobState.Failed : JobState.Completed);
     }
 }

@@ -9,13 +9,16 @@ namespace PSContainerd.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Wait, "Container")]
 [OutputType(typeof(WaitResult))]
-public sealed class WaitContainerCommand : ContainerdCmdlet
+public sealed class WaitContainerCommand : PerContainerCmdlet
 {
-    private readonly List<(ContainerEngine Engine, string Id)> _ids = new();
+    private readonly CancellationTokenSource _anyMet = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<WaitResult> _timedOut = new();
+    private int _met;
 
-    /// <summary>Container ids, or unique prefixes of them.</summary>
+    /// <summary>Container ids, PowerShell wildcards, or unique prefixes of 64-hex ids.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [AllowEmptyString]
+    [SupportsWildcards]
     [Alias("ContainerId")]
     public string[] Id { get; set; } = Array.Empty<string>();
 
@@ -32,67 +35,52 @@ public sealed class WaitContainerCommand : ContainerdCmdlet
     [Parameter]
     public SwitchParameter Any { get; set; }
 
-    protected override void ProcessRecord()
-    {
-        foreach (var raw in Id)
-        {
-            if (string.IsNullOrWhiteSpace(raw))
-            {
-                WriteError(ErrorRecords.EmptyContainerId());
-                continue;
-            }
+    protected override IReadOnlyList<string>? RequestedIds => Id;
 
-            _ids.Add((Engine, raw));
+    protected override string? ShouldProcessAction => null;
+
+    /// <summary>A wait holds no resource: every container is waited for at once.</summary>
+    protected override int Throttle => int.MaxValue;
+
+    protected override async Task ActAsync(ContainerTarget target, IOutputSink sink, CancellationToken ct)
+    {
+        TimeSpan? timeout = Timeout < 0 ? null : TimeSpan.FromSeconds(Timeout);
+        WaitResult r;
+        try
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, _anyMet.Token);
+            r = await target.Engine.WaitAsync(target.Id, Condition, timeout, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_anyMet.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            return; // -Any: another container answered first
+        }
+
+        if (!Any)
+        {
+            sink.Output(r);
+        }
+        else if (r.TimedOut)
+        {
+            _timedOut.Enqueue(TargetSink.Stamp(r, target.Engine));
+        }
+        else if (Interlocked.Increment(ref _met) == 1)
+        {
+            // -Any: the first container to meet the condition is the answer; the rest stop waiting.
+            sink.Output(r);
+            _anyMet.Cancel();
         }
     }
 
-    protected override void EndProcessing()
+    protected override void Run(IReadOnlyList<ContainerTarget> targets)
     {
-        if (_ids.Count == 0)
+        base.Run(targets);
+        if (Any && _met == 0)
         {
-            return;
+            foreach (var r in _timedOut)
+            {
+                WriteObject(r);
+            }
         }
-
-        TimeSpan? timeout = Timeout < 0 ? null : TimeSpan.FromSeconds(Timeout);
-        Pump(async ct =>
-        {
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            int met = 0;
-            var timedOut = new System.Collections.Concurrent.ConcurrentQueue<WaitResult>();
-            var waits = _ids.Select(item => OneAsync(item.Engine, item.Id, async (id, token) =>
-            {
-                var r = await item.Engine.WaitAsync(id, Condition, timeout, token).ConfigureAwait(false);
-                if (!Any)
-                {
-                    Emit(r);
-                }
-                else if (r.TimedOut)
-                {
-                    timedOut.Enqueue(r);
-                }
-                else if (Interlocked.Increment(ref met) == 1)
-                {
-                    // -Any: the first container to meet the condition is the answer; the rest stop waiting.
-                    Emit(r);
-                    linked.Cancel();
-                }
-            }, linked.Token)).ToList();
-
-            try
-            {
-                await Task.WhenAll(waits).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (Any && !ct.IsCancellationRequested)
-            {
-            }
-
-            if (Any && met == 0)
-            {
-                foreach (var r in timedOut)
-                {
-                    Emit(r);
-                }
-            }
-        });
     }
 }

@@ -116,37 +116,21 @@ public sealed partial class ContainerEngine : IAsyncDisposable
     /// <summary>Completes once the event stream is live (started on first use); fails if containerd cannot be reached.</summary>
     public Task WhenMonitoringAsync(CancellationToken ct = default) => _monitor.WhenLiveAsync(TimeSpan.FromSeconds(10), ct);
 
-    /// <summary>An exact id, else a unique prefix of one.</summary>
+    /// <summary>The one container <paramref name="idOrPrefix"/> names (<see cref="ContainerIdMatcher"/>'s rules).</summary>
     public async Task<string> ResolveAsync(string idOrPrefix, CancellationToken ct = default)
     {
-        if (string.IsNullOrWhiteSpace(idOrPrefix))
-        {
-            throw new ContainerLookupException(LookupFailure.Empty, idOrPrefix ?? string.Empty, "The container id is empty.");
-        }
-
-        if (_states.TryGetValue(idOrPrefix, out var known) && known.Loaded && !known.IsRemoved)
+        if (!string.IsNullOrWhiteSpace(idOrPrefix) && _states.TryGetValue(idOrPrefix, out var known) && known.Loaded && !known.IsRemoved)
         {
             return idOrPrefix;
         }
 
-        try
-        {
-            return (await Client.GetContainerAsync(idOrPrefix, ct).ConfigureAwait(false)).Id;
-        }
-        catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
-        {
-        }
-
-        var all = await Client.ListContainersAsync(ct).ConfigureAwait(false);
-        var matches = all.Where(c => c.Id.StartsWith(idOrPrefix, StringComparison.Ordinal)).Select(c => c.Id).OrderBy(i => i, StringComparer.Ordinal).ToList();
-        return matches.Count switch
-        {
-            1 => matches[0],
-            0 => throw new ContainerLookupException(LookupFailure.NotFound, idOrPrefix, $"No container with id or id prefix '{idOrPrefix}' in namespace '{Namespace}'."),
-            _ => throw new ContainerLookupException(LookupFailure.Ambiguous, idOrPrefix,
-                $"The id prefix '{idOrPrefix}' matches {matches.Count} containers: {string.Join(", ", matches.Take(10))}{(matches.Count > 10 ? ", ..." : string.Empty)}. Give more of the id.", matches),
-        };
+        var matches = ContainerIdMatcher.Match(idOrPrefix, await ListIdsAsync(ct).ConfigureAwait(false), Where);
+        return matches.Count == 1 ? matches[0] : throw new ContainerLookupException(LookupFailure.Ambiguous, idOrPrefix,
+            $"'{idOrPrefix}' matches {matches.Count} containers {Where}: {string.Join(", ", matches.Take(10))}.", matches);
     }
+
+    /// <summary>"in namespace 'x' at '/socket'", for messages that must say where a lookup looked.</summary>
+    public string Where => $"in namespace '{Namespace}' at '{Address}'";
 
     /// <summary>Starts (or joins) the stop of <paramref name="id"/>; cancelling <paramref name="ct"/> ends only the caller's wait.</summary>
     public async Task<StopResult> StopAsync(string id, int? signal, int? timeoutSeconds, Action<StopStep>? onStep, CancellationToken ct = default)

@@ -9,6 +9,9 @@ public sealed class ContainerEvent
 
     public string Namespace { get; init; } = string.Empty;
 
+    /// <summary>containerd's socket the container lives behind; binds -Address of the next cmdlet in a pipeline.</summary>
+    public string Address { get; internal set; } = string.Empty;
+
     public string Type { get; init; } = string.Empty;
 
     public IReadOnlyDictionary<string, string> Attributes { get; init; } = new Dictionary<string, string>();

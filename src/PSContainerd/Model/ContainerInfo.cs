@@ -7,6 +7,9 @@ public sealed class ContainerInfo
 
     public string Namespace { get; init; } = string.Empty;
 
+    /// <summary>containerd's socket the container lives behind; binds -Address of the next cmdlet in a pipeline.</summary>
+    public string Address { get; internal set; } = string.Empty;
+
     public ContainerStatus Status { get; init; }
 
     /// <summary>The init process's pid on the host; null when there is no live task.</summary>

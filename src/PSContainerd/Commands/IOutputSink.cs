@@ -1,0 +1,20 @@
+using System.Management.Automation;
+
+namespace PSContainerd.Commands;
+
+/// <summary>
+/// Where per-container work writes: a cmdlet (pumped onto its pipeline thread) or a job (its
+/// streams). The same work runs in both, so a cmdlet and its -AsJob cannot drift apart.
+/// </summary>
+public interface IOutputSink
+{
+    void Output(object value);
+
+    void Error(ErrorRecord record);
+
+    void Verbose(string text);
+
+    void Warning(string text);
+
+    void Progress(ProgressRecord record);
+}

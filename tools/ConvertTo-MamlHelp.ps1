@@ -602,7 +602,8 @@ if (-not (Test-Path -LiteralPath $DocsPath -PathType Container)) { throw "Docs f
 $problems = [System.Collections.Generic.List[string]]::new()
 $warnings = [System.Collections.Generic.List[string]]::new()
 
-$pageFiles = @(Get-ChildItem -LiteralPath $DocsPath -File -Filter '*-*.md' | Where-Object Name -notlike 'about_*' | Sort-Object Name)
+$pageFiles = @(Get-ChildItem -LiteralPath $DocsPath -File -Filter '*-*.md' | Where-Object Name -notlike 'about_*' |
+    Where-Object Name -cmatch '^[A-Z][A-Za-z]*-[A-Z][A-Za-z]*\.md$' | Sort-Object Name)   # Verb-Noun pages only, not docs such as failure-modes.md
 $aboutFiles = @(Get-ChildItem -LiteralPath $DocsPath -File -Filter 'about_*.md' | Sort-Object Name)
 
 $pages = @(foreach ($f in $pageFiles) { Read-CommandPage -File $f -Problems $problems -Warnings $warnings })

@@ -238,20 +238,30 @@ function Invoke-Fault($F) {
             else { $rec.detail = "shim $($shims -join ',') has no child (no init process): nothing done" }
         }
         'DaemonRestart' {
+            # as testenv.sh restart (SIGTERM, SIGKILL after 10 s, start-daemon), without its scans of
+            # /proc, which take minutes on a loaded machine: the daemon's pid is in its pid file
             if ($script:DaemonJob) { $rec.detail = 'a restart is already under way: nothing done'; break }
-            $psi = [Diagnostics.ProcessStartInfo]::new('bash')
-            foreach ($a in @($Fixture, 'restart', $EnvDir)) { $psi.ArgumentList.Add($a) }
-            $psi.UseShellExecute = $false; $psi.RedirectStandardOutput = $true; $psi.RedirectStandardError = $true
-            $p = [Diagnostics.Process]::Start($psi)
-            $script:DaemonJob = @{ Proc = $p; Rec = $rec; Out = $p.StandardOutput.ReadToEndAsync(); Err = $p.StandardError.ReadToEndAsync() }
-            $rec.detail = 'testenv.sh restart (containerd stopped and started; shims live on)'
-            return   # recorded when it ends
+            $dpid = 0
+            $null = [int]::TryParse("$(Get-Content -LiteralPath "$EnvDir/containerd.pid" -ErrorAction Ignore)".Trim(), [ref] $dpid)
+            if (-not $dpid -or (Get-ProcCmdline $dpid) -notlike "*containerd --config $EnvDir/config.toml*") { $rec.detail = 'containerd is not running: nothing done'; break }
+            $null = Send-UnixSignal $dpid 'TERM'
+            $rec.pid = $dpid
+            $rec.detail = 'containerd restarted (SIGTERM, then testenv.sh start-daemon; shims live on)'
+            $script:DaemonJob = @{ Phase = 'stopping'; Pid = $dpid; Deadline = (Now) + 10000; Rec = $rec; Proc = $null }
+            return   # recorded when it is back
         }
         { $_ -in 'WorkerKill', 'SupervisorKill' } {
             $slot = $F.Pick % $Sessions.Count
             if ($F.Kind -eq 'SupervisorKill') {
                 $holder = @($script:LastSupervisor | Where-Object { $_ }) | Select-Object -First 1
                 $match = @(for ($i = 0; $i -lt $Sessions.Count; $i++) { if ($Sessions[$i].Pid -eq $holder) { $i } })
+                if ($holder -and $holder -eq $Observer.Pid) {
+                    $rec.pid = $holder; $rec.detail = 'kill -9 the observer, which holds the restart duty'
+                    $null = Send-UnixSignal $holder 'KILL'
+                    Stop-Session $Observer 'observer killed (fault)'
+                    $script:Observer = Start-Session -1
+                    break
+                }
                 if ($match) { $slot = $match[0]; $rec.detail = 'kill -9 the session holding the restart duty' } else { $rec.detail = "the duty holder ($holder) is no session; killing session $slot" }
             } else { $rec.detail = "kill -9 session $slot" }
             $s = $Sessions[$slot]
@@ -274,10 +284,31 @@ function Update-Faults {
             $null = $Frozen.Remove($f)
         }
     }
-    if ($script:DaemonJob -and $script:DaemonJob.Proc.HasExited) {
-        $j = $script:DaemonJob; $script:DaemonJob = $null
+    $j = $script:DaemonJob
+    if ($j -and $j.Phase -eq 'stopping') {
+        $alive = (Test-Path "/proc/$($j.Pid)") -and -not ("$(Get-Content "/proc/$($j.Pid)/status" -ErrorAction Ignore)" -match 'State:\s*Z')
+        if ($alive -and (Now) -gt $j.Deadline) { $null = Send-UnixSignal $j.Pid 'KILL'; $j.Rec.detail += '; SIGKILL after 10 s'; $j.Deadline = [long]::MaxValue }
+        if (-not $alive) {
+            $psi = [Diagnostics.ProcessStartInfo]::new('bash')
+            foreach ($a in @($Fixture, 'start-daemon', $EnvDir)) { $psi.ArgumentList.Add($a) }
+            $psi.UseShellExecute = $false; $psi.RedirectStandardOutput = $true; $psi.RedirectStandardError = $true
+            $j.Proc = [Diagnostics.Process]::Start($psi)
+            $j.Err = $j.Proc.StandardError.ReadToEndAsync(); $null = $j.Proc.StandardOutput.ReadToEndAsync()
+            $j.Phase = 'starting'
+            $j.Down = Now
+        }
+    } elseif ($j -and $j.Phase -eq 'starting' -and $j.Proc.HasExited) {
+        if ($j.Proc.ExitCode -ne 0 -and -not $j.Retried) {
+            # containerd may not come up while a shim it restores is frozen: try once more
+            $j.Retried = $true
+            $j.Rec.detail += "; start-daemon failed once: $("$($j.Err.Result)".Trim() -split "`n" | Select-Object -First 1)"
+            $j.Phase = 'stopping'; $j.Pid = 0
+            return
+        }
+        $script:DaemonJob = $null
         $j.Rec.t1 = Now
-        if ($j.Proc.ExitCode -ne 0) { $j.Rec.detail += "; testenv.sh restart failed: $($j.Err.Result.Trim())" }
+        $j.Rec.detail += "; down for $($j.Rec.t1 - $j.Down) ms"
+        if ($j.Proc.ExitCode -ne 0) { $j.Rec.detail += "; start-daemon failed: $("$($j.Err.Result)".Trim())" }
         Add-History $j.Rec
         $Faults.Add($j.Rec)
     }
@@ -469,8 +500,12 @@ try {
         for ($i = 0; $i -lt $Sessions.Count; $i++) { if ($Sessions[$i].Busy) { Stop-Session $Sessions[$i] 'still busy at quiescence'; $Sessions[$i] = Restart-Session $Sessions[$i] } }
         $null = Wait-Idle 60000
     }
+    $deadline = (Now) + 120000
+    while ($script:DaemonJob -and (Now) -lt $deadline) { Update-Faults; Update-Sessions; Start-Sleep -Milliseconds 50 }
     & bash $Fixture status $EnvDir *> $null
     if ($LASTEXITCODE -ne 0) { & bash $Fixture start-daemon $EnvDir *> $null }
+    & bash $Fixture status $EnvDir *> $null
+    if ($LASTEXITCODE -ne 0) { throw "containerd did not come back at quiescence (see $EnvDir/containerd.log; -KeepEnv keeps it)" }
     $restore = Invoke-Now 'Restore' $null ([ordered]@{})
     if (-not $restore.t1) { Add-Violations (New-Violation 'call-bound' '' (Now) 'Restore-ContainerState did not return within 60 s at quiescence') }
     Complete-Phase 'quiesce'
@@ -483,6 +518,7 @@ try {
     $summary = "chaos seed ${Seed}: $($Calls.Count) calls, $(@($Faults | Where-Object { $_.pid }).Count) faults ($($Faults.Count) planned), $runCount runs, $exitCount exits checked, " +
         "$($Violations.Count) violation(s)$(if ($final.Unchecked) { "; restart duty not judged (backoff beyond the wait): $($final.Unchecked -join ', ')" })"
     $exitCode = if ($Violations.Count -gt 0) { 1 } else { 0 }
+    $null = Invoke-Now 'Cleanup' $null ([ordered]@{}) 60000
 } catch {
     $summary = "chaos seed ${Seed}: the harness failed: $($_.Exception.Message) ($($_.InvocationInfo.PositionMessage))"
     $exitCode = 2
@@ -490,7 +526,7 @@ try {
     foreach ($f in @($Frozen)) { $null = Send-UnixSignal $f.Pid 'CONT' }
     foreach ($s in @($Sessions) + $Observer) { if ($s) { try { $s.Proc.StandardInput.Close() } catch { } } }
     foreach ($s in @($Sessions) + $Observer) { if ($s -and -not $s.Proc.WaitForExit(5000)) { try { $s.Proc.Kill($true) } catch { } } }
-    if ($script:DaemonJob) { $null = $script:DaemonJob.Proc.WaitForExit(30000) }
+    if ($script:DaemonJob -and $script:DaemonJob.Proc) { $null = $script:DaemonJob.Proc.WaitForExit(30000) }
     $saveKeep = $env:KEEP
     if ($KeepEnv) { $env:KEEP = '1' }
     & bash $Fixture stop $EnvDir *> $null

@@ -92,6 +92,11 @@ function Invoke-Request {
         'Restore' { if ($id) { Restore-ContainerState -Id $id } else { Restore-ContainerState } }
         'Get'     { Get-Container -Id $id }
         'Supervisor' { Get-ContainerSupervisor }
+        # the end of a run: kill and remove every container, so the fixture's teardown finds nothing
+        'Cleanup' {
+            Get-Container | Where-Object Status -in 'Running', 'Paused', 'Restarting' | Send-ContainerSignal -Signal SIGKILL
+            Get-Container | Remove-Container -Force
+        }
         default   { throw "unknown op '$($Req.op)'" }
     }
 }

@@ -15,6 +15,24 @@ function Get-ProcParent([int] $ProcessId) {
     } catch { return 0 }
 }
 
+# the process's start time in clock ticks since boot (field 22 of /proc/PID/stat); $null when gone
+function Get-ProcStartTicks([int] $ProcessId) {
+    try {
+        $stat = [IO.File]::ReadAllText("/proc/$ProcessId/stat")
+        $rest = $stat.Substring($stat.LastIndexOf(')') + 2).Split(' ')
+        if ($rest[0] -in 'Z', 'X') { return $null }
+        return [ulong] $rest[19]
+    } catch { return $null }
+}
+
+# true when the owner written in a stop intent (PID or PID:STARTTICKS) no longer runs
+function Test-OwnerGone([string] $Owner) {
+    $p = $Owner.Split(':')
+    $ticks = Get-ProcStartTicks ([int] $p[0])
+    if ($null -eq $ticks) { return $true }
+    return ($p.Count -ge 2 -and "$ticks" -ne $p[1])
+}
+
 function Get-ProcessIds {
     foreach ($d in [IO.Directory]::EnumerateDirectories('/proc')) {
         $name = [IO.Path]::GetFileName($d)

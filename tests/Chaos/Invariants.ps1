@@ -153,7 +153,14 @@ function Get-CallBound($Call, $Spec) {
         'Restore' { 30 }
         default   { 10 }
     }
-    return ($s + $script:BoundSlack) * 1000
+    return ($s + $script:BoundSlack * (Get-LoadFactor)) * 1000
+}
+
+# How much slower than usual the machine is: the 1-minute load average per two runnable threads
+# a core, at least 1. The slack of the bounds grows with it; a call that hangs still fails.
+function Get-LoadFactor {
+    try { $load = [double] ([IO.File]::ReadAllText('/proc/loadavg').Split(' ')[0]) } catch { return 1 }
+    return [Math]::Max(1, $load / (2 * [Environment]::ProcessorCount))
 }
 
 function Test-CallBound($Call, $Spec, [long] $Now) {

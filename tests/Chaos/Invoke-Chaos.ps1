@@ -83,7 +83,7 @@ $Observer = Start-Session -1
 $HasRestart = $null -ne (Get-Module -ListAvailable -Name $ModulePath | ForEach-Object { $_.ExportedCmdlets['Restart-Container'] })
 $HasSupervisor = $null -ne (Get-Module -ListAvailable -Name $ModulePath | ForEach-Object { $_.ExportedCmdlets['Get-ContainerSupervisor'] })
 
-$Plan = New-ChaosPlan -Seed $Seed -Seconds $Seconds -Size $Size -Workers $SessionCount -HasRestart $HasRestart -HasSupervisor $HasSupervisor
+$Plan = New-ChaosPlan -Seed $Seed -Seconds $Seconds -Size $Size -Workers $SessionCount
 $Specs = $Plan.Containers
 $SpecById = @{}; foreach ($s in $Specs) { $SpecById[$s.Id] = $s }
 Add-History ([ordered]@{ k = 'plan'; seed = $Seed; seconds = $Seconds; size = $Size; env = $EnvDir; containers = $Specs; ops = $Plan.Ops.Count; faults = $Plan.Faults })
@@ -252,7 +252,8 @@ function Invoke-Fault($F) {
         }
         { $_ -in 'WorkerKill', 'SupervisorKill' } {
             $slot = $F.Pick % $Sessions.Count
-            if ($F.Kind -eq 'SupervisorKill') {
+            if ($F.Kind -eq 'SupervisorKill' -and -not $HasSupervisor) { $rec.detail = "no Get-ContainerSupervisor in this module; kill -9 session $slot" }
+            elseif ($F.Kind -eq 'SupervisorKill') {
                 $holder = @($script:LastSupervisor | Where-Object { $_ }) | Select-Object -First 1
                 $match = @(for ($i = 0; $i -lt $Sessions.Count; $i++) { if ($Sessions[$i].Pid -eq $holder) { $i } })
                 if ($holder -and $holder -eq $Observer.Pid) {
@@ -263,7 +264,7 @@ function Invoke-Fault($F) {
                     break
                 }
                 if ($match) { $slot = $match[0]; $rec.detail = 'kill -9 the session holding the restart duty' } else { $rec.detail = "the duty holder ($holder) is no session; killing session $slot" }
-            } else { $rec.detail = "kill -9 session $slot" }
+            } elseif ($F.Kind -eq 'WorkerKill') { $rec.detail = "kill -9 session $slot" }
             $s = $Sessions[$slot]
             $rec.pid = $s.Pid
             $null = Send-UnixSignal $s.Pid 'KILL'
@@ -423,8 +424,8 @@ function Invoke-FinalChecks {
         }
         if (-not $agree) { Add-Violations (New-Violation 'labels-agree' $x.Id (Now) "label state=$($x.State) but containerd's task is $(if ($t) { $t.Status } else { 'absent' })") }
         if ($x.Intent) {
-            $owner = [int] ($x.Intent.Split(';')[-1])
-            if ($owner -and -not (Test-Path "/proc/$owner")) { Add-Violations (New-Violation 'stop-intent-owner' $x.Id (Now) "stop intent '$($x.Intent)' left after Restore-ContainerState; its owner pid $owner is gone") }
+            $owner = $x.Intent.Split(';')[-1]
+            if ($owner -and (Test-OwnerGone $owner)) { Add-Violations (New-Violation 'stop-intent-owner' $x.Id (Now) "stop intent '$($x.Intent)' left after Restore-ContainerState; its owner $owner is gone") }
         }
     }
     $runs = Get-Runs
@@ -464,6 +465,7 @@ try {
         while ($opIndex -lt $planOps.Count -and $planOps[$opIndex].At -le $el) {
             $o = $planOps[$opIndex++]
             $args2 = [ordered]@{}; foreach ($k in $o.Args.Keys) { $args2[$k] = $o.Args[$k] }
+            if ($o.Op -eq 'Restart' -and -not $HasRestart) { $o = [ordered]@{ Op = 'Start'; Id = $o.Id; Worker = $o.Worker }; $args2 = [ordered]@{} }
             if ($o.Op -eq 'New') { $spec = $SpecById[$o.Id]; foreach ($k in 'Policy', 'Life', 'Trap', 'StopTimeout') { $args2[$k] = $spec[$k] }; $args2.RootFs = $RootFs; $args2.Script = $ChaosProgram }
             $Sessions[$o.Worker].Backlog.Enqueue((New-Call $o.Op $o.Id $args2))
         }

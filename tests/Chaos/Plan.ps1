@@ -25,10 +25,11 @@ function New-ChaosPlan {
         [Parameter(Mandatory)] [int] $Seed,
         [Parameter(Mandatory)] [int] $Seconds,
         [Parameter(Mandatory)] [int] $Size,
-        [int] $Workers = 3,
-        [bool] $HasRestart = $false,
-        [bool] $HasSupervisor = $false
+        [int] $Workers = 3
     )
+    # The plan depends on the seed alone, not on the module's cmdlets, so a seed replays the same
+    # schedule on every version: a Restart is run as a Start, and a kill of the supervisor as a
+    # kill of a session, when the module has no Restart-Container / Get-ContainerSupervisor.
     # System.Random with a seed is the same sequence on every .NET (the seeded legacy algorithm)
     $rng = [System.Random]::new($Seed)
     $policies = @('no', 'always', 'unless-stopped', 'on-failure:1', 'on-failure:2', 'on-failure:3', 'always')
@@ -43,7 +44,7 @@ function New-ChaosPlan {
         }
     }
 
-    # operations: weights per kind (a Restart falls back to Start when the cmdlet does not exist)
+    # operations: weights per kind
     $kinds = @(
         @('Stop', 20), @('Start', 16), @('Restart', 6), @('Signal', 8), @('Suspend', 4), @('Resume', 5),
         @('Wait', 6), @('Restore', 3), @('Remove', 2), @('New', 3), @('Get', 4)
@@ -60,7 +61,7 @@ function New-ChaosPlan {
         $a = [ordered]@{}
         switch ($kind) {
             'Stop'    { $a.Timeout = @(0, 1, 2, 3)[$rng.Next(4)] }
-            'Restart' { if ($HasRestart) { $a.Timeout = 1 + $rng.Next(2) } else { $kind = 'Start' } }
+            'Restart' { $a.Timeout = 1 + $rng.Next(2) }
             'Signal'  { $a.Signal = @('SIGKILL', 'SIGKILL', 'SIGTERM', 'SIGTERM', 'SIGUSR1')[$rng.Next(5)] }
             'Wait'    { $a.Condition = @('NotRunning', 'NextExit')[$rng.Next(2)]; $a.Timeout = 1 + $rng.Next(3) }
             'Remove'  { $a.Force = $true }
@@ -69,8 +70,7 @@ function New-ChaosPlan {
         $ops.Add([ordered]@{ At = $t; Worker = $rng.Next($Workers); Op = $kind; Id = $(if ($kind -eq 'Restore' -and $rng.Next(2) -eq 0) { $null } else { $c.Id }); Args = $a })
     }
 
-    $faultKinds = @('ShimKill', 'ShimFreeze', 'DaemonRestart', 'WorkerKill', 'InitKill', 'InitKill')
-    if ($HasSupervisor) { $faultKinds += 'SupervisorKill' }
+    $faultKinds = @('ShimKill', 'ShimFreeze', 'DaemonRestart', 'WorkerKill', 'InitKill', 'InitKill', 'SupervisorKill')
     $faults = [System.Collections.Generic.List[object]]::new()
     $t = 2500
     while ($true) {

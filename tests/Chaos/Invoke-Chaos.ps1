@@ -325,12 +325,14 @@ function Get-Runs {
 function Invoke-LiveChecks {
     $now = Now
     $runs = Get-Runs
+    # calls in flight count too (a start under way explains a run that began during it)
+    $known = @($Calls) + @($Sessions | Where-Object { $_.Busy } | ForEach-Object { $_.Busy })
     # a run started within a stop whose end is not known yet is judged after quiescence
     $decided = @{}
     foreach ($id in $runs.Keys) { $decided[$id] = @($runs[$id] | Where-Object { $_.end -or $_.start -lt $now - 30000 }) }
-    Add-Violations (Test-StopInvariant $Calls $decided $now)
+    Add-Violations (Test-StopInvariant $known $decided $now)
     Add-Violations (Test-ExitInvariant $runs $Exits $Faults)
-    Add-Violations (Test-PolicyInvariant $Calls $runs $Specs $MaxRestartCount)
+    Add-Violations (Test-PolicyInvariant $known $runs $Specs $MaxRestartCount)
     foreach ($s in $Sessions) { if ($s.Busy) { Add-Violations (Test-CallBound $s.Busy $SpecById[$s.Busy.id] $now) } }
 }
 
@@ -444,12 +446,13 @@ $phaseStart = Now
 function Complete-Phase([string] $Name) { $Phases[$Name] = [Math]::Round(((Now) - $script:phaseStart) / 1000, 1); $script:phaseStart = Now }
 try {
     # wait for the sessions to be warm, then create every container from session 0
-    $deadline = (Now) + 60000
+    # bounded, with room for a starved machine (a cold pwsh and a first containerd call can take a minute)
+    $deadline = (Now) + 300000
     while (@(@($Sessions) + $Observer | Where-Object { -not $_.Ready }).Count -gt 0 -and (Now) -lt $deadline) { Update-Sessions; Start-Sleep -Milliseconds 20 }
     foreach ($c in $Specs) {
         $Sessions[0].Backlog.Enqueue((New-Call 'New' $c.Id ([ordered]@{ RootFs = $RootFs; Script = $ChaosProgram; Policy = $c.Policy; Life = $c.Life; Trap = $c.Trap; StopTimeout = $c.StopTimeout; Start = $true })))
     }
-    if (-not (Wait-Idle 60000)) { throw 'the containers were not created within 60 s' }
+    if (-not (Wait-Idle 300000)) { throw 'the containers were not created within 300 s' }
     foreach ($ns in $Specs) {
         $c = $Calls | Where-Object { $_.op -eq 'New' -and $_.id -eq $ns.Id } | Select-Object -First 1
         if (-not $c.ok) { throw "New-Container $($ns.Id) failed: $($c.error)" }

@@ -483,6 +483,19 @@ function Read-ChaosSeeds {
     }
 }
 
+# One run of tests/Chaos/Invoke-Chaos.ps1 in a fresh pwsh, bounded; its containerd is stopped
+# afterwards even when the run had to be killed. Returns its exit code ($null when killed).
+function Invoke-ChaosRun([int] $RunSeed, [int] $Seconds, [int] $RunSize, [string] $History, [int] $TimeoutSeconds) {
+    $envDir = (& mktemp -d /tmp/pscd-chaos-XXXXXX)
+    try {
+        return Invoke-Child -FilePath 'dotnet' -ArgumentList @('pwsh', '-NoProfile', '-NonInteractive', '-File', $ChaosScript,
+            '-Seed', $RunSeed, '-Seconds', $Seconds, '-Size', $RunSize, '-ModulePath', (Join-Path $ModuleDir 'PSContainerd.psd1'),
+            '-HistoryPath', $History, '-EnvDir', $envDir) -TimeoutSeconds $TimeoutSeconds -Name "chaos seed $RunSeed"
+    } finally {
+        if (Test-Path -LiteralPath $envDir) { & bash $Fixture stop $envDir 2>&1 | Out-Null }
+    }
+}
+
 function Invoke-ChaosSuite {
     Write-Step 'Testing: chaos (tests/Chaos, seeds from tests/Chaos/seeds.txt)'
     $r = [pscustomobject]@{ Name = 'chaos'; Passed = 0; Failed = 0; Skipped = 0; Problem = $null }
@@ -490,9 +503,7 @@ function Invoke-ChaosSuite {
     if ($TestFilter) { $seeds = @($seeds | Where-Object { "Chaos seed $($_.Seed)" -like "*$TestFilter*" }) }
     foreach ($s in $seeds) {
         $history = Join-Path $TestResultDir "chaos-$($s.Seed).jsonl"
-        $code = Invoke-Child -FilePath 'dotnet' -ArgumentList @('pwsh', '-NoProfile', '-NonInteractive', '-File', $ChaosScript,
-            '-Seed', $s.Seed, '-Seconds', $s.Seconds, '-Size', $s.Size, '-ModulePath', (Join-Path $ModuleDir 'PSContainerd.psd1'),
-            '-HistoryPath', $history) -TimeoutSeconds ($s.Seconds + 240) -Name "chaos seed $($s.Seed)"
+        $code = Invoke-ChaosRun -RunSeed $s.Seed -Seconds $s.Seconds -RunSize $s.Size -History $history -TimeoutSeconds ($s.Seconds + 480)
         if ($code -eq 0) { $r.Passed++; Write-Note "[+] Chaos seed $($s.Seed) ($($s.Status))" }
         else { $r.Failed++; Write-Host "    [-] Chaos seed $($s.Seed) ($($s.Status)): exit $code; history $history" -ForegroundColor Red }
     }
@@ -508,9 +519,7 @@ function Invoke-Chaos {
     $seconds = [int] [Math]::Max(5, [Math]::Round($Minutes * 60))
     $history = Join-Path $TestResultDir "chaos-$s.jsonl"
     Write-Step "Chaos: seed $s, $seconds s, $Size containers (history: $history)"
-    $code = Invoke-Child -FilePath 'dotnet' -ArgumentList @('pwsh', '-NoProfile', '-NonInteractive', '-File', $ChaosScript,
-        '-Seed', $s, '-Seconds', $seconds, '-Size', $Size, '-ModulePath', (Join-Path $ModuleDir 'PSContainerd.psd1'),
-        '-HistoryPath', $history) -TimeoutSeconds ($seconds + 600) -Name "chaos seed $s"
+    $code = Invoke-ChaosRun -RunSeed $s -Seconds $seconds -RunSize $Size -History $history -TimeoutSeconds ($seconds + 900)
     if ($null -eq $code) { $code = 1 }
     return $code
 }

@@ -23,6 +23,9 @@ param(
     [ValidateRange(1, 64)] [int] $Size = 8,
     [string] $ModulePath = $(if ($env:PSCD_MODULE_PATH) { $env:PSCD_MODULE_PATH } else { Join-Path $PSScriptRoot '../../out/PSContainerd/PSContainerd.psd1' }),
     [string] $HistoryPath,
+    # the private containerd's folder (default: a new /tmp/pscd-chaos-* folder); the caller may
+    # name it so it can clean up after a run it had to kill
+    [string] $EnvDir,
     [switch] $KeepEnv
 )
 
@@ -52,7 +55,7 @@ function Add-History($Event) {
 }
 
 # --- the private containerd -----------------------------------------------------------------------
-$EnvDir = (& mktemp -d /tmp/pscd-chaos-XXXXXX)
+if (-not $EnvDir) { $EnvDir = (& mktemp -d /tmp/pscd-chaos-XXXXXX) }
 & bash $Fixture start $EnvDir *> $null
 if ($LASTEXITCODE -ne 0) { throw "testenv.sh start $EnvDir failed" }
 $Socket = "$EnvDir/containerd.sock"

@@ -18,7 +18,8 @@
       Test       Bootstrap + Build, run the unit tests (tests/PSContainerd.UnitTests, no containerd),
                  start a private containerd, run xunit then Pester (in a fresh pwsh), stop containerd;
                  then start a fleet of simulated hosts (containerd + sshd each,
-                 tests/Fixtures/fleetenv.sh), run tests/Pester/Fleet.Tests.ps1, stop it;
+                 tests/Fixtures/fleetenv.sh), run tests/Pester/Fleet.Tests.ps1, stop it; then the
+                 chaos seeds of tests/Chaos/seeds.txt (one test each, own containerd);
                  last line: "N passed, N failed, N skipped"; exit 1 on failure
       Demo       Bootstrap + Build, run demo/demo.ps1 against a private containerd
       Bench      Bootstrap (plus docker.io, podman, gnuplot-nox) + Build, run bench/bench.ps1 against
@@ -26,6 +27,9 @@
                  regenerates docs/performance.md and docs/performance.png (by hand, never in CI)
       Soak       Bootstrap + Build, run bench/soak.ps1: 500 create/start/stop/remove cycles; shims, fds,
                  threads and managed memory before and after (by hand, never in CI)
+      Chaos      Bootstrap + Build, one chaos run (tests/Chaos) of -Minutes with -Seed and -Size:
+                 random operations from three sessions and random faults, checked against
+                 invariants (docs/chaos.md); exit 1 when one is violated
       Clean      remove out/
 
 .PARAMETER TestFilter
@@ -38,13 +42,23 @@
 .PARAMETER SuiteTimeoutMinutes
     Test: a suite running longer than this is killed and counted as failed.
 
+.PARAMETER Seed
+    Chaos: the seed of the run (default: a fresh random one, printed). The same seed replays the
+    same schedule of operations and faults.
+
+.PARAMETER Minutes
+    Chaos: how long operations and faults go on (default 1); quiescence and the final checks follow.
+
+.PARAMETER Size
+    Chaos: how many containers (default 8).
+
 .PARAMETER BenchArgument
     Bench/Soak: every further argument goes to bench/bench.ps1 or bench/soak.ps1, e.g.
     `dotnet pwsh ./build.ps1 -Task Bench -Iterations 5 -Burst 100 -Skip podman`.
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Help', 'Bootstrap', 'Build', 'Package', 'Test', 'Demo', 'Bench', 'Soak', 'Clean')]
+    [ValidateSet('Help', 'Bootstrap', 'Build', 'Package', 'Test', 'Demo', 'Bench', 'Soak', 'Chaos', 'Clean')]
     [string] $Task = 'Help',
 
     [ValidateSet('Debug', 'Release')]
@@ -56,6 +70,14 @@ param(
 
     [ValidateRange(1, 120)]
     [int] $SuiteTimeoutMinutes = 12,
+
+    [int] $Seed = 0,
+
+    [ValidateRange(0.1, 1440)]
+    [double] $Minutes = 1,
+
+    [ValidateRange(1, 64)]
+    [int] $Size = 8,
 
     [Parameter(ValueFromRemainingArguments)]
     [string[]] $BenchArgument = @()
@@ -79,6 +101,8 @@ $PesterDir     = Join-Path $RepoRoot 'tests/Pester'
 $FleetTests    = Join-Path $PesterDir 'Fleet.Tests.ps1'
 $FleetFixture  = Join-Path $RepoRoot 'tests/Fixtures/fleetenv.sh'
 $FleetHosts    = 3
+$ChaosScript   = Join-Path $RepoRoot 'tests/Chaos/Invoke-Chaos.ps1'
+$ChaosSeeds    = Join-Path $RepoRoot 'tests/Chaos/seeds.txt'
 $Fixture       = Join-Path $RepoRoot 'tests/Fixtures/testenv.sh'
 $PesterRestore = Join-Path $RepoRoot 'tools/Pester/Pester.Restore.csproj'
 $OldDependencies = Join-Path $RepoRoot 'tests/Fixtures/OldDependencies/OldDependencies.Restore.csproj'
@@ -171,6 +195,7 @@ function Get-PesterManifestPath {
 function Invoke-Help {
     Write-Host @'
 PSContainerd build script.  Usage: dotnet pwsh ./build.ps1 -Task <Task> [-TestFilter <text>] [-KeepTestEnv]
+                                   [-Seed <n>] [-Minutes <m>] [-Size <n>]
 
 Tasks:
   Help       list the tasks (default)
@@ -183,11 +208,14 @@ Tasks:
   Test       Bootstrap + Package; unit tests (tests/PSContainerd.UnitTests); private containerd;
              xunit (tests/PSContainerd.Tests) and Pester (tests/Pester, fresh pwsh); then the fleet
              suite (tests/Pester/Fleet.Tests.ps1) against 3 simulated hosts, each a containerd and an
-             sshd (tests/Fixtures/fleetenv.sh); prints "N passed, N failed, N skipped"; exit 1 on failure
+             sshd (tests/Fixtures/fleetenv.sh); chaos seeds (tests/Chaos/seeds.txt, one test each);
+             prints "N passed, N failed, N skipped"; exit 1 on failure
   Demo       Bootstrap + Build; runs demo/demo.ps1 against a private containerd
   Bench      Bootstrap (+ docker.io, podman, gnuplot-nox) + Build; runs bench/bench.ps1 against a
              private containerd; regenerates docs/performance.md (by hand; -Iterations 5 -Burst 100 ...)
   Soak       Bootstrap + Build; bench/soak.ps1: 500 create/start/stop/remove cycles, resources before/after
+  Chaos      Bootstrap + Build; one chaos run (tests/Chaos, docs/chaos.md):
+             -Seed N (default: random) -Minutes M (default 1) -Size S (default 8 containers)
   Clean      remove out/
 
 On a bare machine (root, .NET SDK only):
@@ -597,6 +625,59 @@ $result = Invoke-Pester -Configuration $config
     return $r
 }
 
+# The chaos suite: one test per seed of tests/Chaos/seeds.txt whose status is `ci` or `regression`
+# (`open` seeds violate an invariant on the current engine and are run by hand until it is fixed).
+# Each run starts its own containerd, so it needs none from Start-TestEnv.
+function Read-ChaosSeeds {
+    foreach ($line in (Get-Content -LiteralPath $ChaosSeeds)) {
+        $t = ($line -replace '#.*$', '').Trim()
+        if (-not $t) { continue }
+        $f = -split $t
+        [pscustomobject]@{ Seed = [int] $f[0]; Seconds = [int] $f[1]; Size = [int] $f[2]; Status = $f[3] }
+    }
+}
+
+# One run of tests/Chaos/Invoke-Chaos.ps1 in a fresh pwsh, bounded; its containerd is stopped
+# afterwards even when the run had to be killed. Returns its exit code ($null when killed).
+function Invoke-ChaosRun([int] $RunSeed, [int] $Seconds, [int] $RunSize, [string] $History, [int] $TimeoutSeconds) {
+    $envDir = (& mktemp -d /tmp/pscd-chaos-XXXXXX)
+    try {
+        return Invoke-Child -FilePath 'dotnet' -ArgumentList @('pwsh', '-NoProfile', '-NonInteractive', '-File', $ChaosScript,
+            '-Seed', $RunSeed, '-Seconds', $Seconds, '-Size', $RunSize, '-ModulePath', (Join-Path $ModuleDir 'PSContainerd.psd1'),
+            '-HistoryPath', $History, '-EnvDir', $envDir) -TimeoutSeconds $TimeoutSeconds -Name "chaos seed $RunSeed"
+    } finally {
+        if (Test-Path -LiteralPath $envDir) { & bash $Fixture stop $envDir 2>&1 | Out-Null }
+    }
+}
+
+function Invoke-ChaosSuite {
+    Write-Step 'Testing: chaos (tests/Chaos, seeds from tests/Chaos/seeds.txt)'
+    $r = [pscustomobject]@{ Name = 'chaos'; Passed = 0; Failed = 0; Skipped = 0; Problem = $null }
+    $seeds = @(Read-ChaosSeeds | Where-Object { $_.Status -in 'ci', 'regression' })
+    if ($TestFilter) { $seeds = @($seeds | Where-Object { "Chaos seed $($_.Seed)" -like "*$TestFilter*" }) }
+    foreach ($s in $seeds) {
+        $history = Join-Path $TestResultDir "chaos-$($s.Seed).jsonl"
+        $code = Invoke-ChaosRun -RunSeed $s.Seed -Seconds $s.Seconds -RunSize $s.Size -History $history -TimeoutSeconds ($s.Seconds + 480)
+        if ($code -eq 0) { $r.Passed++; Write-Note "[+] Chaos seed $($s.Seed) ($($s.Status))" }
+        else { $r.Failed++; Write-Host "    [-] Chaos seed $($s.Seed) ($($s.Status)): exit $code; history $history" -ForegroundColor Red }
+    }
+    if (-not $TestFilter -and $seeds.Count -eq 0) { $r.Problem = 'no seeds' }
+    return $r
+}
+
+function Invoke-Chaos {
+    Invoke-Bootstrap
+    Invoke-Build
+    $null = New-Item -ItemType Directory -Path $TestResultDir -Force
+    $s = if ($Seed) { $Seed } else { Get-Random -Minimum 1 -Maximum 1000000 }
+    $seconds = [int] [Math]::Max(5, [Math]::Round($Minutes * 60))
+    $history = Join-Path $TestResultDir "chaos-$s.jsonl"
+    Write-Step "Chaos: seed $s, $seconds s, $Size containers (history: $history)"
+    $code = Invoke-ChaosRun -RunSeed $s -Seconds $seconds -RunSize $Size -History $history -TimeoutSeconds ($seconds + 900)
+    if ($null -eq $code) { $code = 1 }
+    return $code
+}
+
 function Invoke-Test {
     try {
         Invoke-Bootstrap
@@ -609,7 +690,7 @@ function Invoke-Test {
     } catch {
         Write-Host "ERROR: $($_.Exception.Message)" -ForegroundColor Red
         Write-Host '    no suite ran; each counts as one failure'
-        Write-Host '0 passed, 2 failed, 0 skipped'
+        Write-Host '0 passed, 5 failed, 0 skipped'
         return 1
     }
     $null = New-Item -ItemType Directory -Path $TestResultDir -Force
@@ -623,11 +704,12 @@ function Invoke-Test {
     } finally {
         Stop-TestEnv $dir
     }
-    $expectedSuites = 2
+    $expectedSuites = 4 # unit, xunit, Pester, chaos
     if (Test-FleetSuiteSelected) {
         $expectedSuites++
         $suites += Invoke-FleetSuite
     }
+    $suites += Invoke-ChaosSuite
 
     # with -TestFilter a suite may legitimately match nothing, as long as the other one ran something
     if ($TestFilter) {
@@ -686,6 +768,7 @@ switch ($Task) {
     'Demo'      { $exitCode = Invoke-Script 'demo/demo.ps1' }
     'Bench'     { $exitCode = Invoke-Script 'bench/bench.ps1' $BenchArgument -BenchTools }
     'Soak'      { $exitCode = Invoke-Script 'bench/soak.ps1' $BenchArgument }
+    'Chaos'     { $exitCode = Invoke-Chaos }
     'Clean'     {
         Write-Step 'Removing out/'
         if (Test-Path -LiteralPath $OutDir) { Remove-Item -LiteralPath $OutDir -Recurse -Force }

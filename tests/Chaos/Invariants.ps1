@@ -1,0 +1,173 @@
+# The rules a chaos run checks, as functions of its history. Each returns violations:
+# @{ Invariant; Id; At (epoch ms); Detail }. They read:
+#   $Calls  every call: n, slot, pid, op, id, args, t0, t1 (epoch ms; t1 is the kill time of a
+#           call whose session was killed: lost = $true), ok, result[], errorId, error
+#   $Faults every fault: kind, t, t1 (end of a freeze or of a containerd restart), id
+#   $Runs   id -> runs from the containers' own logs: run, start, exit (ms or $null), code, end
+#   $Exits  id -> exits as the module recorded them: code, at (ExitedAt), src
+
+$script:StartOps = @('New', 'Start', 'Restart')
+$script:BoundSlack = 30
+
+function ConvertTo-EpochMs($Utc) {
+    if (-not $Utc) { return $null }
+    return ([DateTimeOffset] ([datetime]::Parse($Utc, [cultureinfo]::InvariantCulture, 'RoundtripKind'))).ToUnixTimeMilliseconds()
+}
+
+function New-Violation([string] $Invariant, [string] $Id, [long] $At, [string] $Detail) {
+    [ordered]@{ k = 'violation'; invariant = $Invariant; id = $Id; t = $At; detail = $Detail }
+}
+
+# id -> list of runs, read from ROOTFS/chaos/ID.log; uptime seconds -> epoch ms with $BootMs
+function Read-RunLogs([string] $RootFs, [double] $BootMs) {
+    $runs = @{}
+    $dir = Join-Path $RootFs 'chaos'
+    if (-not (Test-Path -LiteralPath $dir)) { return $runs }
+    foreach ($f in Get-ChildItem -LiteralPath $dir -Filter '*.log' -File) {
+        $id = [IO.Path]::GetFileNameWithoutExtension($f.Name)
+        $byRun = [ordered]@{}
+        foreach ($line in [IO.File]::ReadAllLines($f.FullName)) {
+            $p = $line.Split(' ')
+            if ($p[0] -eq 'start' -and $p.Count -ge 3) {
+                $byRun[$p[1]] = [ordered]@{ run = [int] $p[1]; start = [long] ($BootMs + [double] $p[2] * 1000); exit = $null; code = $null; term = $false; end = $null }
+            } elseif ($p[0] -eq 'exit' -and $p.Count -ge 4 -and $byRun.Contains($p[1])) {
+                $r = $byRun[$p[1]]
+                $r.exit = [long] ($BootMs + [double] $p[3] * 1000); $r.code = [int] $p[2]; $r.term = ($p.Count -ge 5)
+            }
+        }
+        $runs[$id] = @($byRun.Values | Sort-Object { $_.start })
+    }
+    return $runs
+}
+
+# Completes each run's end: its own exit line, else the first recorded exit after its start, else
+# the next run's start; $null while it may still run.
+function Complete-RunEnds($Runs, $Exits) {
+    foreach ($id in @($Runs.Keys)) {
+        $list = $Runs[$id]
+        for ($i = 0; $i -lt $list.Count; $i++) {
+            $r = $list[$i]
+            $next = if ($i + 1 -lt $list.Count) { $list[$i + 1].start } else { $null }
+            $rec = @($Exits[$id] | Where-Object { $_ -and $_.at -ge $r.start - 20 -and ($null -eq $next -or $_.at -le $next) } | Sort-Object at | Select-Object -First 1)
+            $r.end = if ($r.exit) { $r.exit } elseif ($rec) { $rec[0].at } else { $next }
+        }
+    }
+}
+
+function Get-StartCalls($Calls, [string] $Id) {
+    @($Calls | Where-Object { $_.id -eq $Id -and ($script:StartOps -contains $_.op) -and ($_.op -ne 'New' -or $_.args.Start) })
+}
+
+# A container whose stop returned Stopped or RestartCancelled is not running afterwards until a
+# start of it is called: no run of it is alive after the stop returned, unless a start call
+# (New -Start, Start, Restart; by any session) began before that run and did not end before the stop began.
+function Test-StopInvariant($Calls, $Runs, [long] $Now) {
+    foreach ($s in $Calls) {
+        if ($s.op -ne 'Stop' -or -not $s.t1 -or $s.lost) { continue }
+        $outcome = @($s.result | ForEach-Object { $_.Outcome }) | Select-Object -First 1
+        if ($outcome -notin 'Stopped', 'RestartCancelled') { continue }
+        $starts = Get-StartCalls $Calls $s.id
+        foreach ($r in @($Runs[$s.id])) {
+            if (-not $r) { continue }
+            $alive = ($r.start -gt $s.t1) -or ($r.start -gt $s.t0 -and ($null -eq $r.end -or $r.end -gt $s.t1 + 300))
+            if (-not $alive) { continue }
+            $allowed = @($starts | Where-Object { $_.t0 -lt $r.start + 50 -and ($null -eq $_.t1 -or $_.t1 -gt $s.t0) })
+            if ($allowed.Count -eq 0) {
+                New-Violation 'stopped-stays-stopped' $s.id $r.start ("stop #$($s.n) returned $outcome at +$($s.t1 - $s.t0) ms (ended $($s.t1)); run $($r.run) started at $($r.start) " +
+                    "($($r.start - $s.t1) ms after the stop returned) and ended at $(if ($r.end) { $r.end } else { 'never (still running)' }), with no start called in between")
+            }
+        }
+    }
+}
+
+# Every recorded exit carries the true status of the run it ended: the code the run logged (or 137
+# when SIGKILL beat its exit), 137 for a run that logged no exit (SIGKILL), or 255 only when
+# containerd lost it (its shim was killed or frozen, or containerd restarted, during the run).
+function Test-ExitInvariant($Runs, $Exits, $Faults) {
+    foreach ($id in @($Exits.Keys)) {
+        $list = @($Runs[$id])
+        foreach ($e in @($Exits[$id])) {
+            if ($null -eq $e -or $null -eq $e.code) { continue }
+            $r = @($list | Where-Object { $_ -and $_.start -le $e.at + 20 }) | Select-Object -Last 1
+            if (-not $r) { continue }
+            $allowed = if ($null -ne $r.code) { @($r.code, 137) } else { @(137) }
+            if ($allowed -contains $e.code) { continue }
+            if ($e.code -eq 255) {
+                $until = $e.at + 2000
+                $lost = @($Faults | Where-Object {
+                    $end = if ($_.t1) { $_.t1 } else { $_.t }
+                    (($_.kind -in 'ShimKill', 'ShimFreeze' -and $_.id -eq $id) -or $_.kind -eq 'DaemonRestart') -and $end -ge $r.start -and $_.t -le $until })
+                if ($lost.Count -gt 0) { continue }
+            }
+            New-Violation 'true-exit-code' $id $e.at ("exit recorded as $($e.code) (seen in $($e.src), ExitedAt $($e.at)) for run $($r.run) (started $($r.start)); " +
+                "the run $(if ($null -ne $r.code) { "logged exit $($r.code) at $($r.exit)" } else { 'logged no exit (SIGKILL: 137)' })")
+        }
+    }
+}
+
+# Restart policies, judged from the runs: a run not explained by a start call is a policy restart.
+# `no` never restarts; on-failure:N restarts at most N times in a row; nothing restarts after a
+# manual SIGKILL/SIGTERM (Send-ContainerSignal) until a start; the restart count recorded never
+# exceeds the policy restarts seen (at most one restart per exit).
+function Test-PolicyInvariant($Calls, $Runs, $Specs, $MaxRestartCount) {
+    foreach ($spec in $Specs) {
+        $id = $spec.Id
+        $list = @($Runs[$id] | Where-Object { $_ })
+        $starts = @(Get-StartCalls $Calls $id) + @($Calls | Where-Object { $_.op -eq 'Restore' -and (-not $_.id -or $_.id -eq $id) })
+        $streak = 0
+        $maxStreak = 0
+        $lastExplained = 0
+        foreach ($r in $list) {
+            $explained = @($starts | Where-Object { $_.t0 -le $r.start + 50 -and ($null -eq $_.t1 -or $r.start -le $_.t1 + 1000) }).Count -gt 0
+            if ($explained) { $streak = 0; $lastExplained = $r.start; continue }
+            if ($r.run -eq 1) { continue }   # the first run comes from the setup's New -Start
+            $streak++
+            if ($streak -gt $maxStreak) { $maxStreak = $streak }
+            if ($spec.Policy -eq 'no') {
+                New-Violation 'restart-policy' $id $r.start "policy 'no', yet run $($r.run) started at $($r.start) with no start called"
+            }
+            if ($spec.Policy -match '^on-failure:(\d+)$' -and $streak -gt [int] $Matches[1]) {
+                New-Violation 'restart-policy' $id $r.start "policy $($spec.Policy), yet run $($r.run) is policy restart number $streak since the last start"
+            }
+            $kill = @($Calls | Where-Object { $_.id -eq $id -and $_.op -eq 'Signal' -and $_.ok -and $_.args.Signal -in 'SIGKILL', 'SIGTERM' -and
+                $_.t1 -and $_.t1 -lt $r.start - 50 -and $_.t0 -gt $lastExplained })
+            if ($kill.Count -gt 0) {
+                New-Violation 'restart-policy' $id $r.start "run $($r.run) restarted by policy at $($r.start) after a manual $($kill[0].args.Signal) (call #$($kill[0].n), returned $($kill[0].t1))"
+            }
+        }
+        $mrc = $MaxRestartCount[$id]
+        if ($spec.Policy -match '^on-failure:(\d+)$' -and $null -ne $mrc -and $mrc.Count -gt [int] $Matches[1]) {
+            New-Violation 'restart-policy' $id $mrc.At "policy $($spec.Policy), yet a restart count of $($mrc.Count) was recorded (seen at $($mrc.At))"
+        }
+    }
+}
+
+# Every call returns within its documented bound (docs/chaos.md lists them).
+function Get-CallBound($Call, $Spec) {
+    # the documented worst case, plus $script:BoundSlack seconds for a loaded machine
+    $s = switch ($Call.op) {
+        'Stop'    { [int] $Call.args.Timeout + 5 + 2 + 12 }
+        'Restart' { [int] $Call.args.Timeout + 5 + 2 + 12 + 10 }
+        'Remove'  { $(if ($Spec) { $Spec.StopTimeout } else { 10 }) + 5 + 2 + 12 }
+        'Wait'    { [int] $Call.args.Timeout + 2 }
+        'Restore' { 30 }
+        default   { 10 }
+    }
+    return ($s + $script:BoundSlack * (Get-LoadFactor)) * 1000
+}
+
+# How much slower than usual the machine is: the 1-minute load average per two runnable threads
+# a core, at least 1. The slack of the bounds grows with it; a call that hangs still fails.
+function Get-LoadFactor {
+    try { $load = [double] ([IO.File]::ReadAllText('/proc/loadavg').Split(' ')[0]) } catch { return 1 }
+    return [Math]::Max(1, $load / (2 * [Environment]::ProcessorCount))
+}
+
+function Test-CallBound($Call, $Spec, [long] $Now) {
+    if ($Call.lost) { return }
+    $bound = Get-CallBound $Call $Spec
+    $took = $(if ($Call.t1) { $Call.t1 } else { $Now }) - $Call.t0
+    if ($took -gt $bound) {
+        New-Violation 'call-bound' $Call.id $Call.t0 "call #$($Call.n) $($Call.op) $($Call.id) $(if ($Call.t1) { 'took' } else { 'has run for' }) $took ms; its bound is $bound ms"
+    }
+}

@@ -1,0 +1,132 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    A warm chaos worker: imports the built module once, then runs one command per JSON line read
+    from stdin and answers each with one JSON line on stdout.
+
+.DESCRIPTION
+    Started by Invoke-Chaos.ps1 (three of them as sessions, one as the observer). A request is
+    { "n": 12, "op": "Stop", "id": "cx3", "args": { "Timeout": 2 } }; the answer is
+    { "n": 12, "worker": PID, "ok": true, "result": {...}, "errorId": "...", "error": "..." }.
+    Requests are handled one at a time, in order. The special op "Observe" answers with a snapshot
+    of every container (Get-Container) and is what the observer loops on. End of stdin ends it.
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory)] [string] $ModulePath
+)
+
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+$WarningPreference = 'SilentlyContinue'
+$InformationPreference = 'SilentlyContinue'
+
+Import-Module -Name $ModulePath
+$out = [Console]::Out
+
+function Send([hashtable] $Answer) {
+    $Answer['worker'] = $PID
+    $line = $Answer | ConvertTo-Json -Compress -Depth 6
+    $out.WriteLine($line)
+    $out.Flush()
+}
+
+function ConvertTo-Utc($Value) {
+    if ($null -eq $Value) { return $null }
+    return ([datetime] $Value).ToUniversalTime().ToString('o')
+}
+
+# The parts of a result the invariants read (the full objects are large and partly circular).
+function Select-ResultFields($Item) {
+    if ($null -eq $Item) { return $null }
+    $names = $Item.PSObject.Properties.Name
+    $r = [ordered]@{}
+    foreach ($n in 'Id', 'Outcome', 'Escalation', 'ExitCode', 'Status', 'Pid', 'RestartCount', 'RestartPolicy',
+                   'TimedOut', 'Condition', 'Action', 'TaskStatus', 'Detail', 'Error', 'ProcessId', 'IsCurrentProcess') {
+        if ($names -contains $n) { $r[$n] = $Item.$n }
+    }
+    foreach ($n in 'ExitedAt') { if ($names -contains $n) { $r[$n] = ConvertTo-Utc $Item.$n } }
+    foreach ($n in 'Outcome', 'Escalation', 'Status', 'Action') { if ($r.Contains($n) -and $null -ne $r[$n]) { $r[$n] = [string] $r[$n] } }
+    return $r
+}
+
+function Get-Snapshot {
+    $list = @(Get-Container -ErrorAction SilentlyContinue)
+    foreach ($c in $list) {
+        $l = $c.Labels
+        [ordered]@{
+            Id           = $c.Id
+            Status       = [string] $c.Status
+            Pid          = $c.Pid
+            ExitCode     = $c.ExitCode
+            ExitedAt     = ConvertTo-Utc $c.ExitedAt
+            RestartCount = $c.RestartCount
+            State        = if ($l) { $l['pscontainerd/state'] } else { $null }
+            Manual       = if ($l) { $l['pscontainerd/manually-stopped'] } else { $null }
+            Intent       = if ($l) { $l['pscontainerd/stop-intent'] } else { $null }
+            Due          = if ($l) { $l['pscontainerd/restart-due'] } else { $null }
+        }
+    }
+}
+
+function Invoke-Request {
+    [CmdletBinding()]
+    param($Req)
+    $a = @{}
+    if ($Req.args) { foreach ($p in $Req.args.PSObject.Properties) { $a[$p.Name] = $p.Value } }
+    $id = $Req.id
+    switch ($Req.op) {
+        'New' {
+            $env = @("CHAOS_ID=$id", "CHAOS_LIFE=$($a.Life)", "CHAOS_TRAP=$($a.Trap)")
+            New-Container -Id $id -RootFs $a.RootFs -Command '/bin/sh', '-c', $a.Script -Environment $env `
+                -RestartPolicy $a.Policy -StopTimeout $a.StopTimeout -Start:([bool] $a.Start)
+        }
+        'Start'   { Start-Container -Id $id }
+        'Stop'    { Stop-Container -Id $id -Timeout $a.Timeout }
+        'Restart' { Restart-Container -Id $id -Timeout $a.Timeout }
+        'Remove'  { Remove-Container -Id $id -Force:([bool] $a.Force) }
+        'Suspend' { Suspend-Container -Id $id }
+        'Resume'  { Resume-Container -Id $id }
+        'Signal'  { Send-ContainerSignal -Id $id -Signal $a.Signal }
+        'Wait'    { Wait-Container -Id $id -Condition $a.Condition -Timeout $a.Timeout }
+        'Restore' { if ($id) { Restore-ContainerState -Id $id } else { Restore-ContainerState } }
+        'Get'     { Get-Container -Id $id }
+        'Supervisor' { Get-ContainerSupervisor }
+        # the end of a run: kill and remove every container, so the fixture's teardown finds nothing
+        'Cleanup' {
+            Get-Container | Where-Object Status -in 'Running', 'Paused', 'Restarting' | Send-ContainerSignal -Signal SIGKILL
+            Get-Container | Remove-Container -Force
+        }
+        default   { throw "unknown op '$($Req.op)'" }
+    }
+}
+
+Send @{ ready = $true }
+while ($null -ne ($line = [Console]::In.ReadLine())) {
+    if (-not $line.Trim()) { continue }
+    $req = $line | ConvertFrom-Json
+    if ($req.op -eq 'Observe') {
+        $snap = @()
+        $err = $null
+        try { $snap = @(Get-Snapshot) } catch { $err = $_.Exception.Message }
+        Send @{ n = $req.n; ok = ($null -eq $err); result = $snap; error = $err }
+        continue
+    }
+    $errs = $null
+    $results = @()
+    $thrown = $null
+    try {
+        $results = @(Invoke-Request $req -ErrorAction SilentlyContinue -ErrorVariable errs)
+    } catch {
+        $thrown = $_
+    }
+    $all = @(@($errs) + @($thrown) | Where-Object { $_ })
+    $first = $all | Select-Object -First 1
+    Send @{
+        n       = $req.n
+        ok      = ($all.Count -eq 0)
+        result  = @($results | ForEach-Object { Select-ResultFields $_ })
+        errorId = if ($first -is [System.Management.Automation.ErrorRecord]) { $first.FullyQualifiedErrorId } else { $null }
+        error   = if ($first) { "$first" } else { $null }
+    }
+}

@@ -31,7 +31,7 @@ public sealed partial class ContainerEngine
         if (writes.Count > 0)
         {
             var s = await TrackAsync(id, ct).ConfigureAwait(false);
-            await s.Enqueue(async () => s.Labels = (await StateStore.Write(id, ct, writes.ToArray()).ConfigureAwait(false)).Labels).ConfigureAwait(false);
+            await s.Enqueue(async () => s.RefreshLabels((await StateStore.Write(id, ct, writes.ToArray()).ConfigureAwait(false)).Labels)).ConfigureAwait(false);
         }
 
         return await GetInfoAsync(id, ct).ConfigureAwait(false);

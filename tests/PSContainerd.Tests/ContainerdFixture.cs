@@ -83,7 +83,8 @@ public class ContainerdFixture : IDisposable
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(60_000))
+        // Bounded, but generously: testenv.sh walks /proc, which takes long on a host busy with many shims.
+        if (!p.WaitForExit(180_000))
         {
             p.Kill(true);
             throw new InvalidOperationException($"testenv.sh {verb} timed out");

@@ -1,15 +1,19 @@
 # Process helpers shared by the fixtures (sourced by testenv.sh and fleetenv.sh).
 
-# all descendants of a pid (children first listed after their parent)
+# all descendants of a pid, each listed after its parent. One pass over /proc/*/stat (the
+# comm field may hold spaces and parentheses: the ppid is the 2nd field after the last ") "),
+# through cat, which skips processes that exit meanwhile.
 descendants() {
-  local parent="$1" p ppid
-  for p in /proc/[0-9]*; do
-    ppid="$(awk '{ sub(/^.*\) /, ""); print $2 }' 2>/dev/null < "$p/stat")" || continue
-    if [ "$ppid" = "$parent" ]; then
-      echo "${p#/proc/}"
-      descendants "${p#/proc/}"
-    fi
-  done
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
+    { pid = $1; rest = $0; sub(/^.*\) /, "", rest); split(rest, f, " "); kids[f[2]] = kids[f[2]] " " pid }
+    END {
+      n = split(kids[root], q, " ")
+      for (i = 1; i <= n; i++) {
+        print q[i]
+        m = split(kids[q[i]], more, " ")
+        for (j = 1; j <= m; j++) q[++n] = more[j]
+      }
+    }'
 }
 
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }

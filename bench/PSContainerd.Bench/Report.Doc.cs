@@ -52,7 +52,7 @@ internal sealed partial class Report
 
         if (Med("cold", Runs.ModulePwsh) is double mod && Med("cold", Runs.BarePwsh) is double bare)
         {
-            yield return new Target(mod - bare <= 150, "cold pwsh -c 'Import-Module; Get-Container' ≤ +150 ms over a bare pwsh", $"+{F(mod - bare)} ms");
+            yield return new Target(mod - bare <= 150, "cold pwsh -c 'Import-Module; Get-Container' ≤ +150 ms over a bare pwsh", $"{Signed(mod - bare)} ms");
         }
 
         if (_burst is { } b)
@@ -117,7 +117,7 @@ internal sealed partial class Report
         if (Med("cold", Runs.ModulePwsh) is double mod && Med("cold", Runs.BarePwsh) is double bare)
         {
             L();
-            L($"Importing the module and making the first call costs **+{F(mod - bare)} ms** over a bare `pwsh` start.");
+            L($"Importing the module and making the first call costs **{Signed(mod - bare)} ms** over a bare `pwsh` start.");
         }
 
         if (_burst is { } b)

@@ -56,7 +56,7 @@ internal sealed partial class Report
 
         if (delete is double del)
         {
-            L($"- **Return once the exit is recorded.** The task delete ({F(del)} ms, the shim's teardown) runs before the call returns. Queued behind the exit record on the container's queue, it would come off the caller's time; any later operation on the container would wait for it, and the process exit would flush it (bounded). A runbook that reads the container's files right after a stop gets them unchanged either way: the root folder is not the task's.");
+            L($"- **Return once the exit is recorded.** The task delete ({F(del)} ms, the shim's teardown) runs before the call returns. Queued behind the exit record on the container's queue, it would come off the caller's time; any later operation on the container would wait for it, and the process exit would flush it (bounded). The root folder is not the task's and reads the same either way, but the shim writes a `-LogPath` log and closes it at the delete: a runbook that reads the log right after a stop expects it complete, so returning early fits a switch better than the default.");
         }
 
         double waits = t.Rpcs.Where(r => r.Method.EndsWith("Tasks/Wait", StringComparison.Ordinal)).Sum(r => r.PerStop);

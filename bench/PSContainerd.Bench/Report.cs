@@ -31,6 +31,8 @@ internal sealed partial class Report
 
     private static string F(double v) => v.ToString(v >= 100 ? "0" : "0.0", CultureInfo.InvariantCulture);
 
+    private static string Signed(double v) => (v >= 0 ? "+" : "−") + F(Math.Abs(v));
+
     private static string X(double? v) => v is double d ? d.ToString("0.00", CultureInfo.InvariantCulture) + "×" : "–";
 
     private double? Med(string figure, string system) => _s.Median(figure, system);
@@ -78,7 +80,7 @@ internal sealed partial class Report
 
         if (Med("cold", Runs.ModulePwsh) is double mod && Med("cold", Runs.BarePwsh) is double bare)
         {
-            o.WriteLine($"  module import + first call costs +{F(mod - bare)} ms over a bare pwsh");
+            o.WriteLine($"  module import + first call costs {Signed(mod - bare)} ms over a bare pwsh");
         }
 
         if (_burst is { } b)

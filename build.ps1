@@ -413,6 +413,27 @@ function Invoke-Package {
     Write-Note "$($nupkg.Name) ($([math]::Round($nupkg.Length / 1MB, 1)) MB)"
 }
 
+# Saves the package Invoke-Package wrote, by name, from a temporary file repository into
+# -Destination, as Save-PSResource does for a user; returns the saved module's folder.
+function Save-PackagedModule([string] $Destination) {
+    $nupkg = Get-ChildItem -LiteralPath $PackageDir -Filter 'PSContainerd.*.nupkg' -ErrorAction Ignore | Select-Object -First 1
+    if (-not $nupkg) { throw "no package in $PackageDir (build.ps1 -Task Package)" }
+    $repo = Join-Path $Destination 'repository'
+    $null = New-Item -ItemType Directory -Path $repo -Force
+    Copy-Item -LiteralPath $nupkg.FullName -Destination $repo
+    $name = "pscd-build-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
+    Import-Module Microsoft.PowerShell.PSResourceGet -ErrorAction Stop
+    Register-PSResourceRepository -Name $name -Uri $repo -Trusted
+    try {
+        Save-PSResource -Name PSContainerd -Repository $name -Path $Destination -TrustRepository -SkipDependencyCheck
+    } finally {
+        Unregister-PSResourceRepository -Name $name
+    }
+    $manifest = Get-ChildItem -LiteralPath (Join-Path $Destination 'PSContainerd') -Recurse -Filter 'PSContainerd.psd1' | Select-Object -First 1
+    if (-not $manifest) { throw "Save-PSResource saved no PSContainerd module into $Destination" }
+    return $manifest.DirectoryName
+}
+
 # --- private containerd -------------------------------------------------------------------------
 
 $script:SavedEnv = @{}
@@ -477,7 +498,10 @@ function Invoke-FleetSuite {
         # the sessions' pwsh: the dotnet host and pwsh.dll running this script
         $env:PSCD_DOTNET = (Get-Process -Id $PID).Path
         $env:PSCD_PWSH_DLL = Join-Path $PSHOME 'pwsh.dll'
-        $lines = & bash $FleetFixture start $dir $FleetHosts $ModuleDir
+        # the hosts get the module as users install it: the gallery package (Invoke-Package),
+        # saved by name from a file repository
+        $hostModule = Save-PackagedModule -Destination (Join-Path $dir 'package')
+        $lines = & bash $FleetFixture start $dir $FleetHosts $hostModule
         if ($LASTEXITCODE -ne 0) { $r.Problem = "tests/Fixtures/fleetenv.sh start $dir failed"; return $r }
         foreach ($line in $lines) {
             $name, $value = $line -split '=', 2

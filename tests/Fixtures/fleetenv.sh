@@ -6,7 +6,7 @@
 # folder (DIR/hI/modules, on PSModulePath through SetEnv).
 #
 # Usage: fleetenv.sh <command> DIR [ARG]
-#   start DIR N MODULE   start N hosts; MODULE is the built module folder (out/PSContainerd), copied
+#   start DIR N MODULE   start N hosts; MODULE is a module folder (build.ps1 saves the gallery package for it; out/PSContainerd works too), copied
 #                        into every host's module folder. Key pairs (the client's, each host's) are
 #                        generated under DIR. Prints the env lines (as `env`).
 #   stop DIR             stop every sshd (and its sessions) and containerd of DIR, remove DIR

@@ -21,6 +21,15 @@ public sealed class PureEngineTests
     public void Step_kinds_keep_the_timeline_spelling(StopStepKind kind, string action) =>
         Assert.Equal(action, new StopStep(DateTime.UtcNow, kind, string.Empty).Action);
 
+    [Theory]
+    [InlineData(ContainerdErrorKind.DeadlineExceeded, "did not answer in time", true)]
+    [InlineData(ContainerdErrorKind.Unavailable, "connection refused", true)]
+    [InlineData(ContainerdErrorKind.Unknown, "context deadline exceeded: unknown", true)] // containerd 1.6, frozen shim (seen)
+    [InlineData(ContainerdErrorKind.Unknown, "unknown error after kill: runc did not terminate successfully: exit status 1: permission denied", false)]
+    [InlineData(ContainerdErrorKind.FailedPrecondition, "not running", false)]
+    public void A_signal_that_timed_out_may_have_been_delivered(ContainerdErrorKind kind, string message, bool maybe) =>
+        Assert.Equal(maybe, StopOperation.MayHaveBeenDelivered(new ContainerdException(kind, "/run/containerd/containerd.sock", message)));
+
     [Fact]
     public void Warnings_are_the_warning_steps()
     {

@@ -39,7 +39,10 @@ Describe 'Start-ContainerSupervisor' {
         try {
             $job.PSJobTypeName | Should -Be 'PSContainerdSupervisorJob'
             (Get-Job -Id $job.Id).Id | Should -Be $job.Id
-            $info = Wait-Condition -TimeoutSeconds 15 -Because 'the job reported the duty' { Receive-Job $job -Keep }
+            # wait for the one output item to be added before reading it (Receive-Job copies the
+            # collection while the job's thread may still be adding to it)
+            Wait-Condition -TimeoutSeconds 15 -Because 'the job reported the duty' { $job.Output.Count -ge 1 } | Out-Null
+            $info = Receive-Job $job -Keep
             $info.ProcessId | Should -Be $PID
             $job.State | Should -Be 'Running'
             Stop-Job $job

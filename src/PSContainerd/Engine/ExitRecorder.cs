@@ -191,13 +191,10 @@ internal sealed class ExitRecorder
 
         var old = s.LastExit!;
         var corrected = new RecordedExit((int)exit.ExitStatus, exit.ExitedAt ?? old.ExitedAt, old.OomKilled);
-        if (!s.CorrectExit(pid, corrected))
-        {
-            return;
-        }
-
         if (_manages)
         {
+            // The record first, then memory: a reader who sees the corrected exit here finds it in
+            // the labels too. Nothing else changes this state meanwhile: this runs on its queue.
             try
             {
                 s.RefreshLabels((await _store.RecordExitAsync(s.Id, corrected, leaveState: s.Status != ContainerStatus.Stopped).ConfigureAwait(false)).Labels);
@@ -206,6 +203,11 @@ internal sealed class ExitRecorder
             {
                 _diagnostic(s.Id, $"could not record the corrected exit {corrected.ExitCode}: {e.Message}");
             }
+        }
+
+        if (!s.CorrectExit(pid, corrected))
+        {
+            return;
         }
 
         _diagnostic(s.Id, $"exit of pid {pid} recorded as {old.ExitCode} (unknown) corrected to {corrected.ExitCode} from {source}");

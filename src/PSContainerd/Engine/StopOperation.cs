@@ -221,9 +221,10 @@ internal sealed class StopOperation
                 return await ExitedAsync(StopEscalation.None, exited.Result).ConfigureAwait(false);
             }
 
-            if (_settings.TimeoutSeconds < 0 && !exited.IsCompleted)
+            if (sent == Delivery.NotDelivered && _settings.TimeoutSeconds < 0 && !exited.IsCompleted)
             {
-                // -Timeout -1 is never forced, not even when the stop signal could not be sent.
+                // -Timeout -1 is never forced, not even when the stop signal could not be sent
+                // (a joiner with a timeout brings a deadline; then the escalation is its).
                 AddStep(StopStepKind.GaveUp, "the stop signal was not delivered and -Timeout -1 never forces: no SIGKILL sent");
                 return Result(StopOutcome.Failed, StopEscalation.None, null,
                     $"The stop signal {Signals.Name(_settings.Signal)} to container {id} was not delivered, and a stop with no timeout (-1) is never forced. The container still runs; stop it with a timeout, or send SIGKILL.");
@@ -339,12 +340,12 @@ internal sealed class StopOperation
             AddStep(StopStepKind.Refused, $"{Signals.Name(signal)}{(all ? " to every process" : " to the init process")} refused: {e.Message.ReplaceLineEndings(" ").Trim()}. A security module (AppArmor, SELinux) may deny the signal; {(_settings.TimeoutSeconds < 0 ? "a stop with no timeout is never forced" : "escalating without waiting")}");
             return Delivery.NotDelivered;
         }
-        catch (ContainerdException e) when (e.Kind is ContainerdErrorKind.DeadlineExceeded or ContainerdErrorKind.Unavailable)
+        catch (ContainerdException e) when (MayHaveBeenDelivered(e))
         {
             // The call may have reached the shim before its deadline passed or the connection
             // dropped: the signal may be on its way, so the grace period still runs (moby waits
             // too after a failed stop signal, daemon/stop.go).
-            AddStep(kind, $"{Signals.Name(signal)} may not have been delivered ({e.Kind}: {e.Message}); the grace period still runs");
+            AddStep(kind, $"{Signals.Name(signal)} may not have been delivered ({e.Kind}: {e.Message}){(kind == StopStepKind.Signal ? "; the grace period still runs" : string.Empty)}");
             return Delivery.MaybeDelivered;
         }
         catch (ContainerdException e)
@@ -353,6 +354,16 @@ internal sealed class StopOperation
             return Delivery.NotDelivered;
         }
     }
+
+    /// <summary>
+    /// A signal RPC that ran out of time or lost its connection: the request may have reached the
+    /// shim. containerd 1.6 answers a kill whose shim did not reply in time with gRPC Unknown
+    /// "context deadline exceeded" (its own call to the shim carries our deadline), seen with a
+    /// frozen shim; our own deadline gives DeadlineExceeded.
+    /// </summary>
+    internal static bool MayHaveBeenDelivered(ContainerdException e) =>
+        e.Kind is ContainerdErrorKind.DeadlineExceeded or ContainerdErrorKind.Unavailable
+        || (e.Kind == ContainerdErrorKind.Unknown && e.Message.Contains("deadline exceeded", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
     /// A signal the kernel refused. containerd 1.6's shim wraps runc's error as gRPC Unknown

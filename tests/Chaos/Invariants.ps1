@@ -11,7 +11,11 @@ $script:BoundSlack = 30
 
 function ConvertTo-EpochMs($Utc) {
     if (-not $Utc) { return $null }
-    return ([DateTimeOffset] ([datetime]::Parse($Utc, [cultureinfo]::InvariantCulture, 'RoundtripKind'))).ToUnixTimeMilliseconds()
+    # ConvertFrom-Json has already made a DateTime of an ISO 8601 string: parsing that again would
+    # go through its default string form, which drops the fraction of a second (an exit 0.8 s into
+    # a second was then taken for one before a run that began 0.2 s into it).
+    $t = if ($Utc -is [datetime]) { $Utc } else { [datetime]::Parse([string] $Utc, [cultureinfo]::InvariantCulture, 'RoundtripKind') }
+    return ([DateTimeOffset] $t.ToUniversalTime()).ToUnixTimeMilliseconds()
 }
 
 function New-Violation([string] $Invariant, [string] $Id, [long] $At, [string] $Detail) {

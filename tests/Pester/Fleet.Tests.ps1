@@ -63,7 +63,11 @@ Describe 'Fleet' {
 
     Context 'over open sessions' {
         BeforeAll {
-            $script:Sessions = @(New-PSSession -HostName $script:Hosts @script:Ssh -ErrorAction Stop)
+            # New-PSSession connects in parallel and returns the sessions in the order they opened:
+            # put them in host order, so $Sessions[i] is host i (New-FleetContainer i)
+            $opened = @(New-PSSession -HostName $script:Hosts @script:Ssh -ErrorAction Stop)
+            $script:Sessions = @(foreach ($h in $script:Hosts) { $opened | Where-Object ComputerName -eq $h })
+            $script:Sessions.Count | Should -Be $script:Hosts.Count
         }
         AfterAll {
             if ($script:Sessions) { Remove-PSSession -Session $script:Sessions -ErrorAction SilentlyContinue }

@@ -111,10 +111,16 @@ internal sealed class ExitRecorder
             var recorded = rec is null ? null : RecordedExit.FromLabels(rec.Labels);
             if (recorded is not null && (s.StartedAt is null || recorded.ExitedAt >= s.StartedAt))
             {
-                s.SetExited(recorded, restarting: false);
-                if (restoring)
+                s.RefreshLabels(rec!.Labels);
+                // An engine that is not the holder recorded the exit and left the state running for
+                // the holder to decide: that decision is ours now (else nobody restarts it).
+                var decision = !restoring && !recordOnly && LeftForTheHolder(s.Labels)
+                    ? await _restarts.DecideAsync(s, recorded).ConfigureAwait(false)
+                    : RestartDecision.No;
+                s.SetExited(recorded, restarting: decision.Restart);
+                if (restoring || decision.Restart)
                 {
-                    await RestartOrRemoveAsync(s, recorded, restoring, RestartDecision.No).ConfigureAwait(false);
+                    await RestartOrRemoveAsync(s, recorded, restoring, decision).ConfigureAwait(false);
                 }
 
                 return;
@@ -130,6 +136,13 @@ internal sealed class ExitRecorder
         var result = new RecordedExit(exit is null ? 255 : (int)exit.ExitStatus, exit?.ExitedAt ?? DateTime.UtcNow, oom, detail);
         await RecordAsync(s, result, source, restoring, deleteAfterRecord, recordOnly).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The record says an exit happened and the state is still running: an engine that was not
+    /// the holder recorded it and left the restart decision to the holder. True only in the holder.
+    /// </summary>
+    private bool LeftForTheHolder(IReadOnlyDictionary<string, string> labels) =>
+        _manages && _restarts.IsHolder && labels.Get(StateLabels.State) == StateLabels.StateRunning;
 
     /// <summary>containerd's and the kernel's clocks against ours: an exit this much before a start still counts as of that run.</summary>
     private static readonly TimeSpan ClockSlack = TimeSpan.FromMilliseconds(50);

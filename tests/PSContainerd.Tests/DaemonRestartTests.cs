@@ -183,4 +183,58 @@ public sealed class DaemonRestartTests
             }
         }
     }
+
+    [Fact]
+    public async Task Chaos_seed_20261128_a_task_create_cut_short_by_a_containerd_restart_does_not_wedge_the_container()
+    {
+        // containerd killed while a task create is in flight keeps a task it neither lists nor
+        // reports (Get: not found) while every create answers "already exists". The kill lands at
+        // a different moment of the create each try, until one leaves that task behind.
+        string id = await _fx.NewContainerAsync("dr-leak", Containers.Cooperative, start: false);
+        try
+        {
+            bool wedged = false;
+            for (int delay = 10; delay <= 300 && !wedged; delay += 15)
+            {
+                var create = _fx.Client.CreateTaskAsync(id);
+                await Task.Delay(delay); // the race itself: where in the create the daemon dies
+                Process.GetProcessById(int.Parse(File.ReadAllText(Path.Combine(_fx.Dir, "containerd.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture)).Kill();
+                try
+                {
+                    await create.WaitAsync(TimeSpan.FromSeconds(10));
+                }
+                catch (Exception e) when (e is ContainerdException or TimeoutException)
+                {
+                }
+
+                _fx.RunScript("start-daemon", _fx.Dir);
+                if (await _fx.Client.GetTaskAsync(id) is not null)
+                {
+                    // The create finished (or containerd reloaded it): clean up and try later in the create.
+                    await _fx.Client.KillAsync(id, 9, all: true).ContinueWith(_ => { });
+                    await _fx.Client.DeleteTaskAsync(id).ContinueWith(_ => { });
+                    continue;
+                }
+
+                try
+                {
+                    await _fx.Client.CreateTaskAsync(id);
+                    await _fx.Client.DeleteTaskAsync(id); // no leak this time: the create went through
+                }
+                catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.AlreadyExists)
+                {
+                    wedged = true;
+                }
+            }
+
+            Assert.True(wedged, "no kill during a task create left containerd holding a task it does not report");
+            var info = await Engine.StartAsync(id).WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(ContainerStatus.Running, info.Status);
+            Assert.Equal(Containerd.TaskStatus.Running, (await _fx.Client.GetTaskAsync(id))?.Status);
+        }
+        finally
+        {
+            await _fx.RemoveAsync(id);
+        }
+    }
 }

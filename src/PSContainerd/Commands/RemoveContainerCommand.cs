@@ -5,9 +5,11 @@ namespace PSContainerd.Commands;
 /// <summary>
 /// <para type="synopsis">Deletes containers: their exited task, then the container record.</para>
 /// <para type="description">
-/// A container whose task is still running or paused is not removed (InvalidContainerState)
-/// unless -Force is given, which kills it first (SIGKILL, waited for) and also allows acting in a
-/// namespace another manager owns. A pending restart is cancelled. Writes nothing.
+/// -Force means what it means on every state-changing cmdlet of the module: override the
+/// cmdlet's refusals. Remove-Container has two: a container whose task is running or paused
+/// (InvalidContainerState; with -Force it is killed first, SIGKILL waited for, as docker rm -f)
+/// and a namespace another manager owns (ForeignNamespace). A pending restart is cancelled.
+/// Writes nothing.
 /// </para>
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpUris.Base + "Remove-Container.md")]
@@ -21,7 +23,7 @@ public sealed class RemoveContainerCommand : PerContainerCmdlet
     [ArgumentCompleter(typeof(ContainerIdCompleter))]
     public string[] Id { get; set; } = Array.Empty<string>();
 
-    /// <summary>Kill a live container before removing it; also act in a namespace another manager owns (moby, k8s.io).</summary>
+    /// <summary>Overrides both refusals: kills a running or paused container first, and acts in a namespace another manager owns (moby, k8s.io).</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 

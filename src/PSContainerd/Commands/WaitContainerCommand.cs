@@ -30,6 +30,7 @@ public sealed class WaitContainerCommand : PerContainerCmdlet
     /// <summary>Seconds to wait; -1 (default) waits for ever. A container still waiting then gives a result with TimedOut.</summary>
     [Parameter]
     [ValidateRange(-1, int.MaxValue)]
+    [Alias("t")]
     public int Timeout { get; set; } = -1;
 
     /// <summary>Returns when the first of the containers meets the condition.</summary>

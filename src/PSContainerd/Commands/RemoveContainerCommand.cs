@@ -13,21 +13,11 @@ namespace PSContainerd.Commands;
 /// </para>
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpUris.Base + "Remove-Container.md")]
-public sealed class RemoveContainerCommand : PerContainerCmdlet
+public sealed class RemoveContainerCommand : ContainerIdCmdlet
 {
-    /// <summary>Container ids, PowerShell wildcards, or unique prefixes of 64-hex ids.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    [SupportsWildcards]
-    [Alias("ContainerId")]
-    [ArgumentCompleter(typeof(ContainerIdCompleter))]
-    public string[] Id { get; set; } = Array.Empty<string>();
-
     /// <summary>Overrides both refusals: kills a running or paused container first, and acts in a namespace another manager owns (moby, k8s.io).</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
-
-    protected override IReadOnlyList<string>? RequestedIds => Id;
 
     protected override string? ShouldProcessAction => Force ? "Remove container (killing it first if it runs)" : "Remove container";
 

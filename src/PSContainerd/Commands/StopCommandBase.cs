@@ -3,21 +3,13 @@ using System.Management.Automation;
 namespace PSContainerd.Commands;
 
 /// <summary>
-/// What Stop-Container, its -AsJob and Restart-Container share: the ids, the stop's -Timeout and
+/// What Stop-Container, its -AsJob and Restart-Container share: the stop's -Timeout and
 /// -Signal (one meaning for both cmdlets), -ThrottleLimit and -Force, declared once so their help
 /// and validation cannot drift apart. -Signal is checked before any container is touched.
 /// </summary>
-public abstract class StopCommandBase : PerContainerCmdlet
+public abstract class StopCommandBase : ContainerIdCmdlet
 {
     private int? _signal;
-
-    /// <summary>Container ids, PowerShell wildcards, or unique prefixes of 64-hex ids.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [AllowEmptyString]
-    [SupportsWildcards]
-    [Alias("ContainerId")]
-    [ArgumentCompleter(typeof(ContainerIdCompleter))]
-    public string[] Id { get; set; } = Array.Empty<string>();
 
     /// <summary>
     /// Seconds to wait after the stop signal before SIGKILL. -1 never forces; 0 kills at once.
@@ -43,8 +35,6 @@ public abstract class StopCommandBase : PerContainerCmdlet
     /// <summary>Overrides the refusal of a namespace another manager owns (moby, k8s.io); nothing else.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
-
-    protected override IReadOnlyList<string>? RequestedIds => Id;
 
     protected override bool ForceNamespace => Force;
 

@@ -324,7 +324,12 @@ function Invoke-Build {
     }
     Write-Step "Building: dotnet publish src/PSContainerd -c $Configuration"
     if (Test-Path -LiteralPath $PublishDir) { Remove-Item -LiteralPath $PublishDir -Recurse -Force }
-    $null = Invoke-Native dotnet @('publish', $ModuleProject, '-c', $Configuration, '-o', $PublishDir,
+    # net8.0 (any PowerShell 7.4+) at the module's root, net10.0 in net10.0/: each carries ReadyToRun
+    # code only its own .NET major version uses, so PowerShell 7.6 (.NET 10) starts without
+    # compiling the module again; the loader picks the folder of the running .NET, else the root
+    $null = Invoke-Native dotnet @('publish', $ModuleProject, '-c', $Configuration, '-f', 'net8.0', '-o', $PublishDir,
+        '--nologo', '--disable-build-servers', '-p:UseSharedCompilation=false')
+    $null = Invoke-Native dotnet @('publish', $ModuleProject, '-c', $Configuration, '-f', 'net10.0', '-o', (Join-Path $PublishDir 'net10.0'),
         '--nologo', '--disable-build-servers', '-p:UseSharedCompilation=false')
     # the loader: the one assembly in PowerShell's default load context (PSContainerd.psm1 loads
     # PSContainerd.dll and its dependencies through it in the module's own context)

@@ -38,9 +38,21 @@ public sealed class ModuleLoadContext : AssemblyLoadContext
     {
         lock (Sync)
         {
-            _instance ??= new ModuleLoadContext(Path.GetDirectoryName(typeof(ModuleLoadContext).Assembly.Location)!);
+            _instance ??= new ModuleLoadContext(BuildFor(Path.GetDirectoryName(typeof(ModuleLoadContext).Assembly.Location)!, Environment.Version.Major));
             return _instance.Module;
         }
+    }
+
+    /// <summary>
+    /// The folder of the build made for .NET <paramref name="major"/> (net10.0/ under the module),
+    /// else the module's own folder (the net8.0 build). Both hold the same code; what differs is the
+    /// ReadyToRun code, which a runtime uses only when its own major version made it: anything
+    /// else is compiled again method by method, a few hundred milliseconds at every cold start.
+    /// </summary>
+    internal static string BuildFor(string moduleDirectory, int major)
+    {
+        string own = Path.Combine(moduleDirectory, $"net{major}.0");
+        return File.Exists(Path.Combine(own, ModuleAssembly + ".dll")) ? own : moduleDirectory;
     }
 
     protected override Assembly? Load(AssemblyName assemblyName)

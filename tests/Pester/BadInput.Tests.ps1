@@ -63,7 +63,8 @@ Describe 'Bad input' {
         }
 
         It '<_> refuses an empty id at parameter binding' -ForEach @(
-            'Get-Container', 'Start-Container', 'Send-ContainerSignal', 'Suspend-Container', 'Resume-Container', 'Remove-Container'
+            'Get-Container', 'Start-Container', 'Send-ContainerSignal', 'Suspend-Container', 'Resume-Container', 'Remove-Container',
+            'Stop-Container', 'Restart-Container', 'Wait-Container', 'Set-Container', 'Get-ContainerLog'
         ) {
             $cmd = $_
             { & $cmd -Id '' -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'

@@ -69,6 +69,26 @@ Describe 'Cmdlet help' {
     }
 }
 
+Describe 'Shared parameters' {
+    It 'Stop-Container and Restart-Container describe -<Parameter> in the same words' -ForEach @(
+        @{ Parameter = 'Id' }, @{ Parameter = 'Timeout' }, @{ Parameter = 'Signal' }, @{ Parameter = 'ThrottleLimit' }, @{ Parameter = 'Force' }
+    ) {
+        $text = foreach ($name in 'Stop-Container', 'Restart-Container') {
+            $p = Get-HelpParameter (Get-Help $name -Full) | Where-Object name -EQ $Parameter
+            Get-HelpText $p.description
+        }
+        $text[0] | Should -Not -BeNullOrEmpty
+        $text[1] | Should -BeExactly $text[0]
+    }
+
+    It '-Force is described as an override of refusals on every cmdlet that has it' {
+        foreach ($name in (Get-Command -Module PSContainerd -CommandType Cmdlet | Where-Object { $_.Parameters.ContainsKey('Force') }).Name) {
+            $p = Get-HelpParameter (Get-Help $name -Full) | Where-Object name -EQ 'Force'
+            Get-HelpText $p.description | Should -BeLike "Overrides this cmdlet's refusals*ForeignNamespace*" -Because "docs/$name.md"
+        }
+    }
+}
+
 Describe 'About topics' {
     It 'Get-Help <Topic> shows the topic' -ForEach $script:AboutTopics {
         $text = Get-Help $Topic -ErrorAction Stop | Out-String

@@ -66,3 +66,37 @@ Import-Module '$($script:Manifest)'
         $out[$sep + 1] | Should -Be 'PSContainerd'
     }
 }
+
+Describe 'Precompiled code' {
+    BeforeAll {
+        # The ReadyToRun format's major version from an assembly's header (0 when it has none). A
+        # runtime uses such code only when its own major version made it (the one its own
+        # System.Private.CoreLib carries); any other is compiled again at every cold start.
+        function Get-ReadyToRunMajor([string] $Path) {
+            $stream = [System.IO.File]::OpenRead($Path)
+            try {
+                $pe = [System.Reflection.PortableExecutable.PEReader]::new($stream)
+                $dir = $pe.PEHeaders.CorHeader.ManagedNativeHeaderDirectory
+                if ($dir.Size -eq 0) { return 0 }
+                $offset = 0
+                if (-not $pe.PEHeaders.TryGetDirectoryOffset($dir, [ref] $offset)) { return 0 }
+                $reader = [System.IO.BinaryReader]::new($stream)
+                $stream.Position = $offset
+                if ($reader.ReadUInt32() -ne 0x00525452) { return 0 } # 'RTR'
+                return [int] $reader.ReadUInt16()
+            } finally {
+                $stream.Dispose()
+            }
+        }
+        $script:RuntimeMajor = Get-ReadyToRunMajor ([object].Assembly.Location)
+    }
+
+    It 'loads the build whose precompiled code this .NET uses, for the module and each dependency' {
+        $script:RuntimeMajor | Should -BeGreaterThan 0 -Because 'the framework itself is precompiled'
+        $assembly = (Get-Command Stop-Container).ImplementingType.Assembly
+        $folder = Split-Path -Parent $assembly.Location
+        foreach ($name in 'PSContainerd', 'Google.Protobuf', 'Grpc.Net.Client', 'Grpc.Core.Api') {
+            Get-ReadyToRunMajor (Join-Path $folder "$name.dll") | Should -Be $script:RuntimeMajor -Because "$name.dll in $folder"
+        }
+    }
+}

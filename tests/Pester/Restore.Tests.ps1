@@ -41,6 +41,43 @@ Describe 'Restore-ContainerState' {
         (Get-Container -Namespace $Ns -Id $id).Labels.ContainsKey('pscontainerd/stop-intent') | Should -BeFalse
     }
 
+    # A stop lives in the process that began it. These are the two ways a runbook leaves one
+    # behind without killing anything: -AsJob at the end of a script, and Ctrl+C. Each session
+    # waits until its stop intent is recorded, then ends normally.
+    It 'finishes a stop left behind when its process ended: <Case>' -ForEach @(
+        @{ Case = 'Stop-Container -AsJob, then the script ends'; Start = 'Stop-Container -Id ID -Timeout 4 -AsJob | Out-Null' }
+        @{ Case = 'Stop-Container interrupted by Ctrl+C, then the script ends'; Start = '$ps = [powershell]::Create().AddScript("Import-Module ''MODULE''; Stop-Container -Id ID -Timeout 4"); $null = $ps.BeginInvoke()' }
+    ) {
+        $id = New-TestId 'left'
+        New-Container -Namespace $Ns -Id $id -RootFs $RootFs -Command '/bin/sleep', '1000' -Start | Out-Null
+        $script = ($Start -creplace 'MODULE', $script:ModulePath -creplace '\bID\b', $id) + @"
+
+`$deadline = [datetime]::UtcNow.AddSeconds(30)
+while (-not (Get-Container -Id $id).Labels['pscontainerd/stop-intent'] -and [datetime]::UtcNow -lt `$deadline) { Start-Sleep -Milliseconds 20 }
+if (`$ps) { `$ps.Stop() } # what Ctrl+C does to the pipeline that runs the stop
+'intent recorded'
+"@
+        $child = Start-ChildSession $script
+        try {
+            $out = $child.StandardOutput.ReadToEndAsync()
+            $child.WaitForExit(60000) | Should -BeTrue -Because 'the session ends by itself'
+            $out.Result | Should -BeLike '*intent recorded*'
+        } finally {
+            if (-not $child.HasExited) { $child.Kill($true) }
+        }
+
+        # the stop ended with its process: SIGTERM went out (sleep ignores it), SIGKILL never came
+        $c = Get-Container -Namespace $Ns -Id $id
+        $c.Status | Should -Be 'Running'
+        $c.Labels['pscontainerd/stop-intent'] | Should -Not -BeNullOrEmpty
+
+        $r = Restore-ContainerState -Namespace $Ns -Id $id
+        $r.Action | Should -Be 'ResumedStop'
+        $r.ExitCode | Should -Be 137
+        (Get-Container -Namespace $Ns -Id $id).Status | Should -Be 'Stopped'
+        (Get-Container -Namespace $Ns -Id $id).Labels.ContainsKey('pscontainerd/stop-intent') | Should -BeFalse
+    }
+
     It 'records the real exit of a container that exited while no session watched, then reports Unchanged' {
         $id = New-TestId 'unwatched'
         # A namespace this session has not touched: no engine here watches it until Restore.

@@ -101,6 +101,8 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable, IOutputSink
 
     protected void EmitProgress(ProgressRecord record) => Post(() => WriteProgress(record));
 
+    protected void EmitDebug(string text) => Post(() => WriteDebug(text));
+
     void IOutputSink.Output(object value) => Emit(value);
 
     void IOutputSink.Error(ErrorRecord record) => EmitError(record);
@@ -111,6 +113,8 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable, IOutputSink
 
     void IOutputSink.Progress(ProgressRecord record) => EmitProgress(record);
 
+    void IOutputSink.Debug(string text) => EmitDebug(text);
+
     protected override void StopProcessing() => _cancel.Cancel();
 
     public void Dispose()
@@ -118,7 +122,13 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable, IOutputSink
         // Work cancelled by Ctrl+C may still be finishing: it must find the queue closed, not disposed.
         _cancel.Cancel();
         _queue.CompleteAdding();
+        OnDisposed();
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases what a derived cmdlet holds for the length of the call.</summary>
+    protected virtual void OnDisposed()
+    {
     }
 
     private void Post(Action action)

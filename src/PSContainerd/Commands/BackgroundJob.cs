@@ -8,6 +8,8 @@ namespace PSContainerd.Commands;
 /// </summary>
 public abstract class BackgroundJob : Job, IOutputSink
 {
+    private const int MaxDebugRecords = 1000;
+
     private readonly CancellationTokenSource _cancel = new();
     private volatile bool _hadErrors;
 
@@ -15,9 +17,13 @@ public abstract class BackgroundJob : Job, IOutputSink
         : base(command, name)
     {
         PSJobTypeName = typeName;
+        Diagnostics = new DiagnosticRelay(this);
     }
 
-    public override bool HasMoreData => Output.Count > 0 || Error.Count > 0 || Verbose.Count > 0 || Warning.Count > 0;
+    /// <summary>The engines' diagnostics while the job runs go to its Debug stream; a job adds the engines it uses.</summary>
+    private protected DiagnosticRelay Diagnostics { get; }
+
+    public override bool HasMoreData => Output.Count > 0 || Error.Count > 0 || Verbose.Count > 0 || Warning.Count > 0 || Debug.Count > 0;
 
     protected CancellationToken Cancellation => _cancel.Token;
 
@@ -35,6 +41,17 @@ public abstract class BackgroundJob : Job, IOutputSink
     void IOutputSink.Verbose(string text) => Verbose.Add(new VerboseRecord(text));
 
     void IOutputSink.Warning(string text) => Warning.Add(new WarningRecord(text));
+
+    void IOutputSink.Debug(string text)
+    {
+        // A supervisor job runs for the life of the process: keep the latest diagnostics, not all.
+        if (Debug.Count >= MaxDebugRecords)
+        {
+            Debug.RemoveAt(0);
+        }
+
+        Debug.Add(new DebugRecord(text));
+    }
 
     void IOutputSink.Progress(ProgressRecord record) => Progress.Add(record);
 
@@ -56,6 +73,7 @@ public abstract class BackgroundJob : Job, IOutputSink
     /// <summary>Sets the final state unless the job already has one (Stop-Job came first).</summary>
     protected void Finish(JobState state)
     {
+        Diagnostics.Dispose();
         if (JobStateInfo.State is not (JobState.Completed or JobState.Failed or JobState.Stopped))
         {
             SetJobState(state);
@@ -67,6 +85,7 @@ public abstract class BackgroundJob : Job, IOutputSink
         if (disposing)
         {
             _cancel.Cancel();
+            Diagnostics.Dispose();
         }
 
         base.Dispose(disposing);

@@ -43,8 +43,24 @@ public abstract class ContainerdCmdlet : AsyncCmdlet
     [ArgumentCompleter(typeof(NamespaceCompleter))]
     public string Namespace { get; set; } = Environment.GetEnvironmentVariable("CONTAINERD_NAMESPACE") is { Length: > 0 } n ? n : "default";
 
-    /// <summary>The engine of the current -Address and -Namespace; capture it before work that outlives the current pipeline item.</summary>
-    protected ContainerEngine Engine => ContainerEngine.For(ResolvedAddress, Namespace);
+    private DiagnosticRelay? _diagnostics;
+
+    /// <summary>
+    /// The engine of the current -Address and -Namespace; capture it before work that outlives the
+    /// current pipeline item. What it reports of its background work while this call lasts goes to
+    /// the call's debug stream (`-Debug`).
+    /// </summary>
+    protected ContainerEngine Engine
+    {
+        get
+        {
+            var engine = ContainerEngine.For(ResolvedAddress, Namespace);
+            (_diagnostics ??= new DiagnosticRelay(this)).Watch(engine);
+            return engine;
+        }
+    }
+
+    protected override void OnDisposed() => _diagnostics?.Dispose();
 
     protected string ResolvedAddress => _resolvedAddress ??= Path.GetFullPath(_address);
 

@@ -4,16 +4,8 @@ using PSContainerd.Engine;
 namespace PSContainerd.Commands;
 
 /// <summary>What Suspend-Container and Resume-Container share: ids, -PassThru, -Force, one engine call per container.</summary>
-public abstract class FreezeCommandBase : PerContainerCmdlet
+public abstract class FreezeCommandBase : ContainerIdCmdlet
 {
-    /// <summary>Container ids, PowerShell wildcards, or unique prefixes of 64-hex ids.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    [SupportsWildcards]
-    [Alias("ContainerId")]
-    [ArgumentCompleter(typeof(ContainerIdCompleter))]
-    public string[] Id { get; set; } = Array.Empty<string>();
-
     /// <summary>Write the container's ContainerInfo afterwards.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -24,8 +16,6 @@ public abstract class FreezeCommandBase : PerContainerCmdlet
 
     /// <summary>The ShouldProcess action, e.g. "Suspend container".</summary>
     protected abstract string Action { get; }
-
-    protected override IReadOnlyList<string>? RequestedIds => Id;
 
     protected override string? ShouldProcessAction => Action;
 

@@ -23,7 +23,7 @@ public sealed class GetContainerEventCommand : ContainerdCmdlet
 
     /// <summary>Only events of these types (Create, Start, Exit, ExitCorrected, ExecExit, Kill, Stop, Oom, Paused, Resumed, Delete, Restart, Restarting, Update).</summary>
     [Parameter]
-    [ValidateSet("Create", "Start", "Exit", "ExitCorrected", "ExecExit", "Kill", "Stop", "Oom", "Paused", "Resumed", "Delete", "Restart", "Restarting", "Update")]
+    [ValidateSet("Create", "Start", "Exit", "ExitCorrected", "ExecExit", "Kill", "Stop", "Oom", "Paused", "Resumed", "Delete", "Restart", "Restarting", "Update", "Diagnostic", "SupervisorAcquired")]
     public string[]? Type { get; set; }
 
     /// <summary>Seconds to listen; -1 (default) listens until Ctrl+C or -MaxEvents.</summary>

@@ -13,18 +13,10 @@ namespace PSContainerd.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "ContainerLog", HelpUri = HelpUris.Base + "Get-ContainerLog.md")]
 [OutputType(typeof(string))]
-public sealed class GetContainerLogCommand : PerContainerCmdlet
+public sealed class GetContainerLogCommand : ContainerIdCmdlet
 {
     /// <summary>How often -Wait looks for new output.</summary>
     private static readonly TimeSpan FollowInterval = TimeSpan.FromMilliseconds(200);
-
-    /// <summary>Container ids, PowerShell wildcards, or unique prefixes of 64-hex ids.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    [SupportsWildcards]
-    [Alias("ContainerId")]
-    [ArgumentCompleter(typeof(ContainerIdCompleter))]
-    public string[] Id { get; set; } = Array.Empty<string>();
 
     /// <summary>Only the last N lines; -1 (default) writes all.</summary>
     [Parameter]
@@ -35,8 +27,6 @@ public sealed class GetContainerLogCommand : PerContainerCmdlet
     [Parameter]
     [Alias("Follow")]
     public SwitchParameter Wait { get; set; }
-
-    protected override IReadOnlyList<string>? RequestedIds => Id;
 
     protected override string? ShouldProcessAction => null;
 

@@ -16,5 +16,8 @@ public interface IOutputSink
 
     void Warning(string text);
 
+    /// <summary>A line for the debug stream: what the engine reports of its background work (<see cref="DiagnosticRelay"/>).</summary>
+    void Debug(string text);
+
     void Progress(ProgressRecord record);
 }

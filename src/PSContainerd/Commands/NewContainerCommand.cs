@@ -29,6 +29,7 @@ public sealed class NewContainerCommand : ContainerdCmdlet
     /// <summary>The new container's id.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [Alias("ContainerId")]
     public string Id { get; set; } = string.Empty;
 
     /// <summary>The folder holding the container's root filesystem, or a .tar/.tar.gz of one (docker export), unpacked for the container; relative to the current location.</summary>

@@ -5,27 +5,19 @@ namespace PSContainerd.Commands;
 /// <summary>
 /// <para type="synopsis">Deletes containers: their exited task, then the container record.</para>
 /// <para type="description">
-/// A container whose task is still running or paused is not removed (InvalidContainerState)
-/// unless -Force is given, which kills it first (SIGKILL, waited for) and also allows acting in a
-/// namespace another manager owns. A pending restart is cancelled. Writes nothing.
+/// -Force means what it means on every state-changing cmdlet of the module: override the
+/// cmdlet's refusals. Remove-Container has two: a container whose task is running or paused
+/// (InvalidContainerState; with -Force it is killed first, SIGKILL waited for, as docker rm -f)
+/// and a namespace another manager owns (ForeignNamespace). A pending restart is cancelled.
+/// Writes nothing.
 /// </para>
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpUris.Base + "Remove-Container.md")]
-public sealed class RemoveContainerCommand : PerContainerCmdlet
+public sealed class RemoveContainerCommand : ContainerIdCmdlet
 {
-    /// <summary>Container ids, PowerShell wildcards, or unique prefixes of 64-hex ids.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    [SupportsWildcards]
-    [Alias("ContainerId")]
-    [ArgumentCompleter(typeof(ContainerIdCompleter))]
-    public string[] Id { get; set; } = Array.Empty<string>();
-
-    /// <summary>Kill a live container before removing it; also act in a namespace another manager owns (moby, k8s.io).</summary>
+    /// <summary>Overrides both refusals: kills a running or paused container first, and acts in a namespace another manager owns (moby, k8s.io).</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
-
-    protected override IReadOnlyList<string>? RequestedIds => Id;
 
     protected override string? ShouldProcessAction => Force ? "Remove container (killing it first if it runs)" : "Remove container";
 

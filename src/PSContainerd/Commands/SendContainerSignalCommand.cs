@@ -14,17 +14,9 @@ namespace PSContainerd.Commands;
 /// </summary>
 [Cmdlet(VerbsCommunications.Send, "ContainerSignal", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpUris.Base + "Send-ContainerSignal.md")]
 [OutputType(typeof(ContainerInfo))]
-public sealed class SendContainerSignalCommand : PerContainerCmdlet
+public sealed class SendContainerSignalCommand : ContainerIdCmdlet
 {
     private int _signal;
-
-    /// <summary>Container ids, PowerShell wildcards, or unique prefixes of 64-hex ids.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    [SupportsWildcards]
-    [Alias("ContainerId")]
-    [ArgumentCompleter(typeof(ContainerIdCompleter))]
-    public string[] Id { get; set; } = Array.Empty<string>();
 
     /// <summary>A signal name (SIGTERM, TERM, any case, RTMIN+N) or number 1..64. Default: SIGKILL.</summary>
     [Parameter(Position = 1)]
@@ -52,8 +44,6 @@ public sealed class SendContainerSignalCommand : PerContainerCmdlet
             ThrowTerminatingError(ErrorRecords.InvalidSignal(Signal));
         }
     }
-
-    protected override IReadOnlyList<string>? RequestedIds => Id;
 
     protected override string? ShouldProcessAction => $"Send {Signals.Name(_signal)}{(All ? " to every process" : string.Empty)}";
 

@@ -14,18 +14,10 @@ namespace PSContainerd.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, HelpUri = HelpUris.Base + "Set-Container.md")]
 [OutputType(typeof(ContainerInfo))]
-public sealed class SetContainerCommand : PerContainerCmdlet
+public sealed class SetContainerCommand : ContainerIdCmdlet
 {
     private RestartPolicy? _policy;
     private int? _stopSignal;
-
-    /// <summary>Container ids, PowerShell wildcards, or unique prefixes of 64-hex ids.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    [SupportsWildcards]
-    [Alias("ContainerId")]
-    [ArgumentCompleter(typeof(ContainerIdCompleter))]
-    public string[] Id { get; set; } = Array.Empty<string>();
 
     /// <summary>no, always, unless-stopped or on-failure[:N].</summary>
     [Parameter]
@@ -51,8 +43,6 @@ public sealed class SetContainerCommand : PerContainerCmdlet
     /// <summary>Act in a namespace another manager owns (moby, k8s.io).</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
-
-    protected override IReadOnlyList<string>? RequestedIds => Id;
 
     protected override string? ShouldProcessAction => "Set " + string.Join(", ", Changes());
 

@@ -19,6 +19,10 @@ public sealed class StopContainerJob : BackgroundJob
         _targets = targets;
         _stop = stop;
         _throttle = throttle;
+        foreach (var engine in targets.Select(t => t.Engine).Distinct())
+        {
+            Diagnostics.Watch(engine);
+        }
     }
 
     public override string StatusMessage => $"{Output.Count} of {_targets.Count} stopped";

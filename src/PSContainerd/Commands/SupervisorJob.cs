@@ -16,6 +16,7 @@ public sealed class SupervisorJob : BackgroundJob
         : base(command, "ContainerSupervisor", "PSContainerdSupervisorJob")
     {
         _engine = engine;
+        Diagnostics.Watch(engine);
     }
 
     public override string StatusMessage => _engine.IsSupervisor ? $"supervising since {_engine.SupervisorSince:u}" : "waiting for the restart duty";

@@ -59,5 +59,7 @@ internal sealed class TargetSink : IOutputSink
 
     public void Warning(string text) => _inner.Warning(text);
 
+    public void Debug(string text) => _inner.Debug(text);
+
     public void Progress(ProgressRecord record) => _inner.Progress(record);
 }

@@ -9,19 +9,11 @@ namespace PSContainerd.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Wait, "Container", HelpUri = HelpUris.Base + "Wait-Container.md")]
 [OutputType(typeof(WaitResult))]
-public sealed class WaitContainerCommand : PerContainerCmdlet
+public sealed class WaitContainerCommand : ContainerIdCmdlet
 {
     private readonly CancellationTokenSource _anyMet = new();
     private readonly System.Collections.Concurrent.ConcurrentQueue<WaitResult> _timedOut = new();
     private int _met;
-
-    /// <summary>Container ids, PowerShell wildcards, or unique prefixes of 64-hex ids.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [AllowEmptyString]
-    [SupportsWildcards]
-    [Alias("ContainerId")]
-    [ArgumentCompleter(typeof(ContainerIdCompleter))]
-    public string[] Id { get; set; } = Array.Empty<string>();
 
     /// <summary>NotRunning (default), NextExit or Removed.</summary>
     [Parameter]
@@ -30,13 +22,12 @@ public sealed class WaitContainerCommand : PerContainerCmdlet
     /// <summary>Seconds to wait; -1 (default) waits for ever. A container still waiting then gives a result with TimedOut.</summary>
     [Parameter]
     [ValidateRange(-1, int.MaxValue)]
+    [Alias("t")]
     public int Timeout { get; set; } = -1;
 
     /// <summary>Returns when the first of the containers meets the condition.</summary>
     [Parameter]
     public SwitchParameter Any { get; set; }
-
-    protected override IReadOnlyList<string>? RequestedIds => Id;
 
     protected override string? ShouldProcessAction => null;
 

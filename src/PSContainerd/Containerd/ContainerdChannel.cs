@@ -11,9 +11,12 @@ namespace PSContainerd.Containerd;
 /// </summary>
 internal static class ContainerdChannel
 {
-    private static readonly ConcurrentDictionary<string, GrpcChannel> Channels = new(StringComparer.Ordinal);
+    // Lazy: GetOrAdd may run its factory twice under a race, and a second channel would be left
+    // behind undisposed; the Lazy makes the one that is kept the only one ever made.
+    private static readonly ConcurrentDictionary<string, Lazy<GrpcChannel>> Channels = new(StringComparer.Ordinal);
 
-    public static GrpcChannel For(string address) => Channels.GetOrAdd(address, Create);
+    /// <summary>The channel to <paramref name="address"/>, made at the first call that needs it.</summary>
+    public static GrpcChannel For(string address) => Channels.GetOrAdd(address, a => new Lazy<GrpcChannel>(() => Create(a))).Value;
 
     private static GrpcChannel Create(string address)
     {

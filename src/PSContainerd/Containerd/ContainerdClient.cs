@@ -23,22 +23,30 @@ public sealed class ContainerdClient
     public static readonly TimeSpan DefaultDeadline = TimeSpan.FromSeconds(10);
 
     private readonly Metadata _headers;
-    private readonly Containers.ContainersClient _containers;
-    private readonly Tasks.TasksClient _tasks;
-    private readonly Events.EventsClient _events;
-    private readonly Proto.Version.Version.VersionClient _version;
+
+    // Created at the first call that needs them, not with the client: an engine is made for every
+    // (socket, namespace) a cmdlet names, and making the channel (an HTTP/2 handler, gRPC's
+    // balancer) is start-up work a call that fails earlier, or never comes, should not pay.
+    // Each is a thin wrapper over the one shared channel, so a race that makes two is harmless.
+    private Containers.ContainersClient? _containers;
+    private Tasks.TasksClient? _tasks;
+    private Events.EventsClient? _events;
+    private Proto.Version.Version.VersionClient? _version;
 
     public ContainerdClient(string address, string @namespace)
     {
         Address = address;
         Namespace = @namespace;
         _headers = new Metadata { { "containerd-namespace", @namespace } };
-        var channel = ContainerdChannel.For(address);
-        _containers = new Containers.ContainersClient(channel);
-        _tasks = new Tasks.TasksClient(channel);
-        _events = new Events.EventsClient(channel);
-        _version = new Proto.Version.Version.VersionClient(channel);
     }
+
+    private Containers.ContainersClient ContainersApi => _containers ??= new Containers.ContainersClient(ContainerdChannel.For(Address));
+
+    private Tasks.TasksClient TasksApi => _tasks ??= new Tasks.TasksClient(ContainerdChannel.For(Address));
+
+    private Events.EventsClient EventsApi => _events ??= new Events.EventsClient(ContainerdChannel.For(Address));
+
+    private Proto.Version.Version.VersionClient VersionApi => _version ??= new Proto.Version.Version.VersionClient(ContainerdChannel.For(Address));
 
     public string Address { get; }
 
@@ -46,17 +54,17 @@ public sealed class ContainerdClient
 
     /// <summary>The cheap probe: answers when containerd is there, else an Unavailable error naming the path.</summary>
     public Task<VersionInfo> VersionAsync(CancellationToken ct = default, TimeSpan? deadline = null) =>
-        Unary(async o => { var r = await _version.VersionAsync(new Empty(), o); return new VersionInfo(r.Version, r.Revision); }, ct, deadline);
+        Unary(async o => { var r = await VersionApi.VersionAsync(new Empty(), o); return new VersionInfo(r.Version, r.Revision); }, ct, deadline);
 
     public Task<ContainerRecord> GetContainerAsync(string id, CancellationToken ct = default) =>
-        Unary(async o => ToRecord((await _containers.GetAsync(new GetContainerRequest { Id = id }, o)).Container), ct);
+        Unary(async o => ToRecord((await ContainersApi.GetAsync(new GetContainerRequest { Id = id }, o)).Container), ct);
 
     public Task<IReadOnlyList<ContainerRecord>> ListContainersAsync(CancellationToken ct = default, params string[] filters) =>
         Unary<IReadOnlyList<ContainerRecord>>(async o =>
         {
             var req = new ListContainersRequest();
             req.Filters.AddRange(filters);
-            var r = await _containers.ListAsync(req, o);
+            var r = await ContainersApi.ListAsync(req, o);
             return r.Containers.Select(ToRecord).ToList();
         }, ct);
 
@@ -74,7 +82,7 @@ public sealed class ContainerdClient
                 c.Labels[k] = v;
             }
 
-            return ToRecord((await _containers.CreateAsync(new CreateContainerRequest { Container = c }, o)).Container);
+            return ToRecord((await ContainersApi.CreateAsync(new CreateContainerRequest { Container = c }, o)).Container);
         }, ct);
 
     /// <summary>
@@ -95,16 +103,16 @@ public sealed class ContainerdClient
                 }
             }
 
-            var r = await _containers.UpdateAsync(new UpdateContainerRequest { Container = c, UpdateMask = mask }, o);
+            var r = await ContainersApi.UpdateAsync(new UpdateContainerRequest { Container = c, UpdateMask = mask }, o);
             return ToRecord(r.Container);
         }, ct);
 
     public Task DeleteContainerAsync(string id, CancellationToken ct = default) =>
-        Unary(async o => await _containers.DeleteAsync(new DeleteContainerRequest { Id = id }, o), ct);
+        Unary(async o => await ContainersApi.DeleteAsync(new DeleteContainerRequest { Id = id }, o), ct);
 
     /// <summary>Creates the task; with no rootfs mounts the spec's root.path folder is used as is.</summary>
     public Task<uint> CreateTaskAsync(string id, string? stdout = null, string? stderr = null, CancellationToken ct = default) =>
-        Unary(async o => (await _tasks.CreateAsync(new CreateTaskRequest
+        Unary(async o => (await TasksApi.CreateAsync(new CreateTaskRequest
         {
             ContainerId = id,
             Stdout = stdout ?? string.Empty,
@@ -112,14 +120,14 @@ public sealed class ContainerdClient
         }, o)).Pid, ct, TimeSpan.FromSeconds(30));
 
     public Task<uint> StartTaskAsync(string id, CancellationToken ct = default) =>
-        Unary(async o => (await _tasks.StartAsync(new StartRequest { ContainerId = id }, o)).Pid, ct, TimeSpan.FromSeconds(30));
+        Unary(async o => (await TasksApi.StartAsync(new StartRequest { ContainerId = id }, o)).Pid, ct, TimeSpan.FromSeconds(30));
 
     /// <summary>The task's init process, or null when the container has no task.</summary>
     public async Task<TaskInfo?> GetTaskAsync(string id, CancellationToken ct = default)
     {
         try
         {
-            return await Unary(async o => ToTask((await _tasks.GetAsync(new GetRequest { ContainerId = id }, o)).Process), ct).ConfigureAwait(false);
+            return await Unary(async o => ToTask((await TasksApi.GetAsync(new GetRequest { ContainerId = id }, o)).Process), ct).ConfigureAwait(false);
         }
         catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
         {
@@ -128,32 +136,32 @@ public sealed class ContainerdClient
     }
 
     public Task<IReadOnlyList<TaskInfo>> ListTasksAsync(CancellationToken ct = default) =>
-        Unary<IReadOnlyList<TaskInfo>>(async o => (await _tasks.ListAsync(new ListTasksRequest(), o)).Tasks.Select(ToTask).ToList(), ct);
+        Unary<IReadOnlyList<TaskInfo>>(async o => (await TasksApi.ListAsync(new ListTasksRequest(), o)).Tasks.Select(ToTask).ToList(), ct);
 
     /// <summary>Signals the init process (or every process with <paramref name="all"/>). NotFound: it already finished.</summary>
     public Task KillAsync(string id, int signal, bool all = false, CancellationToken ct = default, TimeSpan? deadline = null) =>
-        Unary(async o => await _tasks.KillAsync(new KillRequest { ContainerId = id, Signal = (uint)signal, All = all }, o), ct, deadline);
+        Unary(async o => await TasksApi.KillAsync(new KillRequest { ContainerId = id, Signal = (uint)signal, All = all }, o), ct, deadline);
 
     /// <summary>Deletes a stopped task; the answer carries its exit status.</summary>
     public Task<ExitInfo> DeleteTaskAsync(string id, CancellationToken ct = default, TimeSpan? deadline = null) =>
         Unary(async o =>
         {
-            var r = await _tasks.DeleteAsync(new DeleteTaskRequest { ContainerId = id }, o);
+            var r = await TasksApi.DeleteAsync(new DeleteTaskRequest { ContainerId = id }, o);
             return new ExitInfo(r.ExitStatus, ToDate(r.ExitedAt), r.Pid);
         }, ct, deadline);
 
     public Task PauseAsync(string id, CancellationToken ct = default) =>
-        Unary(async o => await _tasks.PauseAsync(new PauseTaskRequest { ContainerId = id }, o), ct);
+        Unary(async o => await TasksApi.PauseAsync(new PauseTaskRequest { ContainerId = id }, o), ct);
 
     public Task ResumeAsync(string id, CancellationToken ct = default) =>
-        Unary(async o => await _tasks.ResumeAsync(new ResumeTaskRequest { ContainerId = id }, o), ct);
+        Unary(async o => await TasksApi.ResumeAsync(new ResumeTaskRequest { ContainerId = id }, o), ct);
 
 
     /// <summary>Blocks until the init process exits: an exit source that needs no event stream. No deadline; cancel to stop waiting.</summary>
     public Task<ExitInfo> WaitAsync(string id, CancellationToken ct) =>
         Unary(async o =>
         {
-            var r = await _tasks.WaitAsync(new WaitRequest { ContainerId = id }, o);
+            var r = await TasksApi.WaitAsync(new WaitRequest { ContainerId = id }, o);
             return new ExitInfo(r.ExitStatus, ToDate(r.ExitedAt));
         }, ct, Timeout.InfiniteTimeSpan);
 
@@ -169,7 +177,7 @@ public sealed class ContainerdClient
         AsyncServerStreamingCall<Envelope> call;
         try
         {
-            call = _events.Subscribe(req, new CallOptions(_headers, cancellationToken: ct));
+            call = EventsApi.Subscribe(req, new CallOptions(_headers, cancellationToken: ct));
         }
         catch (RpcException e)
         {
@@ -210,7 +218,7 @@ public sealed class ContainerdClient
     /// event: this one, carrying <paramref name="token"/>.
     /// </summary>
     public Task PublishMarkerAsync(string topic, string token, CancellationToken ct = default) =>
-        Unary(async o => await _events.PublishAsync(new PublishRequest
+        Unary(async o => await EventsApi.PublishAsync(new PublishRequest
         {
             Topic = topic,
             Event = new Any { TypeUrl = EventDecoder.MarkerTypeUrl, Value = ByteString.CopyFromUtf8(token) },
@@ -218,7 +226,7 @@ public sealed class ContainerdClient
 
     /// <summary>Publishes an arbitrary event; only tests use it, to replay what containerd may send twice.</summary>
     internal Task PublishAsync(string topic, string typeUrl, ByteString value, CancellationToken ct = default) =>
-        Unary(async o => await _events.PublishAsync(new PublishRequest
+        Unary(async o => await EventsApi.PublishAsync(new PublishRequest
         {
             Topic = topic,
             Event = new Any { TypeUrl = typeUrl, Value = value },

@@ -1,0 +1,48 @@
+using System.Management.Automation;
+
+namespace PSContainerd.Commands;
+
+/// <summary>
+/// What Stop-Container, its -AsJob and Restart-Container share: the stop's -Timeout and
+/// -Signal (one meaning for both cmdlets), -ThrottleLimit and -Force, declared once so their help
+/// and validation cannot drift apart. -Signal is checked before any container is touched.
+/// </summary>
+public abstract class StopCommandBase : ContainerIdCmdlet
+{
+    private int? _signal;
+
+    /// <summary>
+    /// Seconds to wait after the stop signal before SIGKILL. -1 never forces; 0 kills at once.
+    /// Default: the container's stop timeout, else 10. Alias -t, as docker stop -t (so -t is never
+    /// taken for -ThrottleLimit).
+    /// </summary>
+    [Parameter]
+    [ValidateRange(-1, int.MaxValue)]
+    [Alias("t")]
+    public int Timeout { get; set; }
+
+    /// <summary>The stop signal (SIGINT, INT or a number). Default: the container's stop signal, else SIGTERM.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(SignalCompleter))]
+    public string? Signal { get; set; }
+
+    /// <summary>How many containers are acted on at once.</summary>
+    [Parameter]
+    [ValidateRange(1, 1024)]
+    public int ThrottleLimit { get; set; } = DefaultThrottle;
+
+    /// <summary>Overrides the refusal of a namespace another manager owns (moby, k8s.io); nothing else.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override bool ForceNamespace => Force;
+
+    protected override int Throttle => ThrottleLimit;
+
+    protected override void BeginProcessing() => _signal = StopAction.ParseSignal(this, Signal);
+
+    /// <summary>One container's stop with this call's -Signal and -Timeout (null when not given: the container's own).</summary>
+    protected Task<StopResult> StopAsync(ContainerTarget target, IOutputSink sink, CancellationToken ct, bool writeResult = true) =>
+        StopAction.RunAsync(target, _signal, MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) ? Timeout : null, sink, ct, writeResult);
+}

@@ -106,26 +106,34 @@ public sealed class InitProcessHandle : IDisposable
         }
     }
 
-    /// <summary>Sends <paramref name="signal"/> to exactly this process. False when it has already exited.</summary>
-    public bool Signal(int signal, out string error)
+    /// <summary>
+    /// Sends <paramref name="signal"/> to exactly this process (pidfd_send_signal: what <c>runc kill</c>
+    /// does for the init process, without the RPC and the runc exec). 0 when delivered, else the
+    /// errno: ESRCH once the process has exited and been reaped, EPERM when refused.
+    /// </summary>
+    public int Send(int signal)
     {
-        error = string.Empty;
         int fd = Volatile.Read(ref _fd);
         if (fd < 0)
         {
-            error = "handle closed";
-            return false;
+            return NativeMethods.EBADF;
         }
 
-        if (NativeMethods.PidfdSendSignal(fd, signal) == 0)
-        {
-            return true;
-        }
-
-        int errno = Marshal.GetLastWin32Error();
-        error = errno == NativeMethods.ESRCH ? "process already exited" : $"pidfd_send_signal failed: errno {errno}";
-        return false;
+        return NativeMethods.PidfdSendSignal(fd, signal) == 0 ? 0 : Marshal.GetLastWin32Error();
     }
+
+    /// <summary>Whether <paramref name="errno"/> from <see cref="Send"/> is a refusal (a security module, as for runc's kill(2): moby#36809, #47720).</summary>
+    public static bool IsRefusal(int errno) => errno is NativeMethods.EPERM or NativeMethods.EACCES;
+
+    /// <summary>An errno of <see cref="Send"/> in words.</summary>
+    public static string Describe(int errno) => errno switch
+    {
+        NativeMethods.ESRCH => "process already exited",
+        NativeMethods.EPERM => "refused (EPERM)",
+        NativeMethods.EACCES => "refused (EACCES)",
+        NativeMethods.EBADF => "handle closed",
+        _ => $"pidfd_send_signal failed: errno {errno}",
+    };
 
     /// <summary>
     /// Whether the process has exited (a zombie counts: its parent, the shim, may be hung and not

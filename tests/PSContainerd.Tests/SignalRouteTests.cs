@@ -51,7 +51,7 @@ public sealed class SignalRouteTests
     }
 
     [Fact]
-    public async Task The_deadline_SIGKILL_goes_through_the_pidfd_and_containerds_Kill_all_follows_for_the_rest()
+    public async Task The_deadline_SIGKILL_goes_through_the_pidfd_and_its_own_pid_namespace_dies_with_it()
     {
         string id = await _fx.NewContainerAsync("route-kill", Containers.IgnoresTerm);
         try
@@ -68,21 +68,56 @@ public sealed class SignalRouteTests
             Assert.False(Containers.Alive(pid));
             var list = r.Steps.ToList();
             int timeout = list.FindIndex(s => s.Kind == StopStepKind.Timeout);
-            int kill = list.FindIndex(s => s.Kind == StopStepKind.Kill);
-            Assert.True(timeout >= 0 && kill > timeout, steps);
-            Assert.Equal(SignalRoute.Pidfd, list[kill].Route);
-            Assert.Contains("SIGKILL to the init process", list[kill].Detail, StringComparison.Ordinal);
+            var kill = Assert.Single(list, s => s.Kind == StopStepKind.Kill);
+            Assert.True(timeout >= 0 && list.IndexOf(kill) > timeout, steps);
+            Assert.Equal(SignalRoute.Pidfd, kill.Route);
+            Assert.Contains("SIGKILL to the init process", kill.Detail, StringComparison.Ordinal);
+            Assert.Contains("PID 1 of its own pid namespace", kill.Detail, StringComparison.Ordinal);
 
-            // containerd's Kill(all) followed for the rest of the cgroup, and its answer is in the
-            // timeline: refused by this runc, or "already exited" when the shim had reaped the init first.
-            var rest = Assert.Single(list.Skip(kill + 1), s => s.Route == SignalRoute.Containerd);
-            Assert.Contains("every process", rest.Detail, StringComparison.Ordinal);
-            Assert.True(rest.Kind == StopStepKind.Refused || rest.Detail.Contains("already exited", StringComparison.Ordinal), steps);
-            Assert.DoesNotContain(r.Steps, s => s.Kind == StopStepKind.DirectKill);
+            // PID 1 of its own pid namespace: its death is the whole container's, so containerd's
+            // Kill is never asked (it would have been refused here).
+            Assert.DoesNotContain(r.Steps, s => s.Route == SignalRoute.Containerd || s.Kind is StopStepKind.Refused or StopStepKind.DirectKill);
         }
         finally
         {
             File.WriteAllText(_fx.RefuseKillFile, string.Empty);
+            await _fx.RemoveAsync(id);
+        }
+    }
+
+    [Fact]
+    public async Task In_a_shared_pid_namespace_containerds_Kill_all_follows_the_pidfd_SIGKILL_for_the_rest_of_the_cgroup()
+    {
+        // The host's pid namespace: the init is not PID 1 there, so its death kills nothing else.
+        // It ignores SIGTERM (inherited by its child), so only SIGKILL ends either.
+        string[] command = { "/bin/sh", "-c", "trap '' TERM; sleep 1000 & wait" };
+        string id = await SpecContainer.StartAsync(_fx, "route-shared", command, spec =>
+        {
+            var namespaces = spec["linux"]!["namespaces"]!.AsArray();
+            namespaces.Remove(namespaces.First(n => (string?)n!["type"] == "pid"));
+        });
+        try
+        {
+            int pid = (int)(await _fx.Client.GetTaskAsync(id))!.Pid;
+            await Containers.Until(() => Task.FromResult(IgnoresTerm(pid) && Children(pid).Any(IgnoresTerm)), TimeSpan.FromSeconds(10), "the shell and its child ignoring SIGTERM");
+            int child = Children(pid).First();
+
+            var r = await Engine.StopAsync(id, null, 1, null).WaitAsync(TimeSpan.FromSeconds(20));
+            string steps = Show(r);
+
+            Assert.True(r.Outcome == StopOutcome.Stopped, steps);
+            Assert.Equal(StopEscalation.Kill, r.Escalation);
+            Assert.Equal(137, r.ExitCode);
+            var kills = r.Steps.Where(s => s.Kind is StopStepKind.Kill or StopStepKind.Refused).ToList();
+            Assert.Equal(2, kills.Count);
+            Assert.Equal(SignalRoute.Pidfd, kills[0].Route);
+            Assert.Equal(SignalRoute.Containerd, kills[1].Route);
+            Assert.Contains("every process", kills[1].Detail, StringComparison.Ordinal);
+            Assert.False(Containers.Alive(pid));
+            await Containers.Until(() => Task.FromResult(!Containers.Alive(child)), TimeSpan.FromSeconds(5), $"the init's child {child} killed with the rest of the cgroup");
+        }
+        finally
+        {
             await _fx.RemoveAsync(id);
         }
     }
@@ -135,11 +170,54 @@ public sealed class SignalRouteTests
         }
     }
 
+    /// <summary>Whether SIGTERM is in the SigIgn mask of /proc/PID/status.</summary>
+    private static bool IgnoresTerm(int pid)
+    {
+        try
+        {
+            string? line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+            return line is not null && (Convert.ToUInt64(line[7..].Trim(), 16) & (1UL << (Signals.SIGTERM - 1))) != 0;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    private static IEnumerable<int> Children(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/task/{pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
+        }
+        catch (IOException)
+        {
+            return Array.Empty<int>();
+        }
+    }
+
     private string Show(StopResult r)
     {
         string steps = string.Join("\n", r.Steps.Select(s => $"{s} [{s.Route}]"));
         _out.WriteLine($"{r.Outcome} {r.Escalation} exit {r.ExitCode} in {r.Duration}\n{steps}\nError: {r.Error}");
         return steps;
+    }
+}
+
+/// <summary>A real container started from the default spec with one change made to it.</summary>
+internal static class SpecContainer
+{
+    public static async Task<string> StartAsync(ContainerdFixture fx, string prefix, string[] command, Action<JsonNode> edit)
+    {
+        string id = $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 9)];
+        var request = new NewContainerRequest(id, fx.RootFs, command, Array.Empty<string>(), new Dictionary<string, string>(),
+            null, null, RestartPolicy.No, false, null);
+        var spec = JsonNode.Parse(OciSpecBuilder.Build(request, fx.Namespace))!;
+        edit(spec);
+        await fx.Client.CreateContainerAsync(new PSContainerd.Containerd.ContainerCreateSpec(id, spec.ToJsonString(),
+            new Dictionary<string, string> { [StateLabels.RestartPolicy] = RestartPolicy.No.ToString() }));
+        await fx.Engine.StartAsync(id);
+        return id;
     }
 }
 
@@ -153,14 +231,7 @@ internal static class UnverifiedContainer
 {
     public static async Task<string> StartAsync(ContainerdFixture fx, string prefix, string[] command)
     {
-        string id = $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 9)];
-        var request = new NewContainerRequest(id, fx.RootFs, command, Array.Empty<string>(), new Dictionary<string, string>(),
-            null, null, RestartPolicy.No, false, null);
-        var spec = JsonNode.Parse(OciSpecBuilder.Build(request, fx.Namespace))!;
-        spec["linux"]!["cgroupsPath"] = $"/pscd-elsewhere/{id}";
-        await fx.Client.CreateContainerAsync(new PSContainerd.Containerd.ContainerCreateSpec(id, spec.ToJsonString(),
-            new Dictionary<string, string> { [StateLabels.RestartPolicy] = RestartPolicy.No.ToString() }));
-        await fx.Engine.StartAsync(id);
+        string id = await SpecContainer.StartAsync(fx, prefix, command, spec => spec["linux"]!["cgroupsPath"] = "/pscd-elsewhere/" + (string)spec["hostname"]!);
         await Containers.UntilTrapsAsync(fx.Engine, id, command);
         int pid = (int)((await fx.Engine.GetInfoAsync(id)).Pid ?? 0);
         Assert.False(InitProcessHandle.BelongsTo(pid, fx.Namespace, id), $"pid {pid} of {id} was verified after all");

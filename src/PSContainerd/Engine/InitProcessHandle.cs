@@ -11,13 +11,22 @@ public sealed class InitProcessHandle : IDisposable
 {
     private int _fd;
 
-    private InitProcessHandle(int pid, int fd)
+    private InitProcessHandle(int pid, int fd, bool leadsPidNamespace)
     {
         Pid = pid;
         _fd = fd;
+        LeadsPidNamespace = leadsPidNamespace;
     }
 
     public int Pid { get; }
+
+    /// <summary>
+    /// Whether the process is PID 1 of a pid namespace of its own (the last NSpid entry of
+    /// /proc/PID/status is 1): when it dies the kernel kills every other process in that
+    /// namespace, so a SIGKILL to it alone ends the container. A container that shares a pid
+    /// namespace (or the host's) keeps its other processes.
+    /// </summary>
+    public bool LeadsPidNamespace { get; }
 
     internal int Fd => _fd;
 
@@ -58,7 +67,26 @@ public sealed class InitProcessHandle : IDisposable
             return null;
         }
 
-        return new InitProcessHandle(pid, fd);
+        return new InitProcessHandle(pid, fd, LeadsNamespace(pid));
+    }
+
+    private static bool LeadsNamespace(int pid)
+    {
+        try
+        {
+            return ParseLeadsPidNamespace(File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("NSpid:", StringComparison.Ordinal)));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>"NSpid:\t4711\t1": the pid in every namespace from the outermost in; true when there are several and the innermost is 1.</summary>
+    internal static bool ParseLeadsPidNamespace(string? nspidLine)
+    {
+        var ids = nspidLine?.Split(new[] { '\t', ' ' }, StringSplitOptions.RemoveEmptyEntries);
+        return ids is { Length: > 2 } && ids[^1] == "1";
     }
 
     /// <summary>Clock ticks are 10 ms and btime has whole seconds: a margin for both.</summary>

@@ -53,6 +53,8 @@ public sealed class SignalRefusedTests
             // went out: with no verified pidfd either, the stop says at once that it cannot kill.
             Assert.True(took < TimeSpan.FromSeconds(3), $"took {took}\n{steps}");
             Assert.True(r.Outcome == StopOutcome.Failed, steps);
+            Assert.Equal(StopEscalation.Kill, r.Escalation); // SIGKILL was tried; no direct kill was possible
+            Assert.DoesNotContain(r.Steps, s => s.Kind == StopStepKind.DirectKill);
             Assert.Contains("could not be killed", r.Error, StringComparison.Ordinal);
             Assert.Contains("refused", r.Error, StringComparison.Ordinal);
             Assert.Null(r.ExitCode);

@@ -36,7 +36,7 @@ internal sealed partial class StopOperation
         if (killed == Delivery.NotDelivered && handle is null && !exited.IsCompleted)
         {
             // Refused or failed, and no pidfd to try: no way left to signal, nothing to wait for.
-            return await GaveUpAsync(signals, pid, $"Container {id} could not be killed: containerd's Kill was not delivered and no verified pidfd on its init process is held");
+            return await GaveUpAsync(signals, pid, StopEscalation.Kill, $"Container {id} could not be killed: containerd's Kill was not delivered and no verified pidfd on its init process is held");
         }
 
         // A SIGKILL containerd did not (surely) deliver (it is restarting, or the shim is hung)
@@ -66,17 +66,17 @@ internal sealed partial class StopOperation
             }
         }
 
-        return await GaveUpAsync(signals, pid, $"Container {id} did not exit after SIGKILL");
+        return await GaveUpAsync(signals, pid, StopEscalation.DirectKill, $"Container {id} did not exit after SIGKILL");
     }
 
     /// <summary>The stop ends without an exit: what was sent, and what the kernel says the process is doing.</summary>
-    private async Task<StopResult> GaveUpAsync(SignalRouter signals, uint pid, string what)
+    private async Task<StopResult> GaveUpAsync(SignalRouter signals, uint pid, StopEscalation reached, string what)
     {
         await signals.SettledAsync().ConfigureAwait(false);
         string diagnosis = InitProcessHandle.Diagnose((int)pid);
         AddStep(StopStepKind.GaveUp, diagnosis);
         string sentText = string.Join("; ", _timeline.Snapshot().Where(s => s.Kind is StopStepKind.Signal or StopStepKind.Kill or StopStepKind.Refused or StopStepKind.DirectKill).Select(s => $"{s.Action} at {s.At:HH:mm:ss.fff} ({s.Detail})"));
-        return Result(StopOutcome.Failed, StopEscalation.DirectKill, null,
+        return Result(StopOutcome.Failed, reached, null,
             $"{what}: {sentText}. The kernel reports {diagnosis}. The stop stays pending: a later Stop-Container or Restore-ContainerState finishes it once the process exits.");
     }
 

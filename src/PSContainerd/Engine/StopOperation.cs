@@ -6,11 +6,11 @@ namespace PSContainerd.Engine;
 /// <summary>
 /// One stop of one container (moby daemon/stop.go, made stricter): record the intent, send the
 /// stop signal (resuming a paused task so it is delivered), wait for the first exit source or
-/// the grace period, SIGKILL (the init process through its pidfd, every process through
-/// containerd), wait at most 5 s, SIGKILL the init process through its pidfd again, wait at most
-/// 2 s, then fail with a diagnosis. Which way each signal goes is <see cref="SignalRouter"/>'s. Every further caller joins the same
-/// operation and gets the same result; a joiner with a shorter timeout brings the escalation
-/// forward. No lock is held across an RPC.
+/// the grace period, SIGKILL, wait at most 5 s, SIGKILL the init process through its pidfd
+/// again, wait at most 2 s, then fail with a diagnosis. Which way each signal goes (the init
+/// process's pidfd, or containerd's Kill) is <see cref="SignalRouter"/>'s. Every further caller
+/// joins the same operation and gets the same result; a joiner with a shorter timeout brings the
+/// escalation forward. No lock is held across an RPC.
 /// </summary>
 internal sealed partial class StopOperation
 {

@@ -61,6 +61,9 @@ internal static class Burst
             var waits = ids.Select(id => engine.WaitAsync(id, WaitCondition.NotRunning, TimeSpan.FromMinutes(15))).ToArray();
             long managedAfter = Managed();
 
+            // The engine's background failures during the burst (a label write that failed, a
+            // delete that timed out): printed, so a lost record says why.
+            var events = engine.Events.Subscribe();
             var sw = Stopwatch.StartNew();
             // A Kill cut short by its deadline may still have been delivered: the waiter decides.
             await Task.WhenAll(ids.Select(async id =>
@@ -76,6 +79,17 @@ internal static class Burst
             }));
             var results = await Task.WhenAll(waits);
             sw.Stop();
+            engine.Events.Unsubscribe(events);
+            var diagnostics = new List<string>();
+            while (events.TryRead(out var ev))
+            {
+                if (ev.Type == EventTypes.Diagnostic)
+                {
+                    diagnostics.Add($"{ev.Id}: {ev.Attributes.GetValueOrDefault("Message")}");
+                }
+            }
+
+            Console.Error.WriteLine($"  burst: {diagnostics.Count} engine diagnostic(s){(diagnostics.Count > 0 ? ", first: " : string.Empty)}{string.Join(" | ", diagnostics.Take(3))}");
 
             int recorded = 0;
             string? problem = null;

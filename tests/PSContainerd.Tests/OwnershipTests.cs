@@ -164,23 +164,99 @@ public sealed class OwnershipTests
         Assert.Equal(0, r1.ExitCode);
     }
 
+    /// <summary>
+    /// A holder of the restart duty's lock that does nothing (a holder that hangs, or one gone to
+    /// sleep): engines cannot take the duty until it is disposed. A lock of its own open file, so
+    /// it excludes the engines of this process as it would another process's.
+    /// </summary>
+    private static async Task<SupervisorLock> HoldDuty(string address, string @namespace)
+    {
+        var held = new SupervisorLock(address, @namespace, _ => { });
+        held.Start();
+        await Containers.Until(() => Task.FromResult(held.IsHeld), TimeSpan.FromSeconds(5), "the idle holder has the lock");
+        return held;
+    }
+
+    private static async Task<Containerd.TaskInfo> RunningTask(Containerd.ContainerdClient client, string id, TimeSpan within, string because)
+    {
+        Containerd.TaskInfo? t = null;
+        await Containers.Until(async () => (t = await client.GetTaskAsync(id)) is { Status: Containerd.TaskStatus.Running }, within, because);
+        return t!;
+    }
+
     [Fact]
-    public async Task E20_the_first_look_at_an_unwatched_exit_records_it_and_restarts_nothing()
+    public async Task E20_a_first_look_without_the_duty_records_the_exit_only_and_the_holder_restarts_it()
     {
         await using var scratch = new Scratch(_fx, "e20");
-        var old = scratch.Open();
-        string id = await scratch.NewContainerAsync(old, "e20", new[] { "/bin/sh", "-c", "sleep 0.5; exit 3" }, policy: Containers.Policy("always"));
-        await old.DisposeAsync();
-        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+        var blocker = await HoldDuty(_fx.Address, scratch.Namespace);
+        try
         {
-            Assert.Equal(3u, (await scratch.Client.WaitAsync(id, cts.Token)).ExitStatus);
-        }
+            var old = scratch.Open();
+            string id = await scratch.NewContainerAsync(old, "e20", new[] { "/bin/sh", "-c", "sleep 0.5; exit 3" }, policy: Containers.Policy("always"));
+            Assert.False(old.IsSupervisor);
+            await old.DisposeAsync();
+            using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+            {
+                Assert.Equal(3u, (await scratch.Client.WaitAsync(id, cts.Token)).ExitStatus);
+            }
 
-        var fresh = scratch.Open();
-        var w = await fresh.WaitAsync(id, WaitCondition.NotRunning, TimeSpan.FromSeconds(10));
-        Assert.Equal(3, w.ExitCode);
-        await AssertNoTaskFor(scratch.Client, id, TimeSpan.FromSeconds(1.5), "a Wait-Container restarted the container");
-        Assert.Equal("3", (await scratch.Client.GetContainerAsync(id)).Labels[StateLabels.ExitCode]);
+            // A Wait-Container in a session without the duty: it records the exit, restarts
+            // nothing, and leaves the state running for the holder to decide.
+            var fresh = scratch.Open();
+            var w = await fresh.WaitAsync(id, WaitCondition.NotRunning, TimeSpan.FromSeconds(10));
+            Assert.Equal(3, w.ExitCode);
+            Assert.False(fresh.IsSupervisor);
+            await AssertNoTaskFor(scratch.Client, id, TimeSpan.FromSeconds(1), "an engine without the restart duty restarted the container");
+            var labels = (await scratch.Client.GetContainerAsync(id)).Labels;
+            Assert.Equal("3", labels[StateLabels.ExitCode]);
+            Assert.Equal(StateLabels.StateRunning, labels[StateLabels.State]);
+
+            // The duty freed: that engine takes it and restarts what was left for the holder.
+            blocker.Dispose();
+            await fresh.WhenSupervisorAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            await RunningTask(scratch.Client, id, TimeSpan.FromSeconds(10), "the new holder restarted the container");
+            Assert.Equal("1", (await scratch.Client.GetContainerAsync(id)).Labels[StateLabels.RestartCount]);
+        }
+        finally
+        {
+            blocker.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Chaos_seed_7_an_exit_nobody_finalised_is_restarted_by_the_next_holder()
+    {
+        // Seed 7: an unless-stopped container exited while no engine watched; its task stayed,
+        // stopped. The engine that took the duty next recorded it as stopped and nobody restarted it.
+        await using var scratch = new Scratch(_fx, "seed7");
+        var blocker = await HoldDuty(_fx.Address, scratch.Namespace);
+        try
+        {
+            var old = scratch.Open();
+            string id = await scratch.NewContainerAsync(old, "seed7", new[] { "/bin/sh", "-c", "sleep 0.5; exit 11" }, policy: Containers.Policy("unless-stopped"));
+            await old.DisposeAsync();
+            uint firstPid;
+            using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+            {
+                Assert.Equal(11u, (await scratch.Client.WaitAsync(id, cts.Token)).ExitStatus);
+            }
+
+            var stopped = (await scratch.Client.GetTaskAsync(id))!;
+            Assert.Equal(Containerd.TaskStatus.Stopped, stopped.Status);
+            firstPid = stopped.Pid;
+            var next = scratch.Open();
+            blocker.Dispose();
+            await next.WhenSupervisorAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            var t = await RunningTask(scratch.Client, id, TimeSpan.FromSeconds(10), "the holder restarted an exit nobody finalised");
+            Assert.NotEqual(firstPid, t.Pid);
+            var labels = (await scratch.Client.GetContainerAsync(id)).Labels;
+            Assert.Equal("11", labels[StateLabels.ExitCode]);
+            Assert.Equal("1", labels[StateLabels.RestartCount]);
+        }
+        finally
+        {
+            blocker.Dispose();
+        }
     }
 
     [Fact]

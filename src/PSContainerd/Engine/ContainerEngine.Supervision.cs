@@ -20,10 +20,7 @@ public sealed partial class ContainerEngine
 
     /// <summary>
     /// The holder must see every exit, so its event stream starts now (an engine made for one
-    /// Get-Container has none yet). Then the restarts the previous holder left: containers
-    /// recorded as restarting, and exits recorded by an engine that was not the holder while
-    /// nobody held the duty. A container whose task vanished with no exit recorded (a host
-    /// reboot) is Restore-ContainerState's, not the supervisor's.
+    /// Get-Container has none yet). Then the restarts the previous holder left (see <see cref="SweepAsync"/>).
     /// </summary>
     private async Task TakeOverAsync()
     {
@@ -33,31 +30,7 @@ public sealed partial class ContainerEngine
             try
             {
                 await _monitor.WhenLiveAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(false);
-                var containers = await Client.ListContainersAsync().ConfigureAwait(false);
-                var tasks = (await Client.ListTasksAsync().ConfigureAwait(false)).ToDictionary(t => t.ContainerId, StringComparer.Ordinal);
-                foreach (var c in containers)
-                {
-                    if (!c.Labels.Keys.Any(k => k.StartsWith(StateLabels.Prefix, StringComparison.Ordinal)))
-                    {
-                        continue;
-                    }
-
-                    var task = tasks.GetValueOrDefault(c.Id);
-                    string? state = c.Labels.Get(StateLabels.State);
-                    // An exit an engine recorded (and so deleted the task) while nobody held the duty;
-                    // an exit nobody finalised (the task still there, stopped) is Restore-ContainerState's.
-                    var recorded = RecordedExit.FromLabels(c.Labels);
-                    var started = StateLabels.ParseTime(c.Labels.Get(StateLabels.StartedAt));
-                    bool exitedUnrestarted = state == StateLabels.StateRunning && task is null
-                        && recorded is { ExitedAt: DateTime at } && (started is null || at >= started)
-                        && RestartManager.WouldRestart(c.Labels, recorded.ExitCode ?? 255, false);
-                    if (state == StateLabels.StateRestarting || exitedUnrestarted)
-                    {
-                        var s = StateOf(c.Id);
-                        _ = s.Enqueue(() => SuperviseAsync(s));
-                    }
-                }
-
+                await SweepAsync(CancellationToken.None).ConfigureAwait(false);
                 return;
             }
             catch (Exception e) when (e is ContainerdException or OperationCanceledException or TimeoutException)
@@ -69,6 +42,60 @@ public sealed partial class ContainerEngine
         }
     }
 
+    /// <summary>
+    /// The holder's look over every container the module manages, when it takes the duty and
+    /// after every reconnect of its event stream (exits while the stream was down reach no
+    /// handler, and a container this engine never loaded is not in its resync). Each candidate
+    /// is put on its queue: containers recorded as restarting; an exit an engine that was not the
+    /// holder recorded (and so deleted the task) while leaving the state running; an exit nobody
+    /// finalised (the task still there, stopped). A container whose task vanished with no exit
+    /// recorded (a host reboot) is Restore-ContainerState's, not the supervisor's.
+    /// </summary>
+    private async Task SweepAsync(CancellationToken ct)
+    {
+        var containers = await Client.ListContainersAsync(ct).ConfigureAwait(false);
+        var tasks = (await Client.ListTasksAsync(ct).ConfigureAwait(false)).ToDictionary(t => t.ContainerId, StringComparer.Ordinal);
+        foreach (var c in containers)
+        {
+            var task = tasks.GetValueOrDefault(c.Id);
+            if (NeedsSupervisor(c.Labels, task))
+            {
+                var s = StateOf(c.Id);
+                _ = s.Enqueue(() => SuperviseAsync(s));
+            }
+        }
+    }
+
+    /// <summary>Whether a container, as containerd records it now, has a restart the holder must decide or carry out.</summary>
+    internal static bool NeedsSupervisor(IReadOnlyDictionary<string, string> labels, TaskInfo? task)
+    {
+        if (!labels.Keys.Any(k => k.StartsWith(StateLabels.Prefix, StringComparison.Ordinal)))
+        {
+            return false;
+        }
+
+        string? state = labels.Get(StateLabels.State);
+        if (state == StateLabels.StateRestarting)
+        {
+            return true;
+        }
+
+        if (state != StateLabels.StateRunning || RestartManager.IsManuallyStopped(labels))
+        {
+            return false;
+        }
+
+        if (task is { Status: Containerd.TaskStatus.Stopped })
+        {
+            return RestartManager.WouldRestart(labels, (int)task.ExitStatus, false);
+        }
+
+        var recorded = RecordedExit.FromLabels(labels);
+        var started = StateLabels.ParseTime(labels.Get(StateLabels.StartedAt));
+        return task is null && recorded is { ExitedAt: DateTime at } && (started is null || at >= started)
+            && RestartManager.WouldRestart(labels, recorded.ExitCode ?? 255, false);
+    }
+
     /// <summary>One container the previous holder left: on its queue.</summary>
     private async Task SuperviseAsync(ContainerState s)
     {
@@ -77,6 +104,13 @@ public sealed partial class ContainerEngine
             if (!s.Loaded)
             {
                 await LoadAsync(s, CancellationToken.None, recordOnly: false).ConfigureAwait(false);
+            }
+            else if (!s.IsRemoved)
+            {
+                // Known here already: follow the record and the task as they are now (an exit
+                // missed while the stream was down is finalised, and decided, by this holder).
+                s.RefreshLabels((await Client.GetContainerAsync(s.Id).ConfigureAwait(false)).Labels);
+                await ReconcileAsync(s, await Client.GetTaskAsync(s.Id).ConfigureAwait(false)).ConfigureAwait(false);
             }
 
             if (s.IsLive || s.HasPendingRestart || !Restarts.IsHolder)

@@ -43,9 +43,10 @@ public sealed partial class ContainerEngine
                 break;
             case Containerd.TaskStatus.Stopped:
                 s.SetRunning(task.Pid, startedAt);
-                // A first look records the exit nobody watched and restarts nothing: a Wait-Container
-                // is no reason to restart; that is the supervisor's and Restore-ContainerState's.
-                await Exits.FinalizeAsync(s, task.Pid, new ExitInfo(task.ExitStatus, task.ExitedAt, task.Pid), source, recordOnly: source == "load").ConfigureAwait(false);
+                // An exit nobody finalised. A first look by an engine that is not the restart
+                // supervisor records it and restarts nothing (leaving the decision to the holder);
+                // the holder decides as for any exit it sees, since nobody else will.
+                await Exits.FinalizeAsync(s, task.Pid, new ExitInfo(task.ExitStatus, task.ExitedAt, task.Pid), source, recordOnly: source == "load" && !Restarts.IsHolder).ConfigureAwait(false);
                 break;
             default:
                 s.SetRunning(task.Pid, startedAt, paused: task.Status is Containerd.TaskStatus.Paused or Containerd.TaskStatus.Pausing, created: task.Status == Containerd.TaskStatus.Created);
@@ -198,6 +199,7 @@ public sealed partial class ContainerEngine
         var known = _states.Values.ToList();
         if (known.Count == 0)
         {
+            await SweepIfHolderAsync(ct).ConfigureAwait(false);
             return;
         }
 
@@ -223,6 +225,26 @@ public sealed partial class ContainerEngine
 
                 await ReconcileAsync(s, task).ConfigureAwait(false);
             });
+        }
+
+        await SweepIfHolderAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The holder's sweep after a reconnect; a failure is logged, the next reconnect sweeps again.</summary>
+    private async Task SweepIfHolderAsync(CancellationToken ct)
+    {
+        if (!Restarts.IsHolder)
+        {
+            return;
+        }
+
+        try
+        {
+            await SweepAsync(ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ContainerdException or OperationCanceledException)
+        {
+            Log($"restart supervisor: the sweep after a reconnect failed ({e.Message})");
         }
     }
 

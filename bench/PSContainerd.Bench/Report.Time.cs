@@ -67,7 +67,7 @@ internal sealed partial class Report
         if (update is double u)
         {
             int writes = t.LabelWrites.Count;
-            L($"- **Fewer label writes.** {writes} `Containers/Update` per stop at {F(u)} ms each{(writes > 2 ? $"; the stop intent and the manual flag fit in one write and the exit fields in another, {writes - 2} fewer" : string.Empty)}. The intent write is on the critical path before the signal: it could go out together with the signal (both started, the signal not waiting for the write) as long as the intent is durable before the grace period ends.");
+            L($"- **Fewer label writes.** {writes} `Containers/Update` per stop at {F(u)} ms each{(writes > 2 ? $"; the stop intent and the manual flag fit in one write and the exit fields in another, {writes - 2} fewer" : string.Empty)}. The intent write stays before the signal: a process that exits at once on its stop signal could otherwise have its exit decided by the restart supervisor (another process, reading the labels) before the manual-stop flag lands, and be restarted.");
         }
 
         if (delete is double del)

@@ -87,13 +87,17 @@ function Test-StopInvariant($Calls, $Runs, [long] $Now) {
 # Every recorded exit carries the true status of the run it ended: the code the run logged (or 137
 # when SIGKILL beat its exit), 137 for a run that logged no exit (SIGKILL), or 255 only when
 # containerd lost it (its shim was killed or frozen, or containerd restarted, during the run).
-function Test-ExitInvariant($Runs, $Exits, $Faults) {
+# An exit after the last run had ended, of a task seen `Created` in between (created, never
+# started: a New -Start whose session was killed between the two, then stopped), ended no run: its
+# init was runc's, killed before the program ran, so its status is runc's and no run's code.
+function Test-ExitInvariant($Runs, $Exits, $Faults, $Created = @{}) {
     foreach ($id in @($Exits.Keys)) {
         $list = @($Runs[$id])
         foreach ($e in @($Exits[$id])) {
             if ($null -eq $e -or $null -eq $e.code) { continue }
             $r = @($list | Where-Object { $_ -and $_.start -le $e.at + 20 }) | Select-Object -Last 1
             if (-not $r) { continue }
+            if ($r.end -and $e.at -gt $r.end + 1000 -and @($Created[$id] | Where-Object { $_ -ge $r.end -and $_ -le $e.at + 20 }).Count -gt 0) { continue }
             $allowed = if ($null -ne $r.code) { @($r.code, 137) } else { @(137) }
             if ($allowed -contains $e.code) { continue }
             if ($e.code -eq 255) {

@@ -94,6 +94,7 @@ Add-History ([ordered]@{ k = 'plan'; seed = $Seed; seconds = $Seconds; size = $S
 $Calls = [System.Collections.Generic.List[object]]::new()
 $Faults = [System.Collections.Generic.List[object]]::new()
 $Exits = @{}; $ExitSeen = @{}
+$Created = @{}   # id -> times a task of it was seen created and not started
 $MaxRestartCount = @{}
 $LastSnap = @{}
 $Violations = [System.Collections.Generic.List[object]]::new()
@@ -119,6 +120,12 @@ function Add-Exit([string] $Id, $Code, $ExitedAt, [string] $Src) {
     $ExitSeen[$key] = $true
     if (-not $Exits.ContainsKey($Id)) { $Exits[$Id] = [System.Collections.Generic.List[object]]::new() }
     $Exits[$Id].Add([ordered]@{ code = [int] $Code; at = $at; src = $Src })
+}
+
+function Add-Created([string] $Id, $Status, [long] $At) {
+    if ($Status -ne 'Created' -or -not $Id) { return }
+    if (-not $Created.ContainsKey($Id)) { $Created[$Id] = [System.Collections.Generic.List[long]]::new() }
+    $Created[$Id].Add($At)
 }
 
 function Send-Request($S, $Call) {
@@ -147,12 +154,13 @@ function Complete-Call($S, $Answer) {
     if ($c.op -ne 'Observe') {
         $Calls.Add($c)
         Add-History $c
-        foreach ($r in $c.result) { if ($r -and $r.Id) { Add-Exit $r.Id $r.ExitCode $r.ExitedAt "$($c.op) #$($c.n)" } }
+        foreach ($r in $c.result) { if ($r -and $r.Id) { Add-Exit $r.Id $r.ExitCode $r.ExitedAt "$($c.op) #$($c.n)"; Add-Created $r.Id $r.Status $c.t1 } }
         Add-Violations (Test-CallBound $c $SpecById[$c.id] (Now))
     } else {
         foreach ($x in $c.result) {
             if (-not $x) { continue }
             Add-Exit $x.Id $x.ExitCode $x.ExitedAt 'observer'
+            Add-Created $x.Id $x.Status $c.t1
             if ($null -ne $x.RestartCount -and ($null -eq $MaxRestartCount[$x.Id] -or $x.RestartCount -gt $MaxRestartCount[$x.Id].Count)) { $MaxRestartCount[$x.Id] = @{ Count = [int] $x.RestartCount; At = $c.t1 } }
             $sig = ($x | ConvertTo-Json -Compress)
             if ($LastSnap[$x.Id] -ne $sig) { $LastSnap[$x.Id] = $sig; Add-History ([ordered]@{ k = 'obs'; t = $c.t1; id = $x.Id; snap = $x }) }
@@ -334,7 +342,7 @@ function Invoke-LiveChecks {
     $decided = @{}
     foreach ($id in $runs.Keys) { $decided[$id] = @($runs[$id] | Where-Object { $_.end -or $_.start -lt $now - 30000 }) }
     Add-Violations (Test-StopInvariant $known $decided $now)
-    Add-Violations (Test-ExitInvariant $runs $Exits $Faults)
+    Add-Violations (Test-ExitInvariant $runs $Exits $Faults $Created)
     Add-Violations (Test-PolicyInvariant $known $runs $Specs $MaxRestartCount)
     foreach ($s in $Sessions) { if ($s.Busy) { Add-Violations (Test-CallBound $s.Busy $SpecById[$s.Busy.id] $now) } }
 }
@@ -436,7 +444,7 @@ function Invoke-FinalChecks {
     $runs = Get-Runs
     # the last run of a container whose task is gone ended at the latest now
     Add-Violations (Test-StopInvariant $Calls $runs (Now))
-    Add-Violations (Test-ExitInvariant $runs $Exits $Faults)
+    Add-Violations (Test-ExitInvariant $runs $Exits $Faults $Created)
     Add-Violations (Test-PolicyInvariant $Calls $runs $Specs $MaxRestartCount)
     return @{ Runs = $runs; Unchecked = $unchecked }
 }

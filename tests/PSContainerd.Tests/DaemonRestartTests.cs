@@ -142,4 +142,45 @@ public sealed class DaemonRestartTests
             await _fx.RemoveAsync(id);
         }
     }
+
+    [Fact]
+    public async Task E14_a_container_deleted_while_the_event_stream_was_down_wakes_its_Removed_waiters()
+    {
+        string id = await _fx.NewContainerAsync("dr-e14", Containers.IgnoresTerm);
+        bool removed = false;
+        try
+        {
+            var gone = Engine.WaitAsync(id, WaitCondition.Removed, TimeSpan.FromSeconds(60));
+            int generation = Engine.MonitorGeneration;
+            _fx.RunScript("kill-daemon", _fx.Dir);
+            // The outage is the scenario: long enough for the engine's resubscribe backoff to grow
+            // past the few hundred milliseconds the delete below takes.
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            _fx.RunScript("start-daemon", _fx.Dir);
+
+            // Another process deletes the container as soon as containerd answers.
+            await _fx.Client.KillAsync(id, 9, all: true);
+            using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+            {
+                await _fx.Client.WaitAsync(id, cts.Token);
+            }
+
+            await _fx.Client.DeleteTaskAsync(id);
+            await _fx.Client.DeleteContainerAsync(id);
+            removed = true;
+            bool missed = Engine.MonitorGeneration == generation;
+
+            var w = await gone.WaitAsync(TimeSpan.FromSeconds(15));
+            Assert.False(w.TimedOut, $"the Removed waiter timed out (deleted while the stream was down: {missed})");
+            var e = await Assert.ThrowsAsync<ContainerLookupException>(() => Engine.StopAsync(id, null, 1, null));
+            Assert.Equal(LookupFailure.NotFound, e.Failure);
+        }
+        finally
+        {
+            if (!removed)
+            {
+                await _fx.RemoveAsync(id);
+            }
+        }
+    }
 }

@@ -164,19 +164,6 @@ public sealed class OwnershipTests
         Assert.Equal(0, r1.ExitCode);
     }
 
-    /// <summary>
-    /// A holder of the restart duty's lock that does nothing (a holder that hangs, or one gone to
-    /// sleep): engines cannot take the duty until it is disposed. A lock of its own open file, so
-    /// it excludes the engines of this process as it would another process's.
-    /// </summary>
-    private static async Task<SupervisorLock> HoldDuty(string address, string @namespace)
-    {
-        var held = new SupervisorLock(address, @namespace, _ => { });
-        held.Start();
-        await Containers.Until(() => Task.FromResult(held.IsHeld), TimeSpan.FromSeconds(5), "the idle holder has the lock");
-        return held;
-    }
-
     private static async Task<Containerd.TaskInfo> RunningTask(Containerd.ContainerdClient client, string id, TimeSpan within, string because)
     {
         Containerd.TaskInfo? t = null;
@@ -188,7 +175,7 @@ public sealed class OwnershipTests
     public async Task E20_a_first_look_without_the_duty_records_the_exit_only_and_the_holder_restarts_it()
     {
         await using var scratch = new Scratch(_fx, "e20");
-        var blocker = await HoldDuty(_fx.Address, scratch.Namespace);
+        var blocker = await scratch.HoldDutyAsync();
         try
         {
             var old = scratch.Open();
@@ -229,7 +216,7 @@ public sealed class OwnershipTests
         // Seed 7: an unless-stopped container exited while no engine watched; its task stayed,
         // stopped. The engine that took the duty next recorded it as stopped and nobody restarted it.
         await using var scratch = new Scratch(_fx, "seed7");
-        var blocker = await HoldDuty(_fx.Address, scratch.Namespace);
+        var blocker = await scratch.HoldDutyAsync();
         try
         {
             var old = scratch.Open();

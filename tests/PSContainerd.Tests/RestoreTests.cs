@@ -91,6 +91,8 @@ public sealed class RestoreTests
     public async Task A_restart_pending_when_its_process_died_is_carried_out()
     {
         await using var scratch = new Scratch(_fx, "pending");
+        // Restore-ContainerState carries it out, not a restart supervisor that takes the duty meanwhile.
+        using var idle = await scratch.HoldDutyAsync();
         var old = scratch.Open();
         string id = await scratch.NewContainerAsync(old, "pend", Containers.Cooperative, start: false, policy: Containers.Policy("always"));
         await old.DisposeAsync();

@@ -34,6 +34,19 @@ internal sealed class Scratch : IAsyncDisposable
         return e;
     }
 
+    /// <summary>
+    /// A holder of the namespace's restart duty that does nothing (a holder that hangs, or one
+    /// gone to sleep): engines cannot take the duty until it is disposed. A lock of its own open
+    /// file, so it excludes the engines of this process as it would another process's.
+    /// </summary>
+    public async Task<SupervisorLock> HoldDutyAsync()
+    {
+        var held = new SupervisorLock(_fx.Address, Namespace, _ => { });
+        held.Start();
+        await Containers.Until(() => Task.FromResult(held.IsHeld), TimeSpan.FromSeconds(5), "the idle holder has the lock");
+        return held;
+    }
+
     public Task<string> NewContainerAsync(ContainerEngine engine, string prefix, string[] command, bool start = true, RestartPolicy? policy = null) =>
         Containers.NewAsync(engine, _fx.RootFs, prefix, command, start, policy);
 

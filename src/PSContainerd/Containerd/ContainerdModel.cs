@@ -11,6 +11,12 @@ public enum TaskStatus
     Pausing = 5,
 }
 
+public static class TaskStatusExtensions
+{
+    /// <summary>Paused, or on its way there: the one test of "is paused" (a signal will not be acted on until a resume).</summary>
+    public static bool IsPaused(this TaskStatus status) => status is TaskStatus.Paused or TaskStatus.Pausing;
+}
+
 /// <summary>A container record: metadata only; its state lives in its labels.</summary>
 public sealed record ContainerRecord(
     string Id,

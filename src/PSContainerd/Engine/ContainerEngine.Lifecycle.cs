@@ -137,7 +137,7 @@ public sealed partial class ContainerEngine
         {
             if (old.Status != Containerd.TaskStatus.Stopped)
             {
-                s.SetRunning(old.Pid, DateTime.UtcNow, paused: old.Status == Containerd.TaskStatus.Paused);
+                s.SetRunning(old.Pid, DateTime.UtcNow, paused: old.Status.IsPaused());
                 return;
             }
 
@@ -218,7 +218,7 @@ public sealed partial class ContainerEngine
     public async Task PauseAsync(string id, CancellationToken ct = default)
     {
         var task = await LiveTaskAsync(id, ct).ConfigureAwait(false);
-        if (task.Status is not (Containerd.TaskStatus.Paused or Containerd.TaskStatus.Pausing))
+        if (!task.Status.IsPaused())
         {
             await Client.PauseAsync(id, ct).ConfigureAwait(false);
         }
@@ -233,7 +233,7 @@ public sealed partial class ContainerEngine
     public async Task ResumeAsync(string id, CancellationToken ct = default)
     {
         var task = await LiveTaskAsync(id, ct).ConfigureAwait(false);
-        if (task.Status is Containerd.TaskStatus.Paused or Containerd.TaskStatus.Pausing)
+        if (task.Status.IsPaused())
         {
             await Client.ResumeAsync(id, ct).ConfigureAwait(false);
         }

@@ -13,7 +13,8 @@ public sealed partial class ContainerEngine
     // Restore-ContainerState lists the ids (ListIdsAsync), resolves the ones given, and restores
     // each through RestoreOneAsync: the one restore path, used by the cmdlet and the tests alike.
 
-    private Reconciler Reconciler => _reconciler ??= new Reconciler(this);
+    private Reconciler Reconciler => _reconciler ??= new Reconciler(Client, Exits, Restarts, Manages, StateOf, GetRecordForRestoreAsync,
+        (id, signal, timeout, ct) => StopAsync(id, signal, timeout, null, ct));
 
     /// <summary>Restores one container by its exact id; see <see cref="Reconciler"/> for what is done.</summary>
     public async Task<RestoreResult> RestoreOneAsync(string id, bool stopRunning, CancellationToken ct = default)

@@ -49,7 +49,7 @@ public sealed partial class ContainerEngine
                 await Exits.FinalizeAsync(s, task.Pid, new ExitInfo(task.ExitStatus, task.ExitedAt, task.Pid), source, recordOnly: source == "load" && !Restarts.IsHolder).ConfigureAwait(false);
                 break;
             default:
-                s.SetRunning(task.Pid, startedAt, paused: task.Status is Containerd.TaskStatus.Paused or Containerd.TaskStatus.Pausing, created: task.Status == Containerd.TaskStatus.Created);
+                s.SetRunning(task.Pid, startedAt, paused: task.Status.IsPaused(), created: task.Status == Containerd.TaskStatus.Created);
                 break;
         }
     }
@@ -254,7 +254,7 @@ public sealed partial class ContainerEngine
         {
             if (task is not null && task.Status != Containerd.TaskStatus.Stopped && (!s.IsLive || task.Pid != s.Pid))
             {
-                s.SetRunning(task.Pid, DateTime.UtcNow, paused: task.Status == Containerd.TaskStatus.Paused); // started by someone else meanwhile
+                s.SetRunning(task.Pid, DateTime.UtcNow, paused: task.Status.IsPaused()); // started by someone else meanwhile
                 return;
             }
 
@@ -275,7 +275,7 @@ public sealed partial class ContainerEngine
             }
             else
             {
-                s.SetPaused(task.Status is Containerd.TaskStatus.Paused or Containerd.TaskStatus.Pausing);
+                s.SetPaused(task.Status.IsPaused());
             }
         }
         catch (Exception e)

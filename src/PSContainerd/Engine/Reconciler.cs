@@ -13,13 +13,34 @@ namespace PSContainerd.Engine;
 /// </summary>
 internal sealed class Reconciler
 {
-    private readonly ContainerEngine _engine;
+    /// <summary>A stop with the engine's semantics (its queue, intent and escalation).</summary>
+    public delegate Task<StopResult> StopContainer(string id, int? signal, int? timeoutSeconds, CancellationToken ct);
 
-    public Reconciler(ContainerEngine engine) => _engine = engine;
+    private readonly ContainerdClient _client;
+    private readonly ExitRecorder _exits;
+    private readonly RestartSupervisor _restarts;
+    private readonly bool _manages;
+    private readonly Func<string, ContainerState> _stateOf;
+    private readonly Func<ContainerState, CancellationToken, Task<ContainerRecord>> _recordOf;
+    private readonly StopContainer _stop;
+
+    /// <param name="manages">False in a namespace another manager owns: nothing is restarted there.</param>
+    /// <param name="stateOf">The engine's state for an id (its registry).</param>
+    /// <param name="recordOf">The container's record; a container that is gone is forgotten and reported as not found.</param>
+    public Reconciler(ContainerdClient client, ExitRecorder exits, RestartSupervisor restarts, bool manages, Func<string, ContainerState> stateOf, Func<ContainerState, CancellationToken, Task<ContainerRecord>> recordOf, StopContainer stop)
+    {
+        _client = client;
+        _exits = exits;
+        _restarts = restarts;
+        _manages = manages;
+        _stateOf = stateOf;
+        _recordOf = recordOf;
+        _stop = stop;
+    }
 
     public async Task<RestoreResult> RestoreAsync(string id, bool stopRunning, CancellationToken ct)
     {
-        var s = _engine.StateOf(id);
+        var s = _stateOf(id);
         var plan = await s.Enqueue(() => InspectAsync(s, stopRunning, ct)).WaitAsync(ct).ConfigureAwait(false);
         return plan.Then is null ? plan.Result : await plan.Then(ct).ConfigureAwait(false);
     }
@@ -29,8 +50,8 @@ internal sealed class Reconciler
 
     private async Task<Plan> InspectAsync(ContainerState s, bool stopRunning, CancellationToken ct)
     {
-        var rec = await _engine.GetRecordForRestoreAsync(s, ct).ConfigureAwait(false);
-        var task = await _engine.Client.GetTaskAsync(s.Id, ct).ConfigureAwait(false);
+        var rec = await _recordOf(s, ct).ConfigureAwait(false);
+        var task = await _client.GetTaskAsync(s.Id, ct).ConfigureAwait(false);
         bool wasLoaded = s.Loaded;
         var labels = rec.Labels;
         bool manual = (wasLoaded && s.ManuallyStopped) || RestartManager.IsManuallyStopped(labels);
@@ -64,19 +85,19 @@ internal sealed class Reconciler
             if (intent is not null)
             {
                 s.MarkManuallyStopped();
-                await _engine.Exits.FinalizeAsync(s, task.Pid, exit, "restore").ConfigureAwait(false);
+                await _exits.FinalizeAsync(s, task.Pid, exit, "restore").ConfigureAwait(false);
                 return new Plan(Result(s, taskStatus, RestoreAction.ResumedStop, s.LastExit?.ExitCode,
                     $"a stop by {owner ?? "a process"} was pending; the process had already exited: exit recorded, no restart"));
             }
 
-            await _engine.Exits.FinalizeAsync(s, task.Pid, exit, "restore", restoring: !wasLoaded).ConfigureAwait(false);
+            await _exits.FinalizeAsync(s, task.Pid, exit, "restore", restoring: !wasLoaded).ConfigureAwait(false);
             return new Plan(AfterExit(s, taskStatus, "the task had exited while nothing watched it"));
         }
 
         if (wasLoaded && s.IsLive)
         {
             // Watched here as running, but the task is gone (deleted by someone, or a dead shim cleaned up).
-            await _engine.Exits.FinalizeAsync(s, 0, null, "restore").ConfigureAwait(false);
+            await _exits.FinalizeAsync(s, 0, null, "restore").ConfigureAwait(false);
             return new Plan(AfterExit(s, taskStatus, "the task was gone"));
         }
 
@@ -91,7 +112,7 @@ internal sealed class Reconciler
                 s.MarkManuallyStopped();
             }
 
-            await _engine.Exits.FinalizeAsync(s, 0, null, "restore", restoring: !stopAsked).ConfigureAwait(false);
+            await _exits.FinalizeAsync(s, 0, null, "restore", restoring: !stopAsked).ConfigureAwait(false);
             const string unknown = "the labels say running but containerd has no task (host reboot, or containerd lost it): exit 255 recorded, the real exit status is unknown";
             return new Plan(stopAsked
                 ? Result(s, taskStatus, RestoreAction.ResumedStop, s.LastExit?.ExitCode, $"a stop by {owner ?? "a process"} was pending; {unknown}")
@@ -109,12 +130,12 @@ internal sealed class Reconciler
             s.SetNotRunning(ContainerStatus.Restarting, recorded);
             if (s.ManuallyStopped)
             {
-                await _engine.Restarts.CancelAsync(s).ConfigureAwait(false);
+                await _restarts.CancelAsync(s).ConfigureAwait(false);
                 return new Plan(Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, "a restart was pending but the container was stopped by hand: left stopped"));
             }
 
             int count = RestartManager.CountOf(labels) + 1;
-            bool restarted = await _engine.Restarts.RestartNowAsync(s, "restore", resetCount: false).ConfigureAwait(false);
+            bool restarted = await _restarts.RestartNowAsync(s, "restore", resetCount: false).ConfigureAwait(false);
             return new Plan(restarted
                 ? Result(s, taskStatus, RestoreAction.Restarted, recorded?.ExitCode, $"the restart that was pending (due {labels.Get(StateLabels.RestartDue) ?? "?"}) was carried out; restart count {count}")
                 : Result(s, taskStatus, RestoreAction.RecordedExit, recorded?.ExitCode, "the pending restart failed: see the engine's diagnostics; left stopped"));
@@ -129,8 +150,8 @@ internal sealed class Reconciler
         // state) is started by its policy, as dockerd does at its start. (The state's Created
         // means "task created, not started": a container that never ran has no task, so Stopped.)
         s.SetNotRunning(ContainerStatus.Stopped, recorded);
-        if (recordedState is not null && recorded is not null && _engine.Manages && RestartManager.ShouldRestartOnRestore(labels, recorded.ExitCode ?? 255, s.ManuallyStopped)
-            && await _engine.Restarts.RestartNowAsync(s, "restore", resetCount: true).ConfigureAwait(false))
+        if (recordedState is not null && recorded is not null && _manages && RestartManager.ShouldRestartOnRestore(labels, recorded.ExitCode ?? 255, s.ManuallyStopped)
+            && await _restarts.RestartNowAsync(s, "restore", resetCount: true).ConfigureAwait(false))
         {
             return new Plan(Result(s, taskStatus, RestoreAction.Restarted, recorded.ExitCode,
                 $"restart policy {RestartManager.PolicyOf(labels)} starts it again{(s.ManuallyStopped ? " (always: also after a manual stop, as dockerd does at its start)" : string.Empty)}"));
@@ -141,7 +162,7 @@ internal sealed class Reconciler
 
     private Plan Live(ContainerState s, TaskInfo task, bool wasLoaded, DateTime? startedAt, StopIntent? intent, string? owner, bool stopRunning, string taskStatus)
     {
-        bool paused = task.Status is Containerd.TaskStatus.Paused or Containerd.TaskStatus.Pausing;
+        bool paused = task.Status.IsPaused();
         bool watched = wasLoaded && s.IsLive && s.Pid == task.Pid;
         if (watched)
         {
@@ -167,7 +188,7 @@ internal sealed class Reconciler
         {
             return new Plan(Result(s, taskStatus, RestoreAction.Stopped, null, string.Empty), async ct =>
             {
-                var r = await _engine.StopAsync(s.Id, null, null, null, ct).ConfigureAwait(false);
+                var r = await _stop(s.Id, null, null, ct).ConfigureAwait(false);
                 return Result(s, taskStatus, RestoreAction.Stopped, r.ExitCode, StopDetail("stopped (-StopRunning)", r)) with { Stop = r };
             });
         }
@@ -185,12 +206,12 @@ internal sealed class Reconciler
         bool passed = intent.Deadline is DateTime d && d <= now;
         int left = intent.Deadline is DateTime dl ? (int)Math.Max(0, Math.Ceiling((dl - now).TotalSeconds)) : -1;
         var r = passed
-            ? await _engine.StopAsync(id, Signals.SIGKILL, 0, null, ct).ConfigureAwait(false)
-            : await _engine.StopAsync(id, intent.Signal, left, null, ct).ConfigureAwait(false);
+            ? await _stop(id, Signals.SIGKILL, 0, ct).ConfigureAwait(false)
+            : await _stop(id, intent.Signal, left, ct).ConfigureAwait(false);
         string how = passed
             ? $"its deadline {StateLabels.FormatTime(intent.Deadline!.Value)} had passed: SIGKILL"
             : left < 0 ? $"no deadline: {Signals.Name(intent.Signal)} again, never forced" : $"{Signals.Name(intent.Signal)} again, {left} s of grace left";
-        var s = _engine.StateOf(id);
+        var s = _stateOf(id);
         return Result(s, taskStatus, RestoreAction.ResumedStop, r.ExitCode, StopDetail($"the stop by {owner} resumed; {how}", r)) with { Stop = r };
     }
 

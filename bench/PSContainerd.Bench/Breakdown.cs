@@ -26,21 +26,25 @@ internal sealed class Breakdown
 
     public int KillRpcs { get; set; }
 
-    public static async Task<Breakdown> Measure(BenchContext ctx, RpcTrace trace, Samples samples, int n)
+    /// <summary>The same trace of an escalated stop (-Timeout 1, PID 1 ignores SIGTERM), ms after the grace period ended.</summary>
+    public Breakdown? Escalation { get; set; }
+
+    /// <param name="cooperative">False: a PID 1 that ignores SIGTERM stopped with -Timeout 1, its timeline taken from the end of the grace period.</param>
+    public static async Task<Breakdown> Measure(BenchContext ctx, RpcTrace trace, Samples samples, int n, bool cooperative = true)
     {
-        Console.Error.WriteLine($"==> where the time goes: {n} traced stops");
+        Console.Error.WriteLine($"==> where the time goes: {n} traced {(cooperative ? "cooperative" : "escalated")} stops");
         var e = ContainerEngine.For(ctx.Address, "bench-engine");
         await using var watch = await ExitWatch.Start(ctx.Address, "bench-engine");
         var stops = new List<(RpcCall[] Calls, long T0, long Event, long T1, DateTime Utc0, StopResult Result)>();
         for (int i = 0; i < n + 1; i++)
         {
-            string id = await Runs.EngineCreate(e, ctx.RootFs, cooperative: true);
+            string id = await Runs.EngineCreate(e, ctx.RootFs, cooperative);
             var exit = watch.Expect(id);
             trace.Take();
             trace.Recording = true;
             var utc0 = DateTime.UtcNow;
             long t0 = Stopwatch.GetTimestamp();
-            var r = await e.StopAsync(await e.ResolveAsync(id), null, 10, null);
+            var r = await e.StopAsync(await e.ResolveAsync(id), null, cooperative ? 10 : 1, null);
             long t1 = Stopwatch.GetTimestamp();
             trace.Recording = false;
             var calls = trace.Take().Where(c => c.Namespace == "bench-engine").ToArray();
@@ -49,7 +53,10 @@ internal sealed class Breakdown
             await e.RemoveAsync(id, force: true);
             if (i > 0)
             {
-                stops.Add((calls, t0, at, t1, utc0, r));
+                // An escalated stop's timeline starts where its grace period ended.
+                var origin = cooperative ? utc0 : r.Steps.FirstOrDefault(x => x.Kind == StopStepKind.Timeout)?.At ?? utc0;
+                long shift = (long)((origin - utc0).TotalSeconds * Stopwatch.Frequency);
+                stops.Add((calls, t0 + shift, at, t1, origin, r));
             }
         }
 
@@ -57,7 +64,7 @@ internal sealed class Breakdown
         foreach (var g in stops.SelectMany(s => s.Calls).GroupBy(c => c.Method).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             b.Rpcs.Add(new RpcCount(g.Key, (double)g.Count() / stops.Count));
-            foreach (var c in g)
+            foreach (var c in g.Where(_ => cooperative))
             {
                 samples.Add("rpc", g.Key, Floor.Ms(c.Start, c.End));
             }
@@ -80,19 +87,24 @@ internal sealed class Breakdown
                 Stats.Median(typical.Select(s => Floor.Ms(s.Calls[k].Start, s.Calls[k].End)).ToList())));
         }
 
-        foreach (var action in first.Result.Steps.Select(s => s.Action).Distinct())
+        foreach (var (action, route) in first.Result.Steps.Select(s => (s.Action, s.Route)).Distinct())
         {
-            var offsets = typical.Select(s => (s.Utc0, Step: s.Result.Steps.FirstOrDefault(x => x.Action == action))).Where(p => p.Step is not null)
+            var offsets = typical.Select(s => (s.Utc0, Step: s.Result.Steps.FirstOrDefault(x => x.Action == action && x.Route == route))).Where(p => p.Step is not null)
                 .Select(p => (p.Step!.At - p.Utc0).TotalMilliseconds).ToList();
             if (offsets.Count > 0)
             {
-                b.Timeline.Add(new TimelineRow($"step: {action}", Stats.Median(offsets), null));
+                b.Timeline.Add(new TimelineRow($"step: {action}{(route == SignalRoute.None ? string.Empty : $" ({route.ToString().ToLowerInvariant()})")}", Stats.Median(offsets), null));
             }
         }
 
         b.Timeline.Add(new TimelineRow("exit event reaches a subscriber", Stats.Median(typical.Select(s => Floor.Ms(s.T0, s.Event)).ToList()), null));
         b.Timeline.Add(new TimelineRow("StopAsync returns", Stats.Median(typical.Select(s => Floor.Ms(s.T0, s.T1)).ToList()), null));
         b.Timeline.Sort((x, y) => x.StartMs.CompareTo(y.StartMs));
+        if (!cooperative)
+        {
+            b.Timeline.RemoveAll(row => row.StartMs < -0.05); // what happened before the grace period ended
+        }
+
         return b;
     }
 }

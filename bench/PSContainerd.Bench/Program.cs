@@ -54,6 +54,7 @@ static async Task<Results> Measure(Options o)
         if (trace is not null && o.Trace > 0)
         {
             breakdown = await Breakdown.Measure(ctx, trace, run.Samples, o.Trace);
+            breakdown.Escalation = await Breakdown.Measure(ctx, trace, run.Samples, Math.Min(o.Trace, 5), cooperative: false);
         }
     }
     finally

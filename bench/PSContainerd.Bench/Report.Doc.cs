@@ -23,7 +23,7 @@ internal sealed partial class Report
             {
                 double after = returned.StartMs - (exitWrite.StartMs + w);
                 yield return new Target(after <= 1, "stretch: the StopResult returned once the exit is recorded, the task delete queued behind it",
-                    $"the call returns {F(after)} ms after the exit's label write completes (of {F(returned.StartMs)} ms in all)");
+                    $"the call returns {F(after)} ms after the exit's label write completes (of {F(returned.StartMs)} ms in all): the task delete stays before the return by default, as after docker stop (docs/architecture.md says why)");
             }
         }
 

@@ -40,10 +40,26 @@ internal sealed partial class Report
 
         L("");
         L($"RPCs per stop: {string.Join(", ", t.Rpcs.Select(r => $"`{r.Method}` {r.PerStop:0.#}"))}. Label writes per stop: {t.LabelWrites.Count}" + (t.LabelWrites.Count > 0 ? $" ({string.Join("; ", t.LabelWrites.Select(w => $"`{w}`"))})." : "."));
+        if (t.Escalation is { } x)
+        {
+            L("");
+            L($"An escalated stop (`-Timeout 1`, PID 1 ignores SIGTERM) traced the same way, from the end of its grace period (the median of {x.Stops} stops; ms after the grace period ended):");
+            L("");
+            L("| at (ms) | what | took (ms) |");
+            L("|---:|---|---:|");
+            foreach (var row in x.Timeline)
+            {
+                L($"| {F(row.StartMs)} | {row.What} | {(row.DurationMs is double d ? F(d) : string.Empty)} |");
+            }
+
+            L("");
+            L($"RPCs per escalated stop: {string.Join(", ", x.Rpcs.Select(r => $"`{r.Method}` {r.PerStop:0.#}"))}.");
+        }
+
         L("");
         L("### What would make it faster");
         L("");
-        if (killToExit is double ke && pidfdToExit is double pe)
+        if (killToExit is double ke && pidfdToExit is double pe && t.KillRpcs > 0)
         {
             L($"- **Signal through the pidfd.** The stop signal through the Kill RPC reaches the exit {F(ke)} ms after it is sent; `pidfd_send_signal` to the verified init process reaches it in {F(pe)} ms: {F(ke - pe)} ms off every stop, and the grace period then starts at the real delivery. Keep Kill as the fallback (no pidfd, or verification failed) and Kill(all) after SIGKILL for the rest of the cgroup.");
         }
@@ -51,12 +67,12 @@ internal sealed partial class Report
         if (update is double u)
         {
             int writes = t.LabelWrites.Count;
-            L($"- **Fewer label writes.** {writes} `Containers/Update` per stop at {F(u)} ms each{(writes > 2 ? $"; the stop intent and the manual flag fit in one write and the exit fields in another, {writes - 2} fewer" : string.Empty)}. The intent write is on the critical path before the signal: it could go out together with the signal (both started, the signal not waiting for the write) as long as the intent is durable before the grace period ends.");
+            L($"- **Fewer label writes.** {writes} `Containers/Update` per stop at {F(u)} ms each{(writes > 2 ? $"; the stop intent and the manual flag fit in one write and the exit fields in another, {writes - 2} fewer" : string.Empty)}. The intent write stays before the signal: a process that exits at once on its stop signal could otherwise have its exit decided by the restart supervisor (another process, reading the labels) before the manual-stop flag lands, and be restarted.");
         }
 
         if (delete is double del)
         {
-            L($"- **Return once the exit is recorded.** The task delete ({F(del)} ms, the shim's teardown) runs before the call returns. Queued behind the exit record on the container's queue, it would come off the caller's time; any later operation on the container would wait for it, and the process exit would flush it (bounded). The root folder is not the task's and reads the same either way, but the shim writes a `-LogPath` log and closes it at the delete: a runbook that reads the log right after a stop expects it complete, so returning early fits a switch better than the default.");
+            L($"- **Return once the exit is recorded.** The task delete ({F(del)} ms, the shim's teardown) runs before the call returns. Queued behind the exit record on the container's queue, it would come off the caller's time; any later operation on the container would wait for it, and the process exit would flush it (bounded). The root folder is not the task's and reads the same either way, but the shim finishes copying the process's output into a `-LogPath` log and closes it at the delete, and releases the task's mounts and cgroup: a runbook that reads the log right after a stop expects it complete, as after `docker stop` (dockerd deletes the task before it answers), so the delete stays before the return by default (docs/architecture.md); an early return fits a switch.");
         }
 
         double waits = t.Rpcs.Where(r => r.Method.EndsWith("Tasks/Wait", StringComparison.Ordinal)).Sum(r => r.PerStop);

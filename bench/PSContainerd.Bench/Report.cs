@@ -100,6 +100,16 @@ internal sealed partial class Report
 
             o.WriteLine($"  RPCs per stop: {string.Join(", ", t.Rpcs.Select(r => $"{r.Method} {r.PerStop:0.#}"))}");
             o.WriteLine($"  label writes per stop: {t.LabelWrites.Count}: {string.Join(" | ", t.LabelWrites)}");
+            if (t.Escalation is { } x)
+            {
+                o.WriteLine($"Where an escalated stop's time goes (-Timeout 1, median of {x.Stops} traced stops; ms after the grace period ended):");
+                foreach (var row in x.Timeline)
+                {
+                    o.WriteLine($"  {F(row.StartMs),8}  {row.What}{(row.DurationMs is double d ? $" ({F(d)} ms)" : string.Empty)}");
+                }
+
+                o.WriteLine($"  RPCs per escalated stop: {string.Join(", ", x.Rpcs.Select(r => $"{r.Method} {r.PerStop:0.#}"))}");
+            }
         }
 
         o.WriteLine();

@@ -58,8 +58,8 @@ public sealed class PidReuseTests
             Assert.DoesNotContain(id, File.ReadAllText($"/proc/{pid}/cgroup"), StringComparison.Ordinal);
 
             // The pidfd still names the dead init process: the signal goes nowhere.
-            Assert.False(handle!.Signal(Host.SIGKILL, out var err));
-            Assert.Equal("process already exited", err);
+            int errno = handle!.Send(Host.SIGKILL);
+            Assert.Equal("process already exited", InitProcessHandle.Describe(errno));
             Assert.True(handle.HasExited);
 
             // A handle opened now (a stop starting after the reuse) refuses the impostor.

@@ -7,7 +7,10 @@ namespace PSContainerd.Tests;
 /// <summary>
 /// A stop signal whose RPC failed with DeadlineExceeded may still have been delivered: the grace
 /// period runs, and a -1 stop is never forced (moby keeps waiting too, daemon/stop.go). The RPC
-/// is made to time out for real by freezing the container's shim (SIGSTOP).
+/// is made to time out for real by freezing the container's shim (SIGSTOP). The containers' init
+/// processes cannot be verified (<see cref="UnverifiedContainer"/>), so their signals go through
+/// containerd's Kill: a signal sent through a pidfd is delivered when the call returns, whatever
+/// the shim does.
 /// </summary>
 [Collection(FailureCollection.Name)]
 public sealed class SignalMaybeDeliveredTests
@@ -26,12 +29,13 @@ public sealed class SignalMaybeDeliveredTests
     [Fact]
     public async Task E3_the_grace_period_still_runs_after_a_timed_out_stop_signal_and_minus_1_is_never_forced()
     {
-        await using var graceful = await TestContainer.StartAsync(_fx, "e3t", Containers.IgnoresTerm);
-        await using var never = await TestContainer.StartAsync(_fx, "e3n", Containers.IgnoresTerm);
-        var shims = new[] { Containers.ShimPid(_fx.Namespace, graceful.Id)!.Value, Containers.ShimPid(_fx.Namespace, never.Id)!.Value };
+        string graceful = await UnverifiedContainer.StartAsync(_fx, "e3t", Containers.IgnoresTerm);
+        string never = await UnverifiedContainer.StartAsync(_fx, "e3n", Containers.IgnoresTerm);
+        var shims = Array.Empty<int>();
         bool frozen = false;
         try
         {
+            shims = new[] { Containers.ShimPid(_fx.Namespace, graceful)!.Value, Containers.ShimPid(_fx.Namespace, never)!.Value };
             foreach (var shim in shims)
             {
                 Host.Signal(shim, Host.SIGSTOP);
@@ -43,8 +47,8 @@ public sealed class SignalMaybeDeliveredTests
                 await Containers.Until(() => Task.FromResult(Host.State(shim)?.StartsWith('T') == true), TimeSpan.FromSeconds(5), "the shim stopped");
             }
 
-            var forever = Engine.StopAsync(never.Id, null, -1, null);
-            var r = await Engine.StopAsync(graceful.Id, null, 3, null).WaitAsync(TimeSpan.FromSeconds(40));
+            var forever = Engine.StopAsync(never, null, -1, null);
+            var r = await Engine.StopAsync(graceful, null, 3, null).WaitAsync(TimeSpan.FromSeconds(40));
             string steps = string.Join("\n", r.Steps);
             _out.WriteLine(steps);
             var signal = r.Steps.First(s => s.Kind == StopStepKind.Signal);
@@ -55,7 +59,7 @@ public sealed class SignalMaybeDeliveredTests
 
             // The -1 stop: still waiting, nothing forced.
             Assert.False(forever.IsCompleted, "a -1 stop ended while its signal's fate is unknown");
-            var snapshotSteps = Engine.StateOf(never.Id).Stop;
+            var snapshotSteps = Engine.StateOf(never).Stop;
             Assert.NotNull(snapshotSteps);
 
             foreach (var shim in shims)
@@ -66,7 +70,7 @@ public sealed class SignalMaybeDeliveredTests
             frozen = false;
 
             // A joiner with a timeout brings the escalation forward; only then is SIGKILL sent.
-            var joined = await Engine.StopAsync(never.Id, null, 0, null).WaitAsync(TimeSpan.FromSeconds(30));
+            var joined = await Engine.StopAsync(never, null, 0, null).WaitAsync(TimeSpan.FromSeconds(30));
             var first = await forever.WaitAsync(TimeSpan.FromSeconds(5));
             string neverSteps = string.Join("\n", first.Steps);
             _out.WriteLine(neverSteps);
@@ -84,6 +88,9 @@ public sealed class SignalMaybeDeliveredTests
                     Host.Signal(shim, Host.SIGCONT);
                 }
             }
+
+            await _fx.RemoveAsync(graceful);
+            await _fx.RemoveAsync(never);
         }
     }
 }

@@ -144,7 +144,7 @@ public sealed class StopEngineTests
             Assert.All(results, r => Assert.Equal(137, r.ExitCode));
             Assert.Single(results.Select(r => r.Steps).Distinct());
             Assert.Single(results[0].Steps, s => s.Action == "signal");
-            Assert.Single(results[0].Steps, s => s.Action == "kill");
+            Assert.Equal(SignalRoute.Pidfd, Assert.Single(results[0].Steps, s => s.Action == "kill").Route);
         }
         finally
         {

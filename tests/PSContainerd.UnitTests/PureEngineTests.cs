@@ -28,7 +28,7 @@ public sealed class PureEngineTests
     [InlineData(ContainerdErrorKind.Unknown, "unknown error after kill: runc did not terminate successfully: exit status 1: permission denied", false)]
     [InlineData(ContainerdErrorKind.FailedPrecondition, "not running", false)]
     public void A_signal_that_timed_out_may_have_been_delivered(ContainerdErrorKind kind, string message, bool maybe) =>
-        Assert.Equal(maybe, StopOperation.MayHaveBeenDelivered(new ContainerdException(kind, "/run/containerd/containerd.sock", message)));
+        Assert.Equal(maybe, SignalRouter.MayHaveBeenDelivered(new ContainerdException(kind, "/run/containerd/containerd.sock", message)));
 
     [Fact]
     public void Warnings_are_the_warning_steps()

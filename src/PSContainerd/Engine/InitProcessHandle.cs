@@ -11,13 +11,22 @@ public sealed class InitProcessHandle : IDisposable
 {
     private int _fd;
 
-    private InitProcessHandle(int pid, int fd)
+    private InitProcessHandle(int pid, int fd, bool leadsPidNamespace)
     {
         Pid = pid;
         _fd = fd;
+        LeadsPidNamespace = leadsPidNamespace;
     }
 
     public int Pid { get; }
+
+    /// <summary>
+    /// Whether the process is PID 1 of a pid namespace of its own (the last NSpid entry of
+    /// /proc/PID/status is 1): when it dies the kernel kills every other process in that
+    /// namespace, so a SIGKILL to it alone ends the container. A container that shares a pid
+    /// namespace (or the host's) keeps its other processes.
+    /// </summary>
+    public bool LeadsPidNamespace { get; }
 
     internal int Fd => _fd;
 
@@ -58,7 +67,26 @@ public sealed class InitProcessHandle : IDisposable
             return null;
         }
 
-        return new InitProcessHandle(pid, fd);
+        return new InitProcessHandle(pid, fd, LeadsNamespace(pid));
+    }
+
+    private static bool LeadsNamespace(int pid)
+    {
+        try
+        {
+            return ParseLeadsPidNamespace(File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("NSpid:", StringComparison.Ordinal)));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>"NSpid:\t4711\t1": the pid in every namespace from the outermost in; true when there are several and the innermost is 1.</summary>
+    internal static bool ParseLeadsPidNamespace(string? nspidLine)
+    {
+        var ids = nspidLine?.Split(new[] { '\t', ' ' }, StringSplitOptions.RemoveEmptyEntries);
+        return ids is { Length: > 2 } && ids[^1] == "1";
     }
 
     /// <summary>Clock ticks are 10 ms and btime has whole seconds: a margin for both.</summary>
@@ -106,26 +134,34 @@ public sealed class InitProcessHandle : IDisposable
         }
     }
 
-    /// <summary>Sends <paramref name="signal"/> to exactly this process. False when it has already exited.</summary>
-    public bool Signal(int signal, out string error)
+    /// <summary>
+    /// Sends <paramref name="signal"/> to exactly this process (pidfd_send_signal: what <c>runc kill</c>
+    /// does for the init process, without the RPC and the runc exec). 0 when delivered, else the
+    /// errno: ESRCH once the process has exited and been reaped, EPERM when refused.
+    /// </summary>
+    public int Send(int signal)
     {
-        error = string.Empty;
         int fd = Volatile.Read(ref _fd);
         if (fd < 0)
         {
-            error = "handle closed";
-            return false;
+            return NativeMethods.EBADF;
         }
 
-        if (NativeMethods.PidfdSendSignal(fd, signal) == 0)
-        {
-            return true;
-        }
-
-        int errno = Marshal.GetLastWin32Error();
-        error = errno == NativeMethods.ESRCH ? "process already exited" : $"pidfd_send_signal failed: errno {errno}";
-        return false;
+        return NativeMethods.PidfdSendSignal(fd, signal) == 0 ? 0 : Marshal.GetLastWin32Error();
     }
+
+    /// <summary>Whether <paramref name="errno"/> from <see cref="Send"/> is a refusal (a security module, as for runc's kill(2): moby#36809, #47720).</summary>
+    public static bool IsRefusal(int errno) => errno is NativeMethods.EPERM or NativeMethods.EACCES;
+
+    /// <summary>An errno of <see cref="Send"/> in words.</summary>
+    public static string Describe(int errno) => errno switch
+    {
+        NativeMethods.ESRCH => "process already exited",
+        NativeMethods.EPERM => "refused (EPERM)",
+        NativeMethods.EACCES => "refused (EACCES)",
+        NativeMethods.EBADF => "handle closed",
+        _ => $"pidfd_send_signal failed: errno {errno}",
+    };
 
     /// <summary>
     /// Whether the process has exited (a zombie counts: its parent, the shim, may be hung and not

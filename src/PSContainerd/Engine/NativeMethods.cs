@@ -11,7 +11,10 @@ internal static class NativeMethods
     public const int EPOLL_CTL_ADD = 1;
     public const int EPOLL_CTL_DEL = 2;
     public const int EPOLL_CLOEXEC = 0x80000;
+    public const int EPERM = 1;
     public const int ESRCH = 3;
+    public const int EBADF = 9;
+    public const int EACCES = 13;
     public const int EINTR = 4;
 
     [StructLayout(LayoutKind.Sequential, Pack = 4)]

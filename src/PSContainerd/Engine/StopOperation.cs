@@ -6,12 +6,13 @@ namespace PSContainerd.Engine;
 /// <summary>
 /// One stop of one container (moby daemon/stop.go, made stricter): record the intent, send the
 /// stop signal (resuming a paused task so it is delivered), wait for the first exit source or
-/// the grace period, SIGKILL every process, wait at most 5 s, SIGKILL the init process through
-/// its pidfd, wait at most 2 s, then fail with a diagnosis. Every further caller joins the same
-/// operation and gets the same result; a joiner with a shorter timeout brings the escalation
-/// forward. No lock is held across an RPC.
+/// the grace period, SIGKILL, wait at most 5 s, SIGKILL the init process through its pidfd
+/// again, wait at most 2 s, then fail with a diagnosis. Which way each signal goes (the init
+/// process's pidfd, or containerd's Kill) is <see cref="SignalRouter"/>'s. Every further caller
+/// joins the same operation and gets the same result; a joiner with a shorter timeout brings the
+/// escalation forward. No lock is held across an RPC.
 /// </summary>
-internal sealed class StopOperation
+internal sealed partial class StopOperation
 {
     /// <summary>What a stop uses of the engine, handed over at construction (the stop holds no engine).</summary>
     internal sealed record StopParts(
@@ -30,14 +31,10 @@ internal sealed class StopOperation
     /// <summary>After the direct kill: the kernel needs no longer than this to tear down a SIGKILLed process that is not stuck in D state.</summary>
     public static readonly TimeSpan DirectKillWait = TimeSpan.FromSeconds(2);
 
-    /// <summary>Signals are quick RPCs; a hung shim (containerd#12678) must not hold the stop past its bound.</summary>
-    private static readonly TimeSpan SignalDeadline = TimeSpan.FromSeconds(2);
-
     private readonly StopParts _parts;
     private readonly ContainerState _state;
     private readonly StopSettings _settings;
-    private readonly object _gate = new();
-    private readonly List<StopStep> _steps = new();
+    private readonly StopTimeline _timeline = new();
     private readonly TaskCompletionSource<StopResult> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly GracePeriod _grace = new();
@@ -54,7 +51,11 @@ internal sealed class StopOperation
     }
 
     /// <summary>Raised for each step as it happens (Write-Verbose shows the escalation live).</summary>
-    public event Action<StopStep>? StepAdded;
+    public event Action<StopStep>? StepAdded
+    {
+        add => _timeline.StepAdded += value;
+        remove => _timeline.StepAdded -= value;
+    }
 
     public Task<StopResult> Completion => _done.Task;
 
@@ -208,82 +209,16 @@ internal sealed class StopOperation
         using var sources = new CancellationTokenSource();
         using var handle = InitProcessHandle.Open((int)pid, _parts.Namespace, id, out var why, _state.StartedAt);
         _parts.WatchExitSources(_state, pid, handle, sources.Token);
+        var signals = new SignalRouter(_parts.Client, _state, _timeline, handle, why, _settings.TimeoutSeconds < 0, _parts.ObserveExit);
 
-        var sent = await SignalAsync(_settings.Signal, all: false, StopStepKind.Signal).ConfigureAwait(false);
-        // As docker: the grace period runs from the signal, not from the request.
+        var sent = await signals.SignalAsync(_settings.Signal).ConfigureAwait(false);
+        // As docker: the grace period runs from the signal (its delivery, through the pidfd), not from the request.
         _grace.StartAt(DateTime.UtcNow, _settings.TimeoutSeconds);
         await ResumeIfPausedAsync().ConfigureAwait(false);
 
         try
         {
-            if (sent != Delivery.NotDelivered && await _grace.WaitAsync(exited).ConfigureAwait(false))
-            {
-                return await ExitedAsync(StopEscalation.None, exited.Result).ConfigureAwait(false);
-            }
-
-            if (sent == Delivery.NotDelivered && _settings.TimeoutSeconds < 0 && !exited.IsCompleted)
-            {
-                // -Timeout -1 is never forced, not even when the stop signal could not be sent
-                // (a joiner with a timeout brings a deadline; then the escalation is its).
-                AddStep(StopStepKind.GaveUp, "the stop signal was not delivered and -Timeout -1 never forces: no SIGKILL sent");
-                return Result(StopOutcome.Failed, StopEscalation.None, null,
-                    $"The stop signal {Signals.Name(_settings.Signal)} to container {id} was not delivered, and a stop with no timeout (-1) is never forced. The container still runs; stop it with a timeout, or send SIGKILL.");
-            }
-
-            var killed = Delivery.Delivered;
-            if (!exited.IsCompleted)
-            {
-                AddStep(sent == Delivery.NotDelivered ? StopStepKind.Escalate : StopStepKind.Timeout,
-                    sent == Delivery.NotDelivered ? "stop signal not delivered; no grace period to wait" : "grace period over");
-                killed = await SignalAsync(Signals.SIGKILL, all: true, StopStepKind.Kill).ConfigureAwait(false);
-                // A container paused during the grace period acts on no SIGKILL until thawed (moby's killWithSignal resumes too).
-                await ResumeIfPausedAsync().ConfigureAwait(false);
-            }
-
-            // A SIGKILL containerd did not (surely) deliver (it is restarting, or the shim is hung)
-            // gives nothing sure to wait for: the direct kill through the pidfd comes at once rather
-            // than after KillWait. Unlike the stop signal, a SIGKILL sent twice harms nothing.
-            if (await WaitBoundedAsync(exited, killed == Delivery.Delivered || handle is null ? KillWait : TimeSpan.Zero).ConfigureAwait(false))
-            {
-                return await ExitedAsync(StopEscalation.Kill, exited.Result).ConfigureAwait(false);
-            }
-
-            if (handle is null)
-            {
-                AddStep(StopStepKind.DirectKill, $"skipped: {why}");
-            }
-            else if (handle.Signal(Signals.SIGKILL, out var err))
-            {
-                AddStep(StopStepKind.DirectKill, $"SIGKILL to pid {pid} through its pidfd");
-            }
-            else
-            {
-                AddStep(StopStepKind.DirectKill, err);
-            }
-
-            if (await WaitBoundedAsync(exited, DirectKillWait).ConfigureAwait(false))
-            {
-                return await ExitedAsync(StopEscalation.DirectKill, exited.Result).ConfigureAwait(false);
-            }
-
-            // Asked of the kernel, not of the watcher: a watch that already fired is not kept, and
-            // asking it again would start a new one that has not fired yet.
-            if (handle is not null && handle.HasExited)
-            {
-                // The process is gone but its exit is not recorded: containerd is down, and only
-                // its task delete carries the real status (ExitRecorder retries it meanwhile).
-                AddStep(StopStepKind.WaitRecord, "the init process is gone; waiting for containerd to report its exit status");
-                if (await WaitBoundedAsync(exited, ContainerEngine.PidfdGrace + ExitRecorder.UnavailableRetry).ConfigureAwait(false))
-                {
-                    return await ExitedAsync(StopEscalation.DirectKill, exited.Result).ConfigureAwait(false);
-                }
-            }
-
-            string diagnosis = InitProcessHandle.Diagnose((int)pid);
-            AddStep(StopStepKind.GaveUp, diagnosis);
-            string sentText = string.Join("; ", Snapshot().Where(s => s.Kind is StopStepKind.Signal or StopStepKind.Kill or StopStepKind.Refused or StopStepKind.DirectKill).Select(s => $"{s.Action} at {s.At:HH:mm:ss.fff} ({s.Detail})"));
-            return Result(StopOutcome.Failed, StopEscalation.DirectKill, null,
-                $"Container {id} did not exit after SIGKILL: {sentText}. The kernel reports {diagnosis}. The stop stays pending: a later Stop-Container or Restore-ContainerState finishes it once the process exits.");
+            return await EscalateAsync(signals, sent, pid, exited, handle).ConfigureAwait(false);
         }
         finally
         {
@@ -291,160 +226,7 @@ internal sealed class StopOperation
         }
     }
 
-    /// <summary>Whether a signal reached the process: yes, no, or maybe (its RPC timed out or containerd went away mid-call).</summary>
-    private enum Delivery
-    {
-        Delivered,
-        NotDelivered,
-        MaybeDelivered,
-    }
+    private IReadOnlyList<StopStep> Snapshot() => _timeline.Snapshot();
 
-    /// <summary>Resumes the task if it is paused now, so the signal just sent is acted on (moby#15853).</summary>
-    private async Task ResumeIfPausedAsync()
-    {
-        if (_state.Status != ContainerStatus.Paused)
-        {
-            return;
-        }
-
-        try
-        {
-            await _parts.Client.ResumeAsync(_state.Id).ConfigureAwait(false);
-            AddStep(StopStepKind.Resume, "resumed so the signal is delivered");
-        }
-        catch (ContainerdException e)
-        {
-            AddStep(StopStepKind.Resume, $"failed: {e.Message}");
-        }
-    }
-
-    private async Task<Delivery> SignalAsync(int signal, bool all, StopStepKind kind)
-    {
-        try
-        {
-            await _parts.Client.KillAsync(_state.Id, signal, all, deadline: SignalDeadline).ConfigureAwait(false);
-            AddStep(kind, Signals.Name(signal) + (all ? " to every process" : " to the init process"));
-            return Delivery.Delivered;
-        }
-        catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
-        {
-            // containerd's "process already finished": nothing to signal, the exit is on its way.
-            AddStep(kind, "process already finished");
-            _parts.ObserveExit(_state, _state.Pid, null, "kill");
-            return Delivery.Delivered;
-        }
-        catch (ContainerdException e) when (IsRefused(e))
-        {
-            // EACCES/EPERM from kill(2) in runc: a security module (AppArmor, SELinux) denies the
-            // signal (moby#36809, #47720). Waiting gains nothing: the caller escalates at once.
-            AddStep(StopStepKind.Refused, $"{Signals.Name(signal)}{(all ? " to every process" : " to the init process")} refused: {e.Message.ReplaceLineEndings(" ").Trim()}. A security module (AppArmor, SELinux) may deny the signal; {(_settings.TimeoutSeconds < 0 ? "a stop with no timeout is never forced" : "escalating without waiting")}");
-            return Delivery.NotDelivered;
-        }
-        catch (ContainerdException e) when (MayHaveBeenDelivered(e))
-        {
-            // The call may have reached the shim before its deadline passed or the connection
-            // dropped: the signal may be on its way, so the grace period still runs (moby waits
-            // too after a failed stop signal, daemon/stop.go).
-            AddStep(kind, $"{Signals.Name(signal)} may not have been delivered ({e.Kind}: {e.Message}){(kind == StopStepKind.Signal ? "; the grace period still runs" : string.Empty)}");
-            return Delivery.MaybeDelivered;
-        }
-        catch (ContainerdException e)
-        {
-            AddStep(kind, $"{Signals.Name(signal)} failed: {e.Kind}: {e.Message}");
-            return Delivery.NotDelivered;
-        }
-    }
-
-    /// <summary>
-    /// A signal RPC that ran out of time or lost its connection: the request may have reached the
-    /// shim. containerd 1.6 answers a kill whose shim did not reply in time with gRPC Unknown
-    /// "context deadline exceeded" (its own call to the shim carries our deadline), seen with a
-    /// frozen shim; our own deadline gives DeadlineExceeded.
-    /// </summary>
-    internal static bool MayHaveBeenDelivered(ContainerdException e) =>
-        e.Kind is ContainerdErrorKind.DeadlineExceeded or ContainerdErrorKind.Unavailable
-        || (e.Kind == ContainerdErrorKind.Unknown && e.Message.Contains("deadline exceeded", StringComparison.OrdinalIgnoreCase));
-
-    /// <summary>
-    /// A signal the kernel refused. containerd 1.6's shim wraps runc's error as gRPC Unknown
-    /// ("unknown error after kill: runc did not terminate successfully: exit status 1: permission
-    /// denied"), so the text is what tells it apart; a PermissionDenied status counts too.
-    /// </summary>
-    internal static bool IsRefused(ContainerdException e) =>
-        e.Kind == ContainerdErrorKind.PermissionDenied
-        || (e.Kind == ContainerdErrorKind.Unknown
-            && (e.Message.Contains("permission denied", StringComparison.OrdinalIgnoreCase)
-                || e.Message.Contains("operation not permitted", StringComparison.OrdinalIgnoreCase)));
-
-    private static async Task<bool> WaitBoundedAsync(Task<RecordedExit?> exited, TimeSpan bound)
-    {
-        using var cts = new CancellationTokenSource();
-        var done = await Task.WhenAny(exited, Task.Delay(bound, cts.Token)).ConfigureAwait(false);
-        cts.Cancel();
-        return exited.IsCompleted;
-    }
-
-    private async Task<StopResult> ExitedAsync(StopEscalation escalation, RecordedExit? exit)
-    {
-        await _state.Enqueue(async () =>
-        {
-            if (_state.Status == ContainerStatus.Restarting)
-            {
-                // The exit was finalised with the restart policy before this stop marked itself:
-                // the stop wins, the container stays stopped.
-                await _parts.Restarts.CancelAsync(_state).ConfigureAwait(false);
-                AddStep(StopStepKind.RestartCancelled, "a restart scheduled by the exit was cancelled");
-            }
-        }).ConfigureAwait(false);
-
-        AddStep(StopStepKind.Exited, exit?.ExitCode is int c ? $"exit code {c}" + (exit.Detail is null ? string.Empty : $" ({exit.Detail})") : "exit code unknown");
-        // An exit recorded with an unknown status (its shim hung, or was gone) says why.
-        return Result(StopOutcome.Stopped, escalation, exit, exit?.Detail);
-    }
-
-    private StopResult Result(StopOutcome outcome, StopEscalation escalation, RecordedExit? exit, string? error = null) => new()
-    {
-        Id = _state.Id,
-        Namespace = _parts.Namespace,
-        Outcome = outcome,
-        Signal = Signals.Name(_settings.Signal),
-        Timeout = _settings.TimeoutSeconds,
-        Escalation = escalation,
-        ExitCode = exit?.ExitCode,
-        ExitedAt = exit?.ExitedAt,
-        OOMKilled = exit?.OomKilled ?? false,
-        Duration = _clock.Elapsed,
-        Steps = Snapshot(),
-        Error = error,
-    };
-
-    private IReadOnlyList<StopStep> Snapshot()
-    {
-        lock (_gate)
-        {
-            return _steps.ToArray();
-        }
-    }
-
-    private void AddStep(StopStepKind kind, string detail)
-    {
-        var step = new StopStep(DateTime.UtcNow, kind, detail);
-        lock (_gate)
-        {
-            _steps.Add(step);
-        }
-
-        // Each observer on its own: one that throws (an -AsJob whose streams closed) must not
-        // abort the stop every other caller shares.
-        foreach (var observer in StepAdded?.GetInvocationList() ?? Array.Empty<Delegate>())
-        {
-            try
-            {
-                ((Action<StopStep>)observer)(step);
-            }
-            catch (Exception)
-            {
-            }
-        }
-    }
+    private void AddStep(StopStepKind kind, string detail) => _timeline.Add(kind, detail);
 }

@@ -37,9 +37,25 @@ public enum StopStepKind
     Error,
 }
 
+/// <summary>Which way a signal went to the container's init process.</summary>
+public enum SignalRoute
+{
+    /// <summary>Not a signal step.</summary>
+    None,
+
+    /// <summary><c>pidfd_send_signal</c> on a pidfd opened on the verified init process (no RPC, no <c>runc kill</c>).</summary>
+    Pidfd,
+
+    /// <summary>containerd's Tasks/Kill RPC (the shim runs <c>runc kill</c>): the fallback when no verified pidfd is held, and SIGKILL to every process.</summary>
+    Containerd,
+}
+
 /// <summary>One entry of a stop's timeline: what was sent, waited for or observed, and when.</summary>
 public sealed record StopStep(DateTime At, StopStepKind Kind, string Detail)
 {
+    /// <summary>For a signal step (signal, kill, direct-kill, refused): which way it went; None for every other step.</summary>
+    public SignalRoute Route { get; init; }
+
     /// <summary>The kind as the timeline spells it: kebab-case (signal, kill, direct-kill, restart-cancelled, ...).</summary>
     public string Action => ActionOf(Kind);
 

@@ -134,7 +134,7 @@ internal sealed partial class StopOperation
             }
 
             // It restarted before the manual stop was recorded: stop the task it created.
-            _state.SetRunning(task.Pid, DateTime.UtcNow, paused: task.Status is Containerd.TaskStatus.Paused or Containerd.TaskStatus.Pausing);
+            _state.SetRunning(task.Pid, DateTime.UtcNow, paused: task.Status.IsPaused());
             lock (_state.Gate)
             {
                 pid = _state.Pid;

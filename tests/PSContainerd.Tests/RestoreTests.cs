@@ -61,15 +61,23 @@ public sealed class RestoreTests
     }
 
     [Theory]
-    [InlineData("unless-stopped", RestoreAction.Unchanged)]
-    [InlineData("always", RestoreAction.Restarted)]
-    public async Task Restore_after_a_manual_stop_applies_dockerds_start_rule(string policy, RestoreAction expected)
+    [InlineData("unless-stopped", false, RestoreAction.Unchanged)]
+    [InlineData("always", false, RestoreAction.Unchanged)]
+    [InlineData("unless-stopped", true, RestoreAction.Unchanged)]
+    [InlineData("always", true, RestoreAction.Restarted)]
+    public async Task Restore_after_a_manual_stop_keeps_it_stopped_unless_always_and_the_host_restarted_since(string policy, bool stoppedBeforeBoot, RestoreAction expected)
     {
         await using var scratch = new Scratch(_fx, "manual");
         var old = scratch.Open();
         string id = await scratch.NewContainerAsync(old, "pol", Containers.Cooperative, policy: Containers.Policy(policy));
         Assert.Equal(StopOutcome.Stopped, (await old.StopAsync(id, null, 5, null)).Outcome);
         await old.DisposeAsync();
+        if (stoppedBeforeBoot)
+        {
+            // Stands in for a host restart (which a test cannot cause): the stop recorded before this boot.
+            await new LabelStateStore(scratch.Client).Write(id, CancellationToken.None,
+                (StateLabels.ExitedAt, StateLabels.FormatTime(HostBoot.Time!.Value.AddMinutes(-5))));
+        }
 
         var fresh = scratch.Open();
         var r = await fresh.RestoreOneAsync(id, stopRunning: false);

@@ -102,3 +102,43 @@ public sealed class RestartManagerTests
     [InlineData("sometimes")]
     public void Garbage_does_not_parse(string text) => Assert.False(RestartPolicy.TryParse(text, out _));
 }
+
+/// <summary>Restore-ContainerState's rule for a container it finds not running.</summary>
+public sealed class RestoreRuleTests
+{
+    private static readonly RestartPolicy Always = new(RestartPolicyKind.Always);
+    private static readonly RestartPolicy UnlessStopped = new(RestartPolicyKind.UnlessStopped);
+
+    [Fact]
+    public void Always_restarts_after_a_manual_stop_only_when_the_host_restarted_since()
+    {
+        Assert.False(Always.ShouldRestartOnRestore(0, manuallyStopped: true, 0, hostRestartedSinceStop: false));
+        Assert.True(Always.ShouldRestartOnRestore(0, manuallyStopped: true, 0, hostRestartedSinceStop: true));
+        Assert.True(Always.ShouldRestartOnRestore(0, manuallyStopped: false, 0, hostRestartedSinceStop: false));
+    }
+
+    [Fact]
+    public void Unless_stopped_never_restarts_after_a_manual_stop()
+    {
+        Assert.False(UnlessStopped.ShouldRestartOnRestore(0, manuallyStopped: true, 0, hostRestartedSinceStop: true));
+        Assert.True(UnlessStopped.ShouldRestartOnRestore(3, manuallyStopped: false, 0, hostRestartedSinceStop: false));
+    }
+
+    [Fact]
+    public void The_host_restarted_since_an_exit_recorded_before_its_boot_and_unknown_times_say_no()
+    {
+        var boot = new DateTime(2026, 11, 28, 12, 0, 0, DateTimeKind.Utc);
+        Assert.True(RestartManager.HostRestartedSince(boot.AddMinutes(-1), boot));
+        Assert.False(RestartManager.HostRestartedSince(boot.AddMinutes(1), boot));
+        Assert.False(RestartManager.HostRestartedSince(null, boot));
+        Assert.False(RestartManager.HostRestartedSince(boot.AddMinutes(-1), null));
+    }
+
+    [Fact]
+    public void The_boot_time_is_read_from_the_btime_line()
+    {
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1795870000).UtcDateTime, HostBoot.Parse(new[] { "cpu  1 2 3", "btime 1795870000", "processes 9" }));
+        Assert.Null(HostBoot.Parse(new[] { "cpu  1 2 3" }));
+        Assert.NotNull(HostBoot.Time);
+    }
+}

@@ -154,7 +154,7 @@ internal sealed class Reconciler
             && await _restarts.RestartNowAsync(s, "restore", resetCount: true).ConfigureAwait(false))
         {
             return new Plan(Result(s, taskStatus, RestoreAction.Restarted, recorded.ExitCode,
-                $"restart policy {RestartManager.PolicyOf(labels)} starts it again{(s.ManuallyStopped ? " (always: also after a manual stop, as dockerd does at its start)" : string.Empty)}"));
+                $"restart policy {RestartManager.PolicyOf(labels)} starts it again{(s.ManuallyStopped ? " (always: the host restarted since its manual stop, as dockerd starts them at its start)" : string.Empty)}"));
         }
 
         return new Plan(Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, Describe(recordedState, recorded)));

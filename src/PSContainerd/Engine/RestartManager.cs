@@ -87,5 +87,10 @@ internal sealed class RestartManager
 
     /// <summary>The rule for a container that exited while no engine watched it (see <see cref="RestartPolicy.ShouldRestartOnRestore"/>).</summary>
     public static bool ShouldRestartOnRestore(IReadOnlyDictionary<string, string> labels, int exitCode, bool manuallyStopped) =>
-        PolicyOf(labels).ShouldRestartOnRestore(exitCode, manuallyStopped || IsManuallyStopped(labels), CountOf(labels));
+        PolicyOf(labels).ShouldRestartOnRestore(exitCode, manuallyStopped || IsManuallyStopped(labels), CountOf(labels),
+            HostRestartedSince(StateLabels.ParseTime(labels.Get(StateLabels.ExitedAt)), HostBoot.Time));
+
+    /// <summary>Whether the host booted after <paramref name="exitedAt"/>; unknown times say no (a manual stop holds).</summary>
+    public static bool HostRestartedSince(DateTime? exitedAt, DateTime? boot) =>
+        exitedAt is DateTime exited && boot is DateTime booted && exited < booted;
 }

@@ -64,12 +64,15 @@ public sealed record RestartPolicy(RestartPolicyKind Kind, int MaximumRetryCount
     /// <summary>
     /// Whether a container found not running by Restore-ContainerState is started again. moby
     /// restores a daemon's containers with a fresh restart manager: a manual stop cancelled only
-    /// the old one, so <c>always</c> restarts even a manually stopped container while
-    /// <c>unless-stopped</c> does not (that is the difference between the two). Unlike moby,
-    /// on-failure also respects a manual stop: a stop's 137/143 is not a failure to recover from.
+    /// the old one, so <c>always</c> restarts even a manually stopped container at the daemon's
+    /// start, while <c>unless-stopped</c> does not. Here restore is not only run at a start: a
+    /// manual stop holds until a start is called, and only a host restart since the stop (the
+    /// analogue of dockerd's start) lets <c>always</c> override it. Unlike moby, on-failure also
+    /// respects a manual stop: a stop's 137/143 is not a failure to recover from.
     /// </summary>
-    public bool ShouldRestartOnRestore(int exitCode, bool manuallyStopped, int restartCount) =>
-        Kind == RestartPolicyKind.Always || ShouldRestart(exitCode, manuallyStopped, restartCount);
+    /// <param name="hostRestartedSinceStop">The host booted after the exit was recorded.</param>
+    public bool ShouldRestartOnRestore(int exitCode, bool manuallyStopped, int restartCount, bool hostRestartedSinceStop) =>
+        (Kind == RestartPolicyKind.Always && (!manuallyStopped || hostRestartedSinceStop)) || ShouldRestart(exitCode, manuallyStopped, restartCount);
 
     public override string ToString() => Kind switch
     {

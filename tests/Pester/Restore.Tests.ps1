@@ -24,11 +24,18 @@ Describe 'Restore-ContainerState' {
         # The child stops a SIGTERM-ignoring container with a 4 s grace period and is killed during it.
         $child = Start-ChildSession "Stop-Container -Id $id -Timeout 4"
         try {
-            Wait-Condition -TimeoutSeconds 30 -Because 'the child session recorded its stop intent' {
+            $intent = Wait-Condition -TimeoutSeconds 30 -Because 'the child session recorded its stop intent' {
                 (Get-Container -Namespace $Ns -Id $id).Labels['pscontainerd/stop-intent']
-            } | Out-Null
+            }
             $child.Kill($true)
             $child.WaitForExit(10000) | Should -BeTrue
+            # The intent names its owner (SIGNAL;TIMEOUT;DEADLINE;PID:STARTTICKS): the process that
+            # ran the stop, which may be a child of the one started (dotnet's tool host); the tree
+            # kill does not wait for it.
+            $owner = [int] ((@($intent)[-1] -split ';')[-1] -split ':')[0]
+            Wait-Condition -TimeoutSeconds 10 -Because "the stop's owner process $owner is gone" {
+                -not (Get-Process -Id $owner -ErrorAction SilentlyContinue)
+            } | Out-Null
         } finally {
             if (-not $child.HasExited) { $child.Kill($true) }
         }

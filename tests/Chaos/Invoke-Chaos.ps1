@@ -36,6 +36,10 @@ $ErrorActionPreference = 'Stop'
 . (Join-Path $PSScriptRoot 'Invariants.ps1')
 
 $Fixture = Join-Path $PSScriptRoot '../Fixtures/testenv.sh'
+# A namespace of the run's own: runc keeps its state under /run/containerd/runc/NAMESPACE/ID for
+# every containerd on the host, so a run in `default` could meet what an earlier run (its shims
+# killed) or the host's own containerd left under the same ids.
+$Namespace = "chaos-$Seed-$([guid]::NewGuid().ToString('N').Substring(0, 6))"
 $WorkerScript = Join-Path $PSScriptRoot 'Worker.ps1'
 $PwshDll = Join-Path $PSHOME 'pwsh.dll'
 $Dotnet = (Get-Command dotnet -CommandType Application | Select-Object -First 1).Source
@@ -73,7 +77,7 @@ function Start-Session([int] $Slot) {
     $psi.RedirectStandardOutput = $true
     $psi.RedirectStandardError = $true
     $psi.Environment['CONTAINERD_ADDRESS'] = $Socket
-    $psi.Environment['CONTAINERD_NAMESPACE'] = 'default'
+    $psi.Environment['CONTAINERD_NAMESPACE'] = $Namespace
     $p = [Diagnostics.Process]::Start($psi)
     [pscustomobject]@{
         Slot = $Slot; Proc = $p; Pid = $p.Id; Read = $p.StandardOutput.ReadLineAsync(); Err = $p.StandardError.ReadToEndAsync()
@@ -413,7 +417,7 @@ function Invoke-FinalChecks {
 
     # containerd's view: tasks, containers, shims
     $tasks = @{}
-    foreach ($l in @(& ctr --address $Socket -n default tasks ls 2>$null | Select-Object -Skip 1)) {
+    foreach ($l in @(& ctr --address $Socket -n $Namespace tasks ls 2>$null | Select-Object -Skip 1)) {
         $p = -split $l
         if ($p.Count -ge 3) { $tasks[$p[0]] = [pscustomobject]@{ Pid = [int] $p[1]; Status = $p[2] } }
     }

@@ -38,9 +38,14 @@ Describe 'Engine diagnostics on the debug stream' {
         Copy-Item -LiteralPath $env:PSCD_TEST_ROOTFS -Destination $script:RootFs -Recurse
         New-Container -Id $script:Id -Namespace $script:Ns -RootFs $script:RootFs -Command sleep, 100 -RestartPolicy always -Start | Out-Null
         Stop-Container -Id $script:Id -Namespace $script:Ns -Timeout 0 | Out-Null
-        # A fresh session's restore starts an 'always' container that is not running (as dockerd
-        # does at its start); with its root filesystem gone, that start fails inside the engine,
-        # where no caller waits for it.
+        # A fresh session's restore starts an 'always' container stopped before the host's last
+        # boot (as dockerd does at its start); the stop's record is moved before the boot time,
+        # standing in for a reboot. With its root filesystem gone, that start fails inside the
+        # engine, where no caller waits for it.
+        $btime = [long] ((Get-Content /proc/stat | Where-Object { $_ -like 'btime *' }) -split ' ')[1]
+        $before = [DateTimeOffset]::FromUnixTimeSeconds($btime - 300).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'")
+        & ctr --address $env:CONTAINERD_ADDRESS -n $script:Ns containers label $script:Id "pscontainerd/exited-at=$before" | Out-Null
+        if ($LASTEXITCODE -ne 0) { throw "ctr containers label failed: $LASTEXITCODE" }
         Remove-Item -LiteralPath $script:RootFs -Recurse -Force
     }
 

@@ -157,7 +157,7 @@ public sealed partial class ContainerEngine
             // short by a restart of containerd leaves its shim and bundle behind (chaos run, seed
             // 20261128). Delete that task and create again, once; a second refusal is the caller's.
             Diagnose(s.Id, $"task create refused ({e.Message}) though containerd reports no task: deleting the task containerd holds and creating it again");
-            await TryDeleteTaskAsync(s.Id).ConfigureAwait(false);
+            await Client.TryDeleteTaskAsync(s.Id).ConfigureAwait(false);
             await Client.CreateTaskAsync(s.Id, io, io, ct).ConfigureAwait(false);
         }
 
@@ -168,7 +168,7 @@ public sealed partial class ContainerEngine
         }
         catch (ContainerdException)
         {
-            await TryDeleteTaskAsync(s.Id).ConfigureAwait(false);
+            await Client.TryDeleteTaskAsync(s.Id).ConfigureAwait(false);
             throw;
         }
 
@@ -386,18 +386,6 @@ public sealed partial class ContainerEngine
         catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
         {
             throw new ContainerLookupException(LookupFailure.NotFound, id, $"No container with id '{id}' in namespace '{Namespace}'.");
-        }
-    }
-
-    private async Task TryDeleteTaskAsync(string id)
-    {
-        try
-        {
-            await Client.DeleteTaskAsync(id).ConfigureAwait(false);
-        }
-        catch (ContainerdException)
-        {
-            // No task, or one still running: the caller's next step says what matters.
         }
     }
 }

@@ -68,7 +68,7 @@ internal sealed class Reconciler
             // containerd restarted while a task create was in flight can hold a task it neither
             // lists nor reports (its shim lives on, and every create answers "already exists"):
             // a delete reaches it; for a container with no task at all it answers NotFound.
-            await DeleteUnreportedTaskAsync(s.Id, ct).ConfigureAwait(false);
+            await _client.TryDeleteTaskAsync(s.Id, ct).ConfigureAwait(false);
         }
 
         string taskStatus = task?.Status.ToString() ?? "None";
@@ -205,18 +205,6 @@ internal sealed class Reconciler
         return new Plan(watched
             ? Result(s, taskStatus, RestoreAction.Unchanged, null, what + ", already watched")
             : Result(s, taskStatus, RestoreAction.Reattached, null, what + ", watched again"));
-    }
-
-    private async Task DeleteUnreportedTaskAsync(string id, CancellationToken ct)
-    {
-        try
-        {
-            await _client.DeleteTaskAsync(id, ct).ConfigureAwait(false);
-        }
-        catch (ContainerdException)
-        {
-            // NotFound: nothing was held. Anything else: the next restore or start tries again.
-        }
     }
 
     /// <summary>Resumes an interrupted escalation: the remaining grace period, or SIGKILL at once when the deadline passed.</summary>

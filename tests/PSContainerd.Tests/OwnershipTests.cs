@@ -26,17 +26,8 @@ public sealed class OwnershipTests
 
     private ContainerEngine Engine => _fx.Engine;
 
-    /// <summary>Bounded negative check: no new task for <paramref name="id"/> within <paramref name="window"/>.</summary>
-    private static async Task AssertNoTaskFor(Containerd.ContainerdClient client, string id, TimeSpan window, string because)
-    {
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < window)
-        {
-            var t = await client.GetTaskAsync(id);
-            Assert.True(t is null || t.Status == Containerd.TaskStatus.Stopped, $"{because}: a task runs (pid {t?.Pid}) after {sw.Elapsed}");
-            await Task.Delay(50);
-        }
-    }
+    private static Task AssertNoTaskFor(Containerd.ContainerdClient client, string id, TimeSpan window, string because) =>
+        Containers.AssertNoTask(client, id, window, because);
 
     [Fact]
     public async Task E1_a_manual_stop_by_another_session_is_never_undone_by_the_supervisor()
@@ -89,6 +80,40 @@ public sealed class OwnershipTests
             await AssertNoTaskFor(_fx.Client, c.Id, TimeSpan.FromSeconds(1), $"stop at {delayMs} ms after the backoff answered {r.Outcome}");
             Assert.Equal(ContainerStatus.Stopped, Engine.StateOf(c.Id).Status);
         }
+    }
+
+    [Fact]
+    public async Task Chaos_seed_6_a_stop_by_another_process_while_the_supervisor_restarts_never_answers_RestartCancelled_with_the_restart_going_on()
+    {
+        // The supervisor read the labels (no manual stop), then spent time before its task create
+        // (0.6 s in a loaded CI run); a stop in another process recorded the manual stop, saw no
+        // task, answered RestartCancelled, and the restart went on. The pause below holds that
+        // window open for 2 s, or until the stop returns.
+        await using var scratch = new Scratch(_fx, "seed6");
+        var holder = scratch.Open();
+        await Containers.Until(() => Task.FromResult(holder.IsSupervisor), TimeSpan.FromSeconds(5), "the first engine holds the duty");
+        var other = scratch.Open();
+        Assert.False(other.IsSupervisor);
+
+        var paused = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task<StopResult>? stop = null;
+        holder.Restarts.PauseBeforeStart = async _ =>
+        {
+            paused.TrySetResult();
+            await Task.WhenAny(Task.Delay(TimeSpan.FromSeconds(2)), Volatile.Read(ref stop) ?? Task.Delay(TimeSpan.FromSeconds(2)));
+        };
+
+        string id = await scratch.NewContainerAsync(other, "seed6", FailsSoon, policy: Containers.Policy("always"));
+        await paused.Task.WaitAsync(TimeSpan.FromSeconds(15));
+        var begun = other.StopAsync(id, null, 2, null);
+        Volatile.Write(ref stop, begun);
+        var r = await begun.WaitAsync(TimeSpan.FromSeconds(30));
+        holder.Restarts.PauseBeforeStart = null;
+        _out.WriteLine($"{r.Outcome}\n{string.Join("\n", r.Steps)}");
+        Assert.True(r.Outcome is StopOutcome.Stopped or StopOutcome.RestartCancelled, $"{r.Outcome}: {r.Error}");
+
+        await AssertNoTaskFor(scratch.Client, id, TimeSpan.FromSeconds(3), $"the stop answered {r.Outcome}, yet the restart went on");
+        Assert.True(RestartManager.IsManuallyStopped((await scratch.Client.GetContainerAsync(id)).Labels), "the manual stop is recorded");
     }
 
     [Fact]

@@ -160,6 +160,18 @@ internal static class Containers
         }
     }
 
+    /// <summary>Bounded negative check: no running task for <paramref name="id"/> within <paramref name="window"/>.</summary>
+    public static async Task AssertNoTask(ContainerdClient client, string id, TimeSpan window, string because)
+    {
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < window)
+        {
+            var t = await client.GetTaskAsync(id);
+            Assert.True(t is null || t.Status == Containerd.TaskStatus.Stopped, $"{because}: a task runs (pid {t?.Pid}) after {sw.Elapsed}");
+            await Task.Delay(50);
+        }
+    }
+
     public static RestartPolicy Policy(string text) =>
         RestartPolicy.TryParse(text, out var p) ? p : throw new ArgumentException(text);
 

@@ -33,7 +33,7 @@ public sealed partial class ContainerEngine : IAsyncDisposable
         StateStore = new LabelStateStore(Client);
         // Restarts happen only in namespaces this module manages, so only there is the duty contended for.
         var duty = Manages ? new SupervisorLock(address, @namespace, Log) : null;
-        Restarts = new RestartSupervisor(Client, StateStore, Events, @namespace, (s, manual, count, ct) => StartTaskAsync(s, manual, count, ct), Diagnose, duty);
+        Restarts = new RestartSupervisor(Client, StateStore, Events, @namespace, (s, manual, count, ct) => StartTaskAsync(s, manual, count, ct), Diagnose, duty, new ContainerLock(address, @namespace));
         Exits = new ExitRecorder(Client, StateStore, Events, @namespace, Manages, Restarts, Diagnose, Forget);
         _stopParts = new StopOperation.StopParts(Client, StateStore, Events, @namespace, Manages, Restarts, WatchExitSources, ObserveExit);
         _monitor = new EventMonitor(Client, DispatchAsync, ResyncAsync, Log);

@@ -23,11 +23,13 @@ internal sealed class RestartSupervisor : IDisposable
     private readonly StartTask _start;
     private readonly Action<string, string> _diagnostic;
     private readonly SupervisorLock? _lock;
+    private readonly ContainerLock _containerLock;
     private readonly ConcurrentDictionary<ContainerState, CancellationTokenSource> _pending = new();
     private readonly CancellationTokenSource _disposed = new();
 
-    public RestartSupervisor(ContainerdClient client, LabelStateStore store, EngineEvents events, string @namespace, StartTask start, Action<string, string> diagnostic, SupervisorLock? supervisorLock)
+    public RestartSupervisor(ContainerdClient client, LabelStateStore store, EngineEvents events, string @namespace, StartTask start, Action<string, string> diagnostic, SupervisorLock? supervisorLock, ContainerLock containerLock)
     {
+        _containerLock = containerLock;
         _client = client;
         _store = store;
         _events = events;
@@ -41,6 +43,9 @@ internal sealed class RestartSupervisor : IDisposable
     public bool IsHolder => _lock?.IsHeld == true && !_disposed.IsCancellationRequested;
 
     public SupervisorLock? Lock => _lock;
+
+    /// <summary>The cross-process lock a restart holds from its last label read until its task runs.</summary>
+    public ContainerLock ContainerLock => _containerLock;
 
     /// <summary>
     /// What the policy says about <paramref name="exit"/>, decided from the labels as containerd
@@ -134,9 +139,40 @@ internal sealed class RestartSupervisor : IDisposable
     public async Task<bool> RestartNowAsync(ContainerState s, string source, bool resetCount)
     {
         CancelPending(s);
+        bool stoppedByHand = s.ManuallyStopped;
+        using var held = await _containerLock.AcquireAsync(s.Id, ContainerLock.DefaultTimeout).ConfigureAwait(false);
+        if (held is null)
+        {
+            _diagnostic(s.Id, $"restart by {source}: another process held the container's lock for {ContainerLock.DefaultTimeout.TotalSeconds:0} s; not restarted");
+            return false;
+        }
+
+        // Decided from labels read before the lock: a stop by hand recorded since then wins.
+        if (!stoppedByHand && await StoppedByHandSinceAsync(s).ConfigureAwait(false))
+        {
+            await CancelAsync(s).ConfigureAwait(false);
+            _diagnostic(s.Id, $"restart by {source}: stopped by hand meanwhile; not restarted");
+            return false;
+        }
+
         s.Restarts.Reset();
         int count = resetCount ? 0 : RestartManager.CountOf(s.Labels) + 1;
         return await StartAsync(s, manual: resetCount, count, source).ConfigureAwait(false);
+    }
+
+    /// <summary>Whether the labels as containerd holds them now say stopped by hand (false when they cannot be read: the start that follows reports that).</summary>
+    private async Task<bool> StoppedByHandSinceAsync(ContainerState s)
+    {
+        try
+        {
+            s.RefreshLabels((await _client.GetContainerAsync(s.Id).ConfigureAwait(false)).Labels);
+        }
+        catch (ContainerdException)
+        {
+            return false;
+        }
+
+        return RestartManager.IsManuallyStopped(s.Labels);
     }
 
     private CancellationTokenSource Pend(ContainerState s)
@@ -185,6 +221,26 @@ internal sealed class RestartSupervisor : IDisposable
             return; // the duty passed on (module removed): the labels still say restarting, the next holder carries it out
         }
 
+        // Held from the re-read below until the task runs: a stop by hand in another process
+        // either is read here, or finds the task this restart made (ContainerLock).
+        IDisposable? held;
+        try
+        {
+            held = await _containerLock.AcquireAsync(s.Id, ContainerLock.DefaultTimeout, _disposed.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // disposed: the labels still say restarting, the next holder carries it out
+        }
+
+        using var release = held;
+        if (held is null)
+        {
+            _diagnostic(s.Id, $"restart: another process held the container's lock for {ContainerLock.DefaultTimeout.TotalSeconds:0} s; trying again in 1 s");
+            ResumePending(s, DateTime.UtcNow.AddSeconds(1));
+            return;
+        }
+
         ContainerRecord rec;
         TaskInfo? task;
         try
@@ -216,8 +272,19 @@ internal sealed class RestartSupervisor : IDisposable
             return; // started by someone else meanwhile; its /tasks/start brings the state along
         }
 
+        if (PauseBeforeStart is { } pause)
+        {
+            await pause(s.Id).ConfigureAwait(false);
+        }
+
         await StartAsync(s, manual: false, RestartManager.CountOf(rec.Labels) + 1, "policy").ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Set by tests only: a pause between a policy restart's last look at the labels and its task
+    /// create, the time a loaded host spends there (chaos seed 6 hit that window in a CI run).
+    /// </summary>
+    internal Func<string, Task>? PauseBeforeStart { get; set; }
 
     /// <summary>
     /// Starts the task and reports it. Any failure (rootfs gone, containerd down, anything else)

@@ -124,7 +124,15 @@ internal sealed partial class StopOperation
         if (!_state.IsLive && _parts.Manages && await RestartPendingElsewhereAsync().ConfigureAwait(false))
         {
             // The restart supervisor is another process and may be about to restart it: the
-            // recorded manual stop makes it leave the container alone (it re-reads the labels).
+            // recorded manual stop makes it leave the container alone (it re-reads the labels
+            // under the container's lock, and starts under it). Under that lock too, the look at
+            // the task below sees any restart that read the labels before the write.
+            using var held = await _parts.Restarts.ContainerLock.AcquireAsync(_state.Id, ContainerLock.DefaultTimeout).ConfigureAwait(false);
+            if (held is null)
+            {
+                AddStep(StopStepKind.Warning, $"another process held the container's lock for {ContainerLock.DefaultTimeout.TotalSeconds:0} s; going on without it");
+            }
+
             await _parts.Restarts.CancelAsync(_state).ConfigureAwait(false);
             var task = await _parts.Client.GetTaskAsync(_state.Id).ConfigureAwait(false);
             if (task is null || task.Status == Containerd.TaskStatus.Stopped)

@@ -19,7 +19,7 @@ internal sealed class Runs : IAsyncDisposable
     public const string DockerCli = "docker stop (CLI)";
     public const string PodmanCli = "podman stop (CLI)";
     public const string CtrCli = "ctr kill + rm (CLI)";
-    public const string BulkDefault = "Stop-Container, default -ThrottleLimit";
+    public const string BulkDefault = "Stop-Container, default -ThrottleLimit (50)";
     public const string Bulk100 = "Stop-Container -ThrottleLimit 100";
     public const string BarePwsh = "bare pwsh -c exit";
     public const string ModulePwsh = "pwsh -c Import-Module; Get-Container";

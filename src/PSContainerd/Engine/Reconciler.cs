@@ -146,7 +146,7 @@ internal sealed class Reconciler
             bool restarted = await _restarts.RestartNowAsync(s, "restore", resetCount: false).ConfigureAwait(false);
             return new Plan(restarted
                 ? Result(s, taskStatus, RestoreAction.Restarted, recorded?.ExitCode, $"the restart that was pending (due {labels.Get(StateLabels.RestartDue) ?? "?"}) was carried out; restart count {count}")
-                : Result(s, taskStatus, RestoreAction.RecordedExit, recorded?.ExitCode, "the pending restart failed: see the engine's diagnostics; left stopped"));
+                : Result(s, taskStatus, RestoreAction.RecordedExit, recorded?.ExitCode, "the pending restart was not carried out (it failed, or a stop by hand came first: see the engine's diagnostics); left stopped"));
         }
 
         if (wasLoaded)

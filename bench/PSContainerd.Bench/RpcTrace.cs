@@ -34,7 +34,7 @@ internal sealed class RpcTrace : DelegatingHandler
     {
         var type = typeof(ContainerdClient).Assembly.GetType("PSContainerd.Containerd.ContainerdChannel");
         var field = type?.GetField("Channels", BindingFlags.NonPublic | BindingFlags.Static);
-        if (field?.GetValue(null) is not ConcurrentDictionary<string, GrpcChannel> channels)
+        if (field?.GetValue(null) is not ConcurrentDictionary<string, Lazy<GrpcChannel>> channels)
         {
             return null;
         }
@@ -54,7 +54,7 @@ internal sealed class RpcTrace : DelegatingHandler
             PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
         });
         var channel = GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions { HttpHandler = trace, MaxReceiveMessageSize = 64 * 1024 * 1024 });
-        return channels.TryAdd(address, channel) ? trace : null;
+        return channels.TryAdd(address, new Lazy<GrpcChannel>(channel)) ? trace : null;
     }
 
     public RpcCall[] Take()

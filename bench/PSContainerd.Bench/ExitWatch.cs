@@ -25,26 +25,46 @@ internal sealed class ExitWatch : IAsyncDisposable
         string token = $"bench-{Guid.NewGuid():N}";
         w._loop = Task.Run(async () =>
         {
-            try
+            // Subscribed again whenever the stream ends (a connection dropped under load): an
+            // exit in the gap is found by the callers' own look at the task (StopAll).
+            while (!w._cts.IsCancellationRequested)
             {
-                await foreach (var ev in w.Client.SubscribeAsync(new[] { $"namespace=={ns},topic==\"/tasks/exit\"", $"namespace=={ns},topic==\"/pscontainerd/bench\"" }, w._cts.Token))
+                try
                 {
-                    if (ev is MarkerEvent)
+                    await foreach (var ev in w.Client.SubscribeAsync(new[] { $"namespace=={ns},topic==\"/tasks/exit\"", $"namespace=={ns},topic==\"/pscontainerd/bench\"" }, w._cts.Token))
                     {
-                        live.TrySetResult();
-                    }
-                    else if (ev is TaskExitEvent { IsInit: true } exit)
-                    {
-                        w.Of(exit.ContainerId).TrySetResult((Stopwatch.GetTimestamp(), exit.ExitStatus));
+                        if (ev is MarkerEvent)
+                        {
+                            live.TrySetResult();
+                        }
+                        else if (ev is TaskExitEvent { IsInit: true } exit)
+                        {
+                            w.Of(exit.ContainerId).TrySetResult((Stopwatch.GetTimestamp(), exit.ExitStatus));
+                        }
                     }
                 }
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            catch (ContainerdException e)
-            {
-                live.TrySetException(e);
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                catch (ContainerdException e)
+                {
+                    if (!live.Task.IsCompleted)
+                    {
+                        live.TrySetException(e);
+                        return;
+                    }
+                }
+
+                Console.Error.WriteLine($"    the bench's event stream of namespace {ns} ended; subscribing again");
+                try
+                {
+                    await Task.Delay(200, w._cts.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
             }
         });
         var deadline = DateTime.UtcNow.AddSeconds(20);
@@ -67,6 +87,9 @@ internal sealed class ExitWatch : IAsyncDisposable
     public Task<(long At, uint Status)> Expect(string id) => Of(id).Task;
 
     public void Forget(string id) => _exits.TryRemove(id, out _);
+
+    /// <summary>An exit found by a look at the task rather than by the stream (one lost while it was down).</summary>
+    public void Found(string id, uint status) => Of(id).TrySetResult((Stopwatch.GetTimestamp(), status));
 
     private TaskCompletionSource<(long At, uint Status)> Of(string id) =>
         _exits.GetOrAdd(id, _ => new TaskCompletionSource<(long, uint)>(TaskCreationOptions.RunContinuationsAsynchronously));

@@ -74,7 +74,8 @@ internal sealed partial class Report
         L("<!-- Written by `dotnet pwsh ./build.ps1 -Task Bench`; edit bench/PSContainerd.Bench/Report.Doc.cs, not this page. -->");
         L();
         L($"Taken {_m.TakenAt:yyyy-MM-dd HH:mm} UTC on {_m.Summary}. Load average {_m.LoadAtStart} at the start and {_m.LoadAtEnd} at the end");
-        L("(1, 5, 15 min): a load near or above the core count means other work shared the machine and every figure is slower and noisier than on a quiet one.");
+        L("(1, 5, 15 min): a load near or above the core count at the start means other work shared the machine and every figure is slower and noisier than on a quiet one."
+            + (_o.Burst > 0 ? $" The exit burst runs last and loads the machine by itself ({_o.Burst} containers): it alone makes the figure at the end high." : string.Empty));
         L();
         L("Versions: " + string.Join(", ", _m.Versions.Select(v => $"{v.Name} `{v.Version}`")) + ".");
         L();

@@ -81,6 +81,13 @@ Describe 'Shared parameters' {
         $text[1] | Should -BeExactly $text[0]
     }
 
+    It 'the help states the default -ThrottleLimit the cmdlet uses (<_>)' -ForEach 'Stop-Container', 'Restart-Container' {
+        $p = Get-HelpParameter (Get-Help $_ -Full) | Where-Object name -EQ 'ThrottleLimit'
+        $actual = [Activator]::CreateInstance((Get-Command $_).ImplementingType).ThrottleLimit
+        $actual | Should -Be 50 -Because 'a stop mostly waits: 50 at once, as docker stop'
+        "$($p.defaultValue)" | Should -Be "$actual" -Because "docs/$_.md"
+    }
+
     It '-Force is described as an override of refusals on every cmdlet that has it' {
         foreach ($name in (Get-Command -Module PSContainerd -CommandType Cmdlet | Where-Object { $_.Parameters.ContainsKey('Force') }).Name) {
             $p = Get-HelpParameter (Get-Help $name -Full) | Where-Object name -EQ 'Force'

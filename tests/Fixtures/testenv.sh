@@ -56,27 +56,24 @@ answers() {
   timeout 5 ctr --address "$SOCK" version >/dev/null 2>&1
 }
 
-# pids of containerd daemons started for DIR (matched on their command line, not only the pid file)
-daemon_pids() {
-  local p cmd
+# pids whose command line (arguments joined by spaces) matches the glob PATTERN; one pass over
+# /proc with bash builtins only (no process started per entry)
+pids_matching() {
+  local pattern="$1" p cmd
+  local -a args
   for p in /proc/[0-9]*; do
-    cmd="$(tr '\0' ' ' 2>/dev/null < "$p/cmdline")" || continue
-    case "$cmd" in
-      *containerd\ --config\ "$CONFIG"\ *) echo "${p#/proc/}" ;;
-    esac
+    mapfile -d '' -t args 2>/dev/null < "$p/cmdline" || continue
+    cmd="${args[*]}"
+    # shellcheck disable=SC2053  # the pattern is a glob on purpose
+    if [[ "$cmd " == $pattern ]]; then echo "${p#/proc/}"; fi
   done
 }
 
+# pids of containerd daemons started for DIR (matched on their command line, not only the pid file)
+daemon_pids() { pids_matching "*containerd --config $(printf '%q' "$CONFIG") *"; }
+
 # pids of shims whose containerd address is DIR's socket
-shim_pids() {
-  local p cmd
-  for p in /proc/[0-9]*; do
-    cmd="$(tr '\0' ' ' 2>/dev/null < "$p/cmdline")" || continue
-    case "$cmd" in
-      *containerd-shim*"$SOCK"*) echo "${p#/proc/}" ;;
-    esac
-  done
-}
+shim_pids() { pids_matching "*containerd-shim*$(printf '%q' "$SOCK")*"; }
 
 # descendants, alive, wait_gone
 . "$(dirname "${BASH_SOURCE[0]}")/processes.sh"

@@ -66,11 +66,20 @@ function Get-StartCalls($Calls, [string] $Id) {
 # start of it is called: no run of it is alive after the stop returned, unless a start call
 # (New -Start, Start, Restart; by any session) began before that run and did not end before the stop began.
 function Test-StopInvariant($Calls, $Runs, [long] $Now) {
+    # the start calls of each container, gathered once (per stop, a filter over every call made
+    # the check grow with the square of the history)
+    $startsOf = @{}
+    foreach ($c in $Calls) {
+        if ($c.id -and ($script:StartOps -contains $c.op) -and ($c.op -ne 'New' -or $c.args.Start)) {
+            if (-not $startsOf.ContainsKey($c.id)) { $startsOf[$c.id] = [System.Collections.Generic.List[object]]::new() }
+            $startsOf[$c.id].Add($c)
+        }
+    }
     foreach ($s in $Calls) {
         if ($s.op -ne 'Stop' -or -not $s.t1 -or $s.lost) { continue }
         $outcome = @($s.result | ForEach-Object { $_.Outcome }) | Select-Object -First 1
         if ($outcome -notin 'Stopped', 'RestartCancelled') { continue }
-        $starts = Get-StartCalls $Calls $s.id
+        $starts = if ($startsOf.ContainsKey($s.id)) { $startsOf[$s.id] } else { @() }
         foreach ($r in @($Runs[$s.id])) {
             if (-not $r) { continue }
             $alive = ($r.start -gt $s.t1) -or ($r.start -gt $s.t0 -and ($null -eq $r.end -or $r.end -gt $s.t1 + 300))

@@ -7,7 +7,8 @@
 .DESCRIPTION
     Started by Invoke-Chaos.ps1 (three of them as sessions, one as the observer). A request is
     { "n": 12, "op": "Stop", "id": "cx3", "args": { "Timeout": 2 } }; the answer is
-    { "n": 12, "worker": PID, "ok": true, "result": {...}, "errorId": "...", "error": "..." }.
+    { "n": 12, "worker": PID, "began": MS, "ended": MS, "ok": true, "result": {...}, "errorId": "...",
+    "error": "..." } (began and ended: the call's own start and end here, Unix milliseconds).
     Requests are handled one at a time, in order. The special op "Observe" answers with a snapshot
     of every container (Get-Container) and is what the observer loops on. End of stdin ends it.
 #>
@@ -105,6 +106,9 @@ Send @{ ready = $true }
 while ($null -ne ($line = [Console]::In.ReadLine())) {
     if (-not $line.Trim()) { continue }
     $req = $line | ConvertFrom-Json
+    # When the call began and ended here: the controller reads answers between its checks, so its
+    # own clock would charge a call for the time the answer waited in the pipe.
+    $began = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
     if ($req.op -eq 'Observe') {
         $snap = @()
         $err = $null
@@ -120,10 +124,13 @@ while ($null -ne ($line = [Console]::In.ReadLine())) {
     } catch {
         $thrown = $_
     }
+    $ended = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
     $all = @(@($errs) + @($thrown) | Where-Object { $_ })
     $first = $all | Select-Object -First 1
     Send @{
         n       = $req.n
+        began   = $began
+        ended   = $ended
         ok      = ($all.Count -eq 0)
         result  = @($results | ForEach-Object { Select-ResultFields $_ })
         errorId = if ($first -is [System.Management.Automation.ErrorRecord]) { $first.FullyQualifiedErrorId } else { $null }

@@ -261,6 +261,10 @@ public sealed class OwnershipTests
             await next.WhenSupervisorAsync().WaitAsync(TimeSpan.FromSeconds(10));
             var t = await RunningTask(scratch.Client, id, TimeSpan.FromSeconds(10), "the holder restarted an exit nobody finalised");
             Assert.NotEqual(firstPid, t.Pid);
+            // The start is recorded just after the task runs: under load a read between the two
+            // sees the first start's count.
+            await Containers.Until(async () => (await scratch.Client.GetContainerAsync(id)).Labels.GetValueOrDefault(StateLabels.RestartCount) != "0",
+                TimeSpan.FromSeconds(10), "the restart recorded in the labels");
             var labels = (await scratch.Client.GetContainerAsync(id)).Labels;
             Assert.Equal("11", labels[StateLabels.ExitCode]);
             Assert.Equal("1", labels[StateLabels.RestartCount]);

@@ -39,3 +39,28 @@ Describe 'Chaos invariant true-exit-code' {
         @(Test-ExitInvariant $runs $exits $faults @{}).Count | Should -Be 0
     }
 }
+
+Describe 'Chaos invariant stopped-stays-stopped' {
+    BeforeEach {
+        # Stop #20 of cx1 ran from 5000 to 5100 and answered Stopped; run 3 started at 6000.
+        $stop = [ordered]@{ n = 20; op = 'Stop'; id = 'cx1'; args = @{}; t0 = 5000; t1 = 5100; lost = $false; result = @([ordered]@{ Outcome = 'Stopped' }) }
+        $runs = @{ cx1 = @([ordered]@{ run = 3; start = 6000; exit = $null; code = $null; term = $false; end = $null }) }
+    }
+
+    It 'reports a run after the stop that no start explains' {
+        $v = @(Test-StopInvariant @($stop) $runs 10000)
+        $v.Count | Should -Be 1
+        $v[0].invariant | Should -Be 'stopped-stays-stopped'
+    }
+
+    It 'accepts that run when a start of the same container began before it' {
+        $start = [ordered]@{ n = 21; op = 'Start'; id = 'cx1'; args = @{}; t0 = 5900; t1 = 6100; lost = $false; result = @() }
+        @(Test-StopInvariant @($stop, $start) $runs 10000).Count | Should -Be 0
+    }
+
+    It 'does not take a start of another container, or a New without -Start, for one' {
+        $other = [ordered]@{ n = 22; op = 'Start'; id = 'cx2'; args = @{}; t0 = 5900; t1 = 6100; lost = $false; result = @() }
+        $new = [ordered]@{ n = 23; op = 'New'; id = 'cx1'; args = @{ Start = $false }; t0 = 5900; t1 = 6100; lost = $false; result = @() }
+        @(Test-StopInvariant @($stop, $other, $new) $runs 10000).Count | Should -Be 1
+    }
+}

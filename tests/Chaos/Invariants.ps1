@@ -135,11 +135,20 @@ function Test-PolicyInvariant($Calls, $Runs, $Specs, $MaxRestartCount) {
         $id = $spec.Id
         $list = @($Runs[$id] | Where-Object { $_ })
         $starts = @(Get-StartCalls $Calls $id) + @($Calls | Where-Object { $_.op -eq 'Restore' -and (-not $_.id -or $_.id -eq $id) })
+        $resumes = @($Calls | Where-Object { $_.id -eq $id -and $_.op -eq 'Resume' -and $_.ok -and $_.t1 })
         $streak = 0
         $maxStreak = 0
         $lastExplained = 0
+        $previousStart = 0
         foreach ($r in $list) {
             $explained = @($starts | Where-Object { $_.t0 -le $r.start + 50 -and ($null -eq $_.t1 -or $r.start -le $_.t1 + 1000) }).Count -gt 0
+            if (-not $explained -and @($resumes | Where-Object { $_.t0 -le $r.start + 50 -and $r.start -le $_.t1 + 1000 }).Count -gt 0) {
+                # A task started while a Suspend froze it: its program logs its start only when
+                # resumed. It is the run of a start call made since the run before it began.
+                $pv = $previousStart
+                $explained = @($starts | Where-Object { $_.t0 -gt $pv -and $_.t0 -le $r.start }).Count -gt 0
+            }
+            $previousStart = $r.start
             if ($explained) { $streak = 0; $lastExplained = $r.start; continue }
             if ($r.run -eq 1) { continue }   # the first run comes from the setup's New -Start
             $streak++

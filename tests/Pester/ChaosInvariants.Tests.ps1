@@ -64,3 +64,28 @@ Describe 'Chaos invariant stopped-stays-stopped' {
         @(Test-StopInvariant @($stop, $other, $new) $runs 10000).Count | Should -Be 1
     }
 }
+
+Describe 'Chaos invariant restart-policy' {
+    BeforeEach {
+        $spec = @{ Id = 'cx7'; Policy = 'on-failure:1' }
+        # Run 1 from the setup; run 2 by policy; Start at 18865..19055, frozen by a Suspend at once;
+        # run 3 logs its start at the Resume (22632); run 4 is a policy restart after it.
+        $runs = @{ cx7 = @(
+            [ordered]@{ run = 1; start = 1000; end = 2000 }
+            [ordered]@{ run = 2; start = 2500; end = 3000 }
+            [ordered]@{ run = 3; start = 22632; end = 24000 }
+            [ordered]@{ run = 4; start = 24902; end = 26000 }) }
+        $start = [ordered]@{ n = 1; op = 'Start'; id = 'cx7'; args = @{}; t0 = 18865; t1 = 19055; ok = $true; lost = $false; result = @() }
+        $resume = [ordered]@{ n = 2; op = 'Resume'; id = 'cx7'; args = @{}; t0 = 22635; t1 = 22668; ok = $true; lost = $false; result = @() }
+    }
+
+    It 'takes a run that logged its start at a Resume for the start call''s run, not a policy restart' {
+        @(Test-PolicyInvariant @($start, $resume) $runs @($spec) @{}).Count | Should -Be 0
+    }
+
+    It 'still counts that run as a policy restart when no start call came since the run before' {
+        $v = @(Test-PolicyInvariant @($resume) $runs @($spec) @{})
+        $v.Count | Should -BeGreaterThan 0
+        $v[0].invariant | Should -Be 'restart-policy'
+    }
+}

@@ -26,9 +26,6 @@ public sealed class OwnershipTests
 
     private ContainerEngine Engine => _fx.Engine;
 
-    private static Task AssertNoTaskFor(Containerd.ContainerdClient client, string id, TimeSpan window, string because) =>
-        Containers.AssertNoTask(client, id, window, because);
-
     [Fact]
     public async Task E1_a_manual_stop_by_another_session_is_never_undone_by_the_supervisor()
     {
@@ -39,7 +36,7 @@ public sealed class OwnershipTests
 
         var r = await other.StopAsync(c.Id, null, 5, null);
         Assert.Equal(StopOutcome.Stopped, r.Outcome);
-        await AssertNoTaskFor(_fx.Client, c.Id, TimeSpan.FromSeconds(2), "the supervisor restarted a container another session stopped by hand");
+        await Containers.AssertNoTask(_fx.Client, c.Id, TimeSpan.FromSeconds(2), "the supervisor restarted a container another session stopped by hand");
         var info = await Engine.GetInfoAsync(c.Id);
         Assert.Equal(ContainerStatus.Stopped, info.Status);
         Assert.Equal(0, info.RestartCount);
@@ -77,7 +74,7 @@ public sealed class OwnershipTests
             await Task.Delay(RestartManager.InitialBackoff + TimeSpan.FromMilliseconds(delayMs));
             var r = await Engine.StopAsync(c.Id, null, 2, null);
             _out.WriteLine($"{delayMs} ms: {r.Outcome} {string.Join(" | ", r.Steps)}");
-            await AssertNoTaskFor(_fx.Client, c.Id, TimeSpan.FromSeconds(1), $"stop at {delayMs} ms after the backoff answered {r.Outcome}");
+            await Containers.AssertNoTask(_fx.Client, c.Id, TimeSpan.FromSeconds(1), $"stop at {delayMs} ms after the backoff answered {r.Outcome}");
             Assert.Equal(ContainerStatus.Stopped, Engine.StateOf(c.Id).Status);
         }
     }
@@ -112,7 +109,7 @@ public sealed class OwnershipTests
         _out.WriteLine($"{r.Outcome}\n{string.Join("\n", r.Steps)}");
         Assert.True(r.Outcome is StopOutcome.Stopped or StopOutcome.RestartCancelled, $"{r.Outcome}: {r.Error}");
 
-        await AssertNoTaskFor(scratch.Client, id, TimeSpan.FromSeconds(3), $"the stop answered {r.Outcome}, yet the restart went on");
+        await Containers.AssertNoTask(scratch.Client, id, TimeSpan.FromSeconds(3), $"the stop answered {r.Outcome}, yet the restart went on");
         Assert.True(RestartManager.IsManuallyStopped((await scratch.Client.GetContainerAsync(id)).Labels), "the manual stop is recorded");
     }
 
@@ -142,7 +139,7 @@ public sealed class OwnershipTests
         // The fourth backoff is 800 ms: long enough to dispose the engine inside it.
         await Containers.Collect(events, id, l => l.Count(e => e.Type == EventTypes.Restarting) >= 4, TimeSpan.FromSeconds(20));
         await first.DisposeAsync();
-        await AssertNoTaskFor(scratch.Client, id, TimeSpan.FromSeconds(2), "a disposed engine restarted a container");
+        await Containers.AssertNoTask(scratch.Client, id, TimeSpan.FromSeconds(2), "a disposed engine restarted a container");
         Assert.Equal(StateLabels.StateRestarting, (await scratch.Client.GetContainerAsync(id)).Labels[StateLabels.State]);
 
         // The duty is free: a new engine takes it and does the restart the first one left.
@@ -218,7 +215,7 @@ public sealed class OwnershipTests
             var w = await fresh.WaitAsync(id, WaitCondition.NotRunning, TimeSpan.FromSeconds(10));
             Assert.Equal(3, w.ExitCode);
             Assert.False(fresh.IsSupervisor);
-            await AssertNoTaskFor(scratch.Client, id, TimeSpan.FromSeconds(1), "an engine without the restart duty restarted the container");
+            await Containers.AssertNoTask(scratch.Client, id, TimeSpan.FromSeconds(1), "an engine without the restart duty restarted the container");
             var labels = (await scratch.Client.GetContainerAsync(id)).Labels;
             Assert.Equal("3", labels[StateLabels.ExitCode]);
             Assert.Equal(StateLabels.StateRunning, labels[StateLabels.State]);

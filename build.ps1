@@ -495,7 +495,7 @@ function Test-FleetSuiteSelected {
 # fresh pwsh, stops the fleet: whatever happens to the suite, no sshd or containerd is left.
 function Invoke-FleetSuite {
     Write-Step "Starting a fleet of $FleetHosts hosts (a containerd and an sshd each)"
-    $r = [pscustomobject]@{ Name = 'Fleet'; Passed = 0; Failed = 0; Skipped = 0; Problem = $null }
+    $r = [pscustomobject]@{ Name = 'Fleet'; Passed = 0; Failed = 0; Skipped = 0; Problem = $null; FailedNames = @() }
     $dir = (& mktemp -d /tmp/pscd-fleet-XXXXXX)
     if ($LASTEXITCODE -ne 0 -or -not $dir) { $r.Problem = 'mktemp failed'; return $r }
     $saved = @{}
@@ -534,6 +534,13 @@ function Invoke-FleetSuite {
 
 # --- test suites --------------------------------------------------------------------------------
 
+# "name: first line of the reason", short enough for a summary line
+function Format-FailedTest([string] $Name, [string] $Reason) {
+    $first = @(($Reason -split "`r?`n") | Where-Object { $_.Trim() })[0]
+    if ($first -and $first.Length -gt 200) { $first = $first.Substring(0, 200) + '...' }
+    return $(if ($first) { "${Name}: $($first.Trim())" } else { $Name })
+}
+
 # Counts from a .trx file: Passed / Failed (Failed, Error, Timeout, Aborted) / Skipped (NotExecuted, ...)
 function Read-TrxCounts([string] $Path) {
     [xml] $trx = Get-Content -LiteralPath $Path -Raw
@@ -541,21 +548,23 @@ function Read-TrxCounts([string] $Path) {
     $ns.AddNamespace('t', 'http://microsoft.com/schemas/VisualStudio/TeamTest/2010')
     $results = $trx.SelectNodes('//t:Results/t:UnitTestResult', $ns)
     $passed = 0; $failed = 0; $skipped = 0
+    $failedNames = [System.Collections.Generic.List[string]]::new()
     foreach ($r in $results) {
-        switch ($r.GetAttribute('outcome')) {
-            'Passed'       { $passed++ }
-            'Failed'       { $failed++ }
-            'Error'        { $failed++ }
-            'Timeout'      { $failed++ }
-            'Aborted'      { $failed++ }
-            default        { $skipped++ }   # NotExecuted, Inconclusive, Pending, ...
+        $outcome = $r.GetAttribute('outcome')
+        if ($outcome -in 'Failed', 'Error', 'Timeout', 'Aborted') {
+            $failed++
+            $message = $r.SelectSingleNode('t:Output/t:ErrorInfo/t:Message', $ns)
+            $failedNames.Add((Format-FailedTest $r.GetAttribute('testName') $(if ($message) { $message.InnerText } else { $outcome })))
         }
+        elseif ($outcome -eq 'Passed') { $passed++ }
+        else { $skipped++ }   # NotExecuted, Inconclusive, Pending, ...
     }
     $summary = $trx.SelectSingleNode('//t:ResultSummary', $ns)
     [pscustomobject]@{
         Passed  = $passed
         Failed  = $failed
         Skipped = $skipped
+        FailedNames = $failedNames.ToArray()
         Outcome = if ($summary) { $summary.GetAttribute('outcome') } else { '' }
     }
 }
@@ -564,7 +573,7 @@ function Read-TrxCounts([string] $Path) {
 function Invoke-XunitSuite {
     param([string] $Name = 'xunit', [string] $Project = $XunitProject)
     Write-Step "Testing: $Name ($([IO.Path]::GetRelativePath($RepoRoot, (Split-Path -Parent $Project))))"
-    $r = [pscustomobject]@{ Name = $Name; Passed = 0; Failed = 0; Skipped = 0; Problem = $null }
+    $r = [pscustomobject]@{ Name = $Name; Passed = 0; Failed = 0; Skipped = 0; Problem = $null; FailedNames = @() }
     if (-not (Test-Path -LiteralPath $Project)) { $r.Problem = "$Project not found"; return $r }
     $trxName = "$Name.trx"
     $trxPath = Join-Path $TestResultDir $trxName
@@ -583,7 +592,7 @@ function Invoke-XunitSuite {
         return $r
     }
     $c = Read-TrxCounts $trxPath
-    $r.Passed = $c.Passed; $r.Failed = $c.Failed; $r.Skipped = $c.Skipped
+    $r.Passed = $c.Passed; $r.Failed = $c.Failed; $r.Skipped = $c.Skipped; $r.FailedNames = $c.FailedNames
     if ($null -eq $code) { $r.Problem = 'timed out' }
     elseif ($code -ne 0 -and $c.Failed -eq 0) { $r.Problem = "exit code $code with no failed test in the trx (test host crash?)" }
     elseif (($c.Passed + $c.Failed + $c.Skipped) -eq 0) { $r.Problem = 'no tests ran' }
@@ -599,7 +608,7 @@ function Invoke-PesterSuite {
     )
     $shown = [IO.Path]::GetRelativePath($RepoRoot, $Path)
     Write-Step "Testing: $Name ($shown) in a fresh pwsh"
-    $r = [pscustomobject]@{ Name = $Name; Passed = 0; Failed = 0; Skipped = 0; Problem = $null }
+    $r = [pscustomobject]@{ Name = $Name; Passed = 0; Failed = 0; Skipped = 0; Problem = $null; FailedNames = @() }
     if (-not (Test-Path -LiteralPath $Path)) { $r.Problem = "$Path not found"; return $r }
     $null = New-Item -ItemType Directory -Path $TestResultDir -Force
     $json = Join-Path $TestResultDir "$($Name.ToLowerInvariant()).json"
@@ -628,6 +637,7 @@ $result = Invoke-Pester -Configuration $config
     FailedBlocksCount     = $result.FailedBlocksCount
     FailedContainersCount = $result.FailedContainersCount
     Result                = [string] $result.Result
+    FailedTests           = @($result.Failed | ForEach-Object { '{0}: {1}' -f $_.ExpandedPath, $(if ($_.ErrorRecord) { $_.ErrorRecord[0].ToString() } else { $_.Result }) })
 } | ConvertTo-Json | Set-Content -LiteralPath $ResultJson -Encoding utf8
 '@
     $pwshArgs = @('pwsh', '-NoProfile', '-NonInteractive', '-File', $runner,
@@ -643,6 +653,7 @@ $result = Invoke-Pester -Configuration $config
     $r.Passed = [int] $c.PassedCount
     $r.Failed = [int] $c.FailedCount
     $r.Skipped = [int] $c.SkippedCount
+    $r.FailedNames = @($c.FailedTests | Where-Object { $_ } | ForEach-Object { $n, $why = $_ -split ': ', 2; Format-FailedTest $n $why })
     # a BeforeAll/AfterAll that failed, or a test file that could not even be discovered
     $broken = [int] $c.FailedContainersCount
     if ($r.Failed -eq 0) { $broken += [int] $c.FailedBlocksCount }
@@ -681,14 +692,14 @@ function Invoke-ChaosRun([int] $RunSeed, [int] $Seconds, [int] $RunSize, [string
 
 function Invoke-ChaosSuite {
     Write-Step 'Testing: chaos (tests/Chaos, seeds from tests/Chaos/seeds.txt)'
-    $r = [pscustomobject]@{ Name = 'chaos'; Passed = 0; Failed = 0; Skipped = 0; Problem = $null }
+    $r = [pscustomobject]@{ Name = 'chaos'; Passed = 0; Failed = 0; Skipped = 0; Problem = $null; FailedNames = @() }
     $seeds = @(Read-ChaosSeeds | Where-Object { $_.Status -in 'ci', 'regression' })
     if ($TestFilter) { $seeds = @($seeds | Where-Object { "Chaos seed $($_.Seed)" -like "*$TestFilter*" }) }
     foreach ($s in $seeds) {
         $history = Join-Path $TestResultDir "chaos-$($s.Seed).jsonl"
         $code = Invoke-ChaosRun -RunSeed $s.Seed -Seconds $s.Seconds -RunSize $s.Size -History $history -TimeoutSeconds ($s.Seconds + 480)
         if ($code -eq 0) { $r.Passed++; Write-Note "[+] Chaos seed $($s.Seed) ($($s.Status))" }
-        else { $r.Failed++; Write-Host "    [-] Chaos seed $($s.Seed) ($($s.Status)): exit $code; history $history" -ForegroundColor Red }
+        else { $r.Failed++; $r.FailedNames += "Chaos seed $($s.Seed) ($($s.Status)): exit $code; history $history"; Write-Host "    [-] Chaos seed $($s.Seed) ($($s.Status)): exit $code; history $history" -ForegroundColor Red }
     }
     if (-not $TestFilter -and $seeds.Count -eq 0) { $r.Problem = 'no seeds' }
     return $r
@@ -753,6 +764,8 @@ function Invoke-Test {
     foreach ($s in $suites) {
         Write-Note ('{0,-7} {1} passed, {2} failed, {3} skipped{4}' -f $s.Name, $s.Passed, $s.Failed, $s.Skipped,
             $(if ($s.Problem) { "  -- SUITE FAILED: $($s.Problem)" } else { '' }))
+        # the names of what failed, at the end of the log where a shortened copy of it still shows them
+        foreach ($n in @($s.FailedNames)) { if ($n) { Write-Note "    failed: $n" } }
         # a suite that did not run, crashed or ran nothing counts as one failure
         if ($s.Problem -and $s.Failed -eq 0) { $s.Failed = 1 }
         $passed += $s.Passed; $failed += $s.Failed; $skipped += $s.Skipped

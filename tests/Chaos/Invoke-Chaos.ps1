@@ -405,6 +405,16 @@ function Get-LastDecision([string] $Id) {
     return $last
 }
 
+# containerd's tasks in the run's namespace, by container id
+function Get-TaskTable {
+    $t = @{}
+    foreach ($l in @(& ctr --address $Socket -n $Namespace tasks ls 2>$null | Select-Object -Skip 1)) {
+        $p = -split $l
+        if ($p.Count -ge 3) { $t[$p[0]] = [pscustomobject]@{ Pid = [int] $p[1]; Status = $p[2] } }
+    }
+    return $t
+}
+
 function Invoke-FinalChecks {
     $now = Now
     # the restart duty: always/unless-stopped containers last started (not stopped) by hand run again
@@ -425,14 +435,19 @@ function Invoke-FinalChecks {
         Add-Violations (New-Violation 'restart-duty' $id (Now) "policy $($SpecById[$id].Policy), last started by hand, not stopped by hand; not running 30 s after quiescence: status $($x.Status), state label $($x.State), restart due $($x.Due)")
     }
 
-    # containerd's view: tasks, containers, shims
-    $tasks = @{}
-    foreach ($l in @(& ctr --address $Socket -n $Namespace tasks ls 2>$null | Select-Object -Skip 1)) {
-        $p = -split $l
-        if ($p.Count -ge 3) { $tasks[$p[0]] = [pscustomobject]@{ Pid = [int] $p[1]; Status = $p[2] } }
+    # containerd's view: tasks, containers, shims. A create cut short by its caller (a session
+    # killed mid-create) leaves a shim containerd no longer lists and takes up to two of its
+    # 5-second cleanup timeouts to tear down: quiescence includes containerd's own cleanup, so the
+    # shim rule waits (bounded) for shims without a task to go before it judges.
+    $tasks = Get-TaskTable
+    $shims = Get-ShimTable $Socket
+    $shimDeadline = (Now) + 15000
+    while ((Now) -lt $shimDeadline -and @($shims.Keys | Where-Object { -not $tasks.ContainsKey($_) -or @($shims[$_]).Count -gt 1 })) {
+        Start-Sleep -Milliseconds 250
+        $tasks = Get-TaskTable
+        $shims = Get-ShimTable $Socket
     }
     $records = @{}; foreach ($x in $snap) { $records[$x.Id] = $x }
-    $shims = Get-ShimTable $Socket
     foreach ($id in $tasks.Keys) {
         if (-not $records.ContainsKey($id)) { Add-Violations (New-Violation 'task-has-record' $id (Now) "containerd has a task ($($tasks[$id].Status), pid $($tasks[$id].Pid)) for '$id', which Get-Container does not list") }
     }

@@ -237,4 +237,61 @@ public sealed class DaemonRestartTests
             await _fx.RemoveAsync(id);
         }
     }
+
+    [Fact]
+    public async Task Chaos_seed_2_a_task_create_cut_short_by_its_caller_going_away_does_not_fail_the_next_start()
+    {
+        // A pwsh killed while its task create is in flight: containerd's context for the create is
+        // cancelled, it drops the task from its list, and spends up to two 5-second cleanup timeouts
+        // tearing the shim down, while every create answers "failed to start shim: mkdir …: file
+        // exists". Cancelling the create's RPC from here is the same cut; it lands at a different
+        // moment of the create each try, until one leaves that state behind.
+        string id = await _fx.NewContainerAsync("dr-cut", Containers.Cooperative, start: false);
+        try
+        {
+            bool leftover = false;
+            for (int delay = 10; delay <= 400 && !leftover; delay += 10)
+            {
+                using (var cut = new CancellationTokenSource())
+                {
+                    var create = _fx.Client.CreateTaskAsync(id, ct: cut.Token);
+                    await Task.Delay(delay); // the race itself: where in the create its caller goes away
+                    cut.Cancel();
+                    try
+                    {
+                        await create.WaitAsync(TimeSpan.FromSeconds(30));
+                    }
+                    catch (Exception e) when (e is ContainerdException or OperationCanceledException)
+                    {
+                    }
+                }
+
+                if (await _fx.Client.GetTaskAsync(id) is not null)
+                {
+                    // The create went through before the cut: clean up and cut later.
+                    await _fx.Client.DeleteTaskAsync(id).ContinueWith(_ => { });
+                    continue;
+                }
+
+                try
+                {
+                    await _fx.Client.CreateTaskAsync(id);
+                    await _fx.Client.DeleteTaskAsync(id); // nothing left behind this time
+                }
+                catch (ContainerdException e) when (TaskCleanup.IsLeftoverBundle(e))
+                {
+                    leftover = true;
+                }
+            }
+
+            Assert.True(leftover, "no cut during a task create left its shim and bundle behind");
+            var info = await Engine.StartAsync(id).WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(ContainerStatus.Running, info.Status);
+            Assert.Equal(Containerd.TaskStatus.Running, (await _fx.Client.GetTaskAsync(id))?.Status);
+        }
+        finally
+        {
+            await _fx.RemoveAsync(id);
+        }
+    }
 }

@@ -147,19 +147,7 @@ public sealed partial class ContainerEngine
         var notBefore = DateTime.UtcNow;
         string? log = s.Labels.Get(StateLabels.LogPath);
         string? io = log is null ? null : new Uri(log).AbsoluteUri;
-        try
-        {
-            await Client.CreateTaskAsync(s.Id, io, io, ct).ConfigureAwait(false);
-        }
-        catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.AlreadyExists)
-        {
-            // containerd holds a task it does not report (Get and List say none): a task create cut
-            // short by a restart of containerd leaves its shim and bundle behind (chaos run, seed
-            // 20261128). Delete that task and create again, once; a second refusal is the caller's.
-            Diagnose(s.Id, $"task create refused ({e.Message}) though containerd reports no task: deleting the task containerd holds and creating it again");
-            await Client.TryDeleteTaskAsync(s.Id).ConfigureAwait(false);
-            await Client.CreateTaskAsync(s.Id, io, io, ct).ConfigureAwait(false);
-        }
+        await Client.CreateTaskThroughLeftoversAsync(s.Id, io, m => Diagnose(s.Id, m), ct).ConfigureAwait(false);
 
         uint pid;
         try

@@ -225,6 +225,13 @@ public sealed class DaemonRestartTests
                 {
                     wedged = true;
                 }
+                catch (ContainerdException e) when (TaskCleanup.IsLeftoverBundle(e))
+                {
+                    // The other leftover (seed 2's): a shim containerd is still tearing down. Not
+                    // the state under test: wait it out, clean up and try later in the create.
+                    await _fx.Client.CreateTaskThroughLeftoversAsync(id, null, _ => { }, CancellationToken.None);
+                    await _fx.Client.DeleteTaskAsync(id);
+                }
             }
 
             Assert.True(wedged, "no kill during a task create left containerd holding a task it does not report");

@@ -188,61 +188,17 @@ public sealed class DaemonRestartTests
     public async Task Chaos_seed_20261128_a_task_create_cut_short_by_a_containerd_restart_does_not_wedge_the_container()
     {
         // containerd killed while a task create is in flight keeps a task it neither lists nor
-        // reports (Get: not found) while every create answers "already exists". The kill lands at
-        // a different moment of the create each try, until one leaves that task behind.
-        string id = await _fx.NewContainerAsync("dr-leak", Containers.Cooperative, start: false);
-        try
-        {
-            bool wedged = false;
-            for (int delay = 10; delay <= 300 && !wedged; delay += 15)
+        // reports (Get: not found) while every create answers "already exists".
+        await AssertCutCreateDoesNotWedgeAsync(
+            "dr-leak",
+            _ =>
             {
-                var create = _fx.Client.CreateTaskAsync(id);
-                await Task.Delay(delay); // the race itself: where in the create the daemon dies
                 Process.GetProcessById(int.Parse(File.ReadAllText(Path.Combine(_fx.Dir, "containerd.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture)).Kill();
-                try
-                {
-                    await create.WaitAsync(TimeSpan.FromSeconds(10));
-                }
-                catch (Exception e) when (e is ContainerdException or TimeoutException)
-                {
-                }
-
-                _fx.RunScript("start-daemon", _fx.Dir);
-                if (await _fx.Client.GetTaskAsync(id) is not null)
-                {
-                    // The create finished (or containerd reloaded it): clean up and try later in the create.
-                    await _fx.Client.KillAsync(id, 9, all: true).ContinueWith(_ => { });
-                    await _fx.Client.DeleteTaskAsync(id).ContinueWith(_ => { });
-                    continue;
-                }
-
-                try
-                {
-                    await _fx.Client.CreateTaskAsync(id);
-                    await _fx.Client.DeleteTaskAsync(id); // no leak this time: the create went through
-                }
-                catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.AlreadyExists)
-                {
-                    wedged = true;
-                }
-                catch (ContainerdException e) when (TaskCleanup.IsLeftoverBundle(e))
-                {
-                    // The other leftover (seed 2's): a shim containerd is still tearing down. Not
-                    // the state under test: wait it out, clean up and try later in the create.
-                    await _fx.Client.CreateTaskThroughLeftoversAsync(id, null, _ => { }, CancellationToken.None);
-                    await _fx.Client.DeleteTaskAsync(id);
-                }
-            }
-
-            Assert.True(wedged, "no kill during a task create left containerd holding a task it does not report");
-            var info = await Engine.StartAsync(id).WaitAsync(TimeSpan.FromSeconds(30));
-            Assert.Equal(ContainerStatus.Running, info.Status);
-            Assert.Equal(Containerd.TaskStatus.Running, (await _fx.Client.GetTaskAsync(id))?.Status);
-        }
-        finally
-        {
-            await _fx.RemoveAsync(id);
-        }
+                return Task.CompletedTask;
+            },
+            () => _fx.RunScript("start-daemon", _fx.Dir),
+            e => e.Kind == ContainerdErrorKind.AlreadyExists,
+            "no kill during a task create left containerd holding a task it does not report");
     }
 
     [Fact]
@@ -251,31 +207,48 @@ public sealed class DaemonRestartTests
         // A pwsh killed while its task create is in flight: containerd's context for the create is
         // cancelled, it drops the task from its list, and spends up to two 5-second cleanup timeouts
         // tearing the shim down, while every create answers "failed to start shim: mkdir …: file
-        // exists". Cancelling the create's RPC from here is the same cut; it lands at a different
-        // moment of the create each try, until one leaves that state behind.
-        string id = await _fx.NewContainerAsync("dr-cut", Containers.Cooperative, start: false);
+        // exists". Cancelling the create's RPC from here is the same cut.
+        await AssertCutCreateDoesNotWedgeAsync(
+            "dr-cut",
+            caller => caller.CancelAsync(),
+            () => { },
+            TaskCleanup.IsLeftoverBundle,
+            "no cut during a task create left its shim and bundle behind");
+    }
+
+    /// <summary>
+    /// Cuts a task create (<paramref name="cut"/>, then <paramref name="afterCut"/> once the create
+    /// has returned) at a later moment each try, until the next create is refused as
+    /// <paramref name="leftover"/> says; then a start through the engine must run the container.
+    /// The other kind of leftover, if a cut leaves it, is waited out and the tries go on.
+    /// </summary>
+    private async Task AssertCutCreateDoesNotWedgeAsync(string name, Func<CancellationTokenSource, Task> cut, Action afterCut, Func<ContainerdException, bool> leftover, string notFound)
+    {
+        string id = await _fx.NewContainerAsync(name, Containers.Cooperative, start: false);
         try
         {
-            bool leftover = false;
-            for (int delay = 10; delay <= 400 && !leftover; delay += 10)
+            bool found = false;
+            for (int delay = 10; delay <= 400 && !found; delay += 10)
             {
-                using (var cut = new CancellationTokenSource())
+                using (var caller = new CancellationTokenSource())
                 {
-                    var create = _fx.Client.CreateTaskAsync(id, ct: cut.Token);
-                    await Task.Delay(delay); // the race itself: where in the create its caller goes away
-                    cut.Cancel();
+                    var create = _fx.Client.CreateTaskAsync(id, ct: caller.Token);
+                    await Task.Delay(delay); // the race itself: where in the create the cut lands
+                    await cut(caller);
                     try
                     {
                         await create.WaitAsync(TimeSpan.FromSeconds(30));
                     }
-                    catch (Exception e) when (e is ContainerdException or OperationCanceledException)
+                    catch (Exception e) when (e is ContainerdException or OperationCanceledException or TimeoutException)
                     {
                     }
                 }
 
+                afterCut();
                 if (await _fx.Client.GetTaskAsync(id) is not null)
                 {
-                    // The create went through before the cut: clean up and cut later.
+                    // The create went through (or containerd reloaded it): clean up and cut later.
+                    await _fx.Client.KillAsync(id, 9, all: true).ContinueWith(_ => { });
                     await _fx.Client.DeleteTaskAsync(id).ContinueWith(_ => { });
                     continue;
                 }
@@ -285,13 +258,19 @@ public sealed class DaemonRestartTests
                     await _fx.Client.CreateTaskAsync(id);
                     await _fx.Client.DeleteTaskAsync(id); // nothing left behind this time
                 }
-                catch (ContainerdException e) when (TaskCleanup.IsLeftoverBundle(e))
+                catch (ContainerdException e) when (leftover(e))
                 {
-                    leftover = true;
+                    found = true;
+                }
+                catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.AlreadyExists || TaskCleanup.IsLeftoverBundle(e))
+                {
+                    // The other leftover: not the state under test. Clear it and cut later.
+                    await _fx.Client.CreateTaskThroughLeftoversAsync(id, null, _ => { }, CancellationToken.None);
+                    await _fx.Client.DeleteTaskAsync(id);
                 }
             }
 
-            Assert.True(leftover, "no cut during a task create left its shim and bundle behind");
+            Assert.True(found, notFound);
             var info = await Engine.StartAsync(id).WaitAsync(TimeSpan.FromSeconds(30));
             Assert.Equal(ContainerStatus.Running, info.Status);
             Assert.Equal(Containerd.TaskStatus.Running, (await _fx.Client.GetTaskAsync(id))?.Status);

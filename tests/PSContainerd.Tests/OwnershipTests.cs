@@ -114,6 +114,24 @@ public sealed class OwnershipTests
     }
 
     [Fact]
+    public async Task Two_sessions_starting_one_container_at_once_make_one_task_and_both_answer_Running()
+    {
+        // Without the container lock around a start, the second session's create meets the first
+        // one's (containerd: "file exists", then "already exists") and its Start-Container fails.
+        await using var c = await TestContainer.StartAsync(_fx, "two-starts", Containers.Cooperative, start: false);
+        await using var other = ContainerEngine.CreateUnshared(_fx.Address, _fx.Namespace);
+        for (int round = 0; round < 3; round++)
+        {
+            var both = await Task.WhenAll(Engine.StartAsync(c.Id), other.StartAsync(c.Id)).WaitAsync(TimeSpan.FromSeconds(60));
+            var task = await _fx.Client.GetTaskAsync(c.Id);
+            Assert.NotNull(task);
+            Assert.All(both, i => Assert.Equal(ContainerStatus.Running, i.Status));
+            Assert.All(both, i => Assert.Equal(task!.Pid, i.Pid));
+            Assert.Equal(StopOutcome.Stopped, (await Engine.StopAsync(c.Id, null, 5, null)).Outcome);
+        }
+    }
+
+    [Fact]
     public async Task E9_a_timeout_past_49_days_waits_instead_of_failing()
     {
         await using var c = await TestContainer.StartAsync(_fx, "e9", Containers.Cooperative);

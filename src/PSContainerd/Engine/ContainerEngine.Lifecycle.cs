@@ -113,12 +113,21 @@ public sealed partial class ContainerEngine
         await s.Enqueue(async () =>
         {
             Restarts.CancelPending(s);
+            // One start at a time per container across processes (ContainerLock, as the restart
+            // supervisor's): a second session's start finds the first one's task and leaves it be.
+            using var held = await Restarts.ContainerLock.AcquireAsync(id, ContainerLock.DefaultTimeout, ct).ConfigureAwait(false);
+            if (held is null)
+            {
+                Diagnose(id, $"start: another process held the container's lock for {ContainerLock.DefaultTimeout.TotalSeconds:0} s; starting without it");
+            }
+
             if (s.Status is ContainerStatus.Running or ContainerStatus.Paused)
             {
                 return;
             }
 
-            if (s.Status == ContainerStatus.Created)
+            if (s.Status == ContainerStatus.Created
+                && await Client.GetTaskAsync(id, ct).ConfigureAwait(false) is { Status: Containerd.TaskStatus.Created })
             {
                 await Client.StartTaskAsync(id, ct).ConfigureAwait(false);
                 return;

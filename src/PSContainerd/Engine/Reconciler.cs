@@ -51,7 +51,23 @@ internal sealed class Reconciler
     private async Task<Plan> InspectAsync(ContainerState s, bool stopRunning, CancellationToken ct)
     {
         var rec = await _recordOf(s, ct).ConfigureAwait(false);
-        var task = await _client.GetTaskAsync(s.Id, ct).ConfigureAwait(false);
+        TaskInfo? task;
+        // The look at the task and the delete below under the container's lock across processes:
+        // a start by another session (which takes it) is never between them, so the delete cannot
+        // reach a task that start is creating.
+        using (var held = await _restarts.ContainerLock.AcquireAsync(s.Id, ContainerLock.DefaultTimeout, ct).ConfigureAwait(false))
+        {
+            task = await _client.GetTaskAsync(s.Id, ct).ConfigureAwait(false);
+            if (task is null && _manages && held is not null)
+            {
+                // containerd restarted while a task create was in flight can hold a task it neither
+                // lists nor reports (its shim lives on, and every create answers "already exists"):
+                // a delete reaches it; for a container with no task at all it answers NotFound.
+                // Without the lock it is left to the next start, which deletes it when refused.
+                await _client.TryDeleteTaskAsync(s.Id, ct).ConfigureAwait(false);
+            }
+        }
+
         bool wasLoaded = s.Loaded;
         var labels = rec.Labels;
         bool manual = (wasLoaded && s.ManuallyStopped) || RestartManager.IsManuallyStopped(labels);
@@ -62,14 +78,6 @@ internal sealed class Reconciler
         }
 
         s.MarkLoaded();
-
-        if (task is null && _manages)
-        {
-            // containerd restarted while a task create was in flight can hold a task it neither
-            // lists nor reports (its shim lives on, and every create answers "already exists"):
-            // a delete reaches it; for a container with no task at all it answers NotFound.
-            await _client.TryDeleteTaskAsync(s.Id, ct).ConfigureAwait(false);
-        }
 
         string taskStatus = task?.Status.ToString() ?? "None";
         var intent = StopIntent.Parse(labels.Get(StateLabels.StopIntent));

@@ -52,10 +52,26 @@ function Complete-RunEnds($Runs, $Exits) {
         for ($i = 0; $i -lt $list.Count; $i++) {
             $r = $list[$i]
             $next = if ($i + 1 -lt $list.Count) { $list[$i + 1].start } else { $null }
-            $rec = @($Exits[$id] | Where-Object { $_ -and $_.at -ge $r.start - 20 -and ($null -eq $next -or $_.at -le $next) } | Sort-Object at | Select-Object -First 1)
+            $rec = @($Exits[$id] | Where-Object { $_ -and $_.at -ge $r.start - 20 -and ($null -eq $next -or $_.at -le $next) } | Sort-Object { $_.at } | Select-Object -First 1)
             $r.end = if ($r.exit) { $r.exit } elseif ($rec) { $rec[0].at } else { $next }
         }
     }
+}
+
+# "start" when a container's last decisive call started it; "stop" when it was stopped, killed or
+# removed by hand; "unknown" when that call failed. (Calls are ordered dictionaries: Sort-Object
+# takes a script block, as a property name does not reach a key and scrambles the order.)
+function Get-LastDecision($Calls, [string] $Id) {
+    $last = $null
+    foreach ($c in ($Calls | Where-Object { $_.id -eq $Id } | Sort-Object { $_.t0 })) {
+        if ($c.op -eq 'Stop') { $last = 'stop' }
+        elseif ($c.op -eq 'Signal' -and $c.args.Signal -in 'SIGKILL', 'SIGTERM') { $last = if ($c.ok) { 'stop' } elseif ($c.lost) { 'unknown' } else { $last } }
+        elseif ($c.op -eq 'Remove') { $last = if ($c.ok) { 'removed' } else { 'unknown' } }
+        elseif ($c.op -in $script:StartOps -and ($c.op -ne 'New' -or $c.args.Start)) {
+            $last = if ($c.ok) { 'start' } elseif ($c.errorId -like 'AlreadyExists*' -or $c.errorId -like 'ContainerExists*') { $last } else { 'unknown' }
+        }
+    }
+    return $last
 }
 
 function Get-StartCalls($Calls, [string] $Id) {
@@ -99,7 +115,7 @@ function Test-StopInvariant($Calls, $Runs, [long] $Now) {
 # An exit after the last run had ended, of a task seen `Created` in between (created, never
 # started: a New -Start whose session was killed between the two, then stopped), ended no run: its
 # init was runc's, killed before the program ran, so its status is runc's and no run's code.
-function Test-ExitInvariant($Runs, $Exits, $Faults, $Created = @{}) {
+function Test-ExitInvariant($Runs, $Exits, $Faults, $Created = @{}, $Calls = @()) {
     foreach ($id in @($Exits.Keys)) {
         $list = @($Runs[$id])
         foreach ($e in @($Exits[$id])) {
@@ -108,9 +124,16 @@ function Test-ExitInvariant($Runs, $Exits, $Faults, $Created = @{}) {
             if (-not $r) { continue }
             if ($r.end -and $e.at -gt $r.end + 1000 -and @($Created[$id] | Where-Object { $_ -ge $r.end -and $_ -le $e.at + 20 }).Count -gt 0) { continue }
             # A run's program exits 10 + RUN % 100 (or dies by a signal: 137, 143); a code below 10
-            # after the run's own logged exit is that of a task whose program never ran (runc's init
-            # killed between task create and start, or a task containerd held and a start deleted).
-            if ($r.exit -and $e.at -gt $r.exit + 200 -and $e.code -lt 10) { continue }
+            # after the run ended is that of a task whose program never ran (runc's init killed
+            # between task create and start or before its exec, or a task containerd held and a
+            # start deleted). After the run's own logged exit that is plain; after a run that died
+            # by a signal (no exit logged, its end the exit recorded for it), only when a start
+            # call began since.
+            if ($e.code -lt 10 -and $r.exit -and $e.at -gt $r.exit + 200) { continue }
+            if ($e.code -lt 10 -and -not $r.exit -and $r.end -and $e.at -gt $r.end + 200) {
+                $since = $r.end
+                if (@(Get-StartCalls $Calls $id | Where-Object { $_.t0 -ge $since -and $_.t0 -le $e.at }).Count -gt 0) { continue }
+            }
             $allowed = if ($null -ne $r.code) { @($r.code, 137) } else { @(137) }
             if ($allowed -contains $e.code) { continue }
             if ($e.code -eq 255) {

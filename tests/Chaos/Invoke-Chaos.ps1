@@ -357,7 +357,7 @@ function Invoke-LiveChecks {
     $recentExits = @{}
     foreach ($id in @($Exits.Keys)) { $recentExits[$id] = @(foreach ($e in $Exits[$id]) { if ($e -and $e.at -ge $since) { $e } }) }
     Add-Violations (Test-StopInvariant $known $decided $now)
-    Add-Violations (Test-ExitInvariant $runs $recentExits $Faults $Created)
+    Add-Violations (Test-ExitInvariant $runs $recentExits $Faults $Created $Calls)
     foreach ($s in $Sessions) { if ($s.Busy) { Add-Violations (Test-CallBound $s.Busy $SpecById[$s.Busy.id] $now) } }
 }
 
@@ -390,21 +390,6 @@ function Get-Observation {
     return $script:LastObservation
 }
 
-# "start" when a container's last decisive call started it; "stop" when it was stopped, killed or
-# removed by hand; "unknown" when that call failed
-function Get-LastDecision([string] $Id) {
-    $last = $null
-    foreach ($c in ($Calls | Where-Object { $_.id -eq $Id } | Sort-Object t0)) {
-        if ($c.op -eq 'Stop') { $last = 'stop' }
-        elseif ($c.op -eq 'Signal' -and $c.args.Signal -in 'SIGKILL', 'SIGTERM') { $last = if ($c.ok) { 'stop' } elseif ($c.lost) { 'unknown' } else { $last } }
-        elseif ($c.op -eq 'Remove') { $last = if ($c.ok) { 'removed' } else { 'unknown' } }
-        elseif ($c.op -in $script:StartOps -and ($c.op -ne 'New' -or $c.args.Start)) {
-            $last = if ($c.ok) { 'start' } elseif ($c.errorId -like 'AlreadyExists*' -or $c.errorId -like 'ContainerExists*') { $last } else { 'unknown' }
-        }
-    }
-    return $last
-}
-
 # containerd's tasks in the run's namespace, by container id
 function Get-TaskTable {
     $t = @{}
@@ -419,7 +404,7 @@ function Invoke-FinalChecks {
     $now = Now
     # the restart duty: always/unless-stopped containers last started (not stopped) by hand run again
     $deadline = $now + 30000
-    $pending = @($Specs | Where-Object { $_.Policy -in 'always', 'unless-stopped' -and (Get-LastDecision $_.Id) -eq 'start' } | ForEach-Object Id)
+    $pending = @($Specs | Where-Object { $_.Policy -in 'always', 'unless-stopped' -and (Get-LastDecision $Calls $_.Id) -eq 'start' } | ForEach-Object Id)
     $unchecked = @()
     $snap = @()
     while ($true) {
@@ -473,7 +458,7 @@ function Invoke-FinalChecks {
     $runs = Get-Runs
     # the last run of a container whose task is gone ended at the latest now
     Add-Violations (Test-StopInvariant $Calls $runs (Now))
-    Add-Violations (Test-ExitInvariant $runs $Exits $Faults $Created)
+    Add-Violations (Test-ExitInvariant $runs $Exits $Faults $Created $Calls)
     Add-Violations (Test-PolicyInvariant $Calls $runs $Specs $MaxRestartCount)
     return @{ Runs = $runs; Unchecked = $unchecked }
 }

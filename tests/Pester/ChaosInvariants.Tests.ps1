@@ -40,6 +40,45 @@ Describe 'Chaos invariant true-exit-code' {
     }
 }
 
+Describe 'Chaos invariant true-exit-code after a run that died by a signal' {
+    BeforeEach {
+        # Run 92 started at 1000 and was SIGKILLed: no exit logged, 137 recorded at 3000. A start
+        # at 25000 made a task that a SIGTERM killed before its program ran: runc's init exited 2.
+        $runs = @{ cx1 = @([ordered]@{ run = 92; start = 1000; exit = $null; code = $null; term = $false; end = $null }) }
+        $exits = @{ cx1 = @([ordered]@{ code = 2; at = 25133; src = 'Start #9707' }, [ordered]@{ code = 137; at = 3000; src = 'Stop #9565' }) }
+        Complete-RunEnds $runs $exits
+    }
+
+    It 'ends the run at its earliest recorded exit, whatever order the exits were seen in' {
+        $runs.cx1[0].end | Should -Be 3000
+    }
+
+    It 'leaves alone a code no run''s program exits with, when a start call began since the run ended' {
+        $start = [ordered]@{ n = 9707; op = 'Start'; id = 'cx1'; args = @{}; t0 = 25000; t1 = 25140; ok = $true; lost = $false; result = @() }
+        @(Test-ExitInvariant $runs $exits @() @{} @($start)).Count | Should -Be 0
+    }
+
+    It 'still reports that code when no start call came since' {
+        $v = @(Test-ExitInvariant $runs $exits @() @{} @())
+        $v.Count | Should -Be 1
+        $v[0].invariant | Should -Be 'true-exit-code'
+    }
+}
+
+Describe 'Chaos last decisive call' {
+    It 'takes the calls in the order they began, not the order they are listed in' {
+        # ordered dictionaries, as the harness records calls; the Restart that began first is listed last
+        $calls = @(
+            [ordered]@{ n = 3; op = 'Stop'; id = 'cx7'; args = @{}; t0 = 5000; t1 = 5005; ok = $true; lost = $false }
+            [ordered]@{ n = 2; op = 'Signal'; id = 'cx7'; args = @{ Signal = 'SIGTERM' }; t0 = 3000; t1 = 3040; ok = $true; lost = $false }
+        )
+        foreach ($i in 4..40) { $calls += [ordered]@{ n = $i; op = 'Get'; id = 'cx7'; args = @{}; t0 = 6000 + $i; t1 = 6001 + $i; ok = $true; lost = $false } }
+        $calls += [ordered]@{ n = 1; op = 'Restart'; id = 'cx7'; args = @{}; t0 = 1000; t1 = 1100; ok = $true; lost = $false }
+        Get-LastDecision $calls 'cx7' | Should -Be 'stop'
+        Get-LastDecision ($calls + [ordered]@{ n = 41; op = 'Start'; id = 'cx7'; args = @{}; t0 = 7000; t1 = 7100; ok = $true; lost = $false }) 'cx7' | Should -Be 'start'
+    }
+}
+
 Describe 'Chaos invariant stopped-stays-stopped' {
     BeforeEach {
         # Stop #20 of cx1 ran from 5000 to 5100 and answered Stopped; run 3 started at 6000.

@@ -22,8 +22,23 @@ function New-Violation([string] $Invariant, [string] $Id, [long] $At, [string] $
     [ordered]@{ k = 'violation'; invariant = $Invariant; id = $Id; t = $At; detail = $Detail }
 }
 
-# id -> list of runs, read from ROOTFS/chaos/ID.log; uptime seconds -> epoch ms with $BootMs
-function Read-RunLogs([string] $RootFs, [double] $BootMs) {
+# The containers log /proc/uptime; the harness pairs it with wall time now and then: clock anchors
+# (uptime s, epoch ms), in order. The wall clock can be stepped or slewed while uptime runs on (a
+# step of ~1.07 s 20 minutes into a run was seen, which put runs' starts before the calls that made
+# them), so each logged time is converted with the anchor taken closest before it, never with one
+# boot time.
+function ConvertFrom-Uptime($Anchors, [double] $Uptime) {
+    $lo = 0; $hi = $Anchors.Count - 1; $best = 0
+    while ($lo -le $hi) {
+        $mid = [int] [math]::Floor(($lo + $hi) / 2)
+        if ($Anchors[$mid][0] -le $Uptime) { $best = $mid; $lo = $mid + 1 } else { $hi = $mid - 1 }
+    }
+    $a = $Anchors[$best]
+    return [long] ($a[1] + ($Uptime - $a[0]) * 1000)
+}
+
+# id -> list of runs, read from ROOTFS/chaos/ID.log; uptime seconds -> epoch ms through $Anchors
+function Read-RunLogs([string] $RootFs, $Anchors) {
     $runs = @{}
     $dir = Join-Path $RootFs 'chaos'
     if (-not (Test-Path -LiteralPath $dir)) { return $runs }
@@ -33,10 +48,10 @@ function Read-RunLogs([string] $RootFs, [double] $BootMs) {
         foreach ($line in [IO.File]::ReadAllLines($f.FullName)) {
             $p = $line.Split(' ')
             if ($p[0] -eq 'start' -and $p.Count -ge 3) {
-                $byRun[$p[1]] = [ordered]@{ run = [int] $p[1]; start = [long] ($BootMs + [double] $p[2] * 1000); exit = $null; code = $null; term = $false; end = $null }
+                $byRun[$p[1]] = [ordered]@{ run = [int] $p[1]; start = (ConvertFrom-Uptime $Anchors ([double] $p[2])); exit = $null; code = $null; term = $false; end = $null }
             } elseif ($p[0] -eq 'exit' -and $p.Count -ge 4 -and $byRun.Contains($p[1])) {
                 $r = $byRun[$p[1]]
-                $r.exit = [long] ($BootMs + [double] $p[3] * 1000); $r.code = [int] $p[2]; $r.term = ($p.Count -ge 5)
+                $r.exit = (ConvertFrom-Uptime $Anchors ([double] $p[3])); $r.code = [int] $p[2]; $r.term = ($p.Count -ge 5)
             }
         }
         $runs[$id] = @($byRun.Values | Sort-Object { $_.start })

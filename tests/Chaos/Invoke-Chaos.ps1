@@ -65,8 +65,17 @@ if ($LASTEXITCODE -ne 0) { throw "testenv.sh start $EnvDir failed" }
 $Socket = "$EnvDir/containerd.sock"
 $RootFs = "$EnvDir/rootfs"
 $null = New-Item -ItemType Directory -Path "$RootFs/chaos" -Force
-# the containers log /proc/uptime; boot time in epoch ms turns it into wall time
-$BootMs = (Now) - [double] ([IO.File]::ReadAllText('/proc/uptime').Split(' ')[0]) * 1000
+# the containers log /proc/uptime; pairs of (uptime, wall time) taken every second turn it into
+# wall time (ConvertFrom-Uptime: the wall clock can be stepped while uptime runs on)
+$ClockAnchors = [System.Collections.Generic.List[double[]]]::new()
+$script:LastAnchor = 0
+function Add-ClockAnchor {
+    $now = Now
+    if ($now - $script:LastAnchor -lt 1000) { return }
+    $script:LastAnchor = $now
+    $ClockAnchors.Add([double[]] @([double] ([IO.File]::ReadAllText('/proc/uptime').Split(' ')[0]), $now))
+}
+Add-ClockAnchor
 
 # --- sessions -------------------------------------------------------------------------------------
 function Start-Session([int] $Slot) {
@@ -214,6 +223,7 @@ function Restart-Session($S) {
 }
 
 function Update-Sessions {
+    Add-ClockAnchor
     for ($i = 0; $i -lt $Sessions.Count; $i++) {
         if (-not (Receive-Session $Sessions[$i])) {
             Stop-Session $Sessions[$i] 'session ended'
@@ -333,7 +343,7 @@ function Update-Faults {
 
 # --- checks ---------------------------------------------------------------------------------------
 function Get-Runs {
-    $runs = Read-RunLogs $RootFs $BootMs
+    $runs = Read-RunLogs $RootFs $ClockAnchors
     Complete-RunEnds $runs $Exits
     return $runs
 }

@@ -128,3 +128,15 @@ Describe 'Chaos invariant restart-policy' {
         $v[0].invariant | Should -Be 'restart-policy'
     }
 }
+
+Describe 'Chaos run times from the containers'' uptime' {
+    It 'converts with the anchor taken closest before, as the wall clock can be stepped while uptime runs on' {
+        # the wall clock was stepped 100 ms ahead between the two anchors
+        $anchors = [System.Collections.Generic.List[double[]]]::new()
+        $anchors.Add([double[]] @(100.0, 1000000))
+        $anchors.Add([double[]] @(200.0, 1100100))
+        ConvertFrom-Uptime $anchors 150.25 | Should -Be 1050250
+        ConvertFrom-Uptime $anchors 200.5 | Should -Be 1100600
+        ConvertFrom-Uptime $anchors 50 | Should -Be 950000   # before the first anchor: the first one
+    }
+}

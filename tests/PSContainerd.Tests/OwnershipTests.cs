@@ -114,6 +114,50 @@ public sealed class OwnershipTests
     }
 
     [Fact]
+    public async Task Chaos_seed_20261204_a_policy_restart_falling_due_after_another_session_carried_it_out_leaves_the_container_running()
+    {
+        // An on-failure:1 container exits 1; the holder schedules its restart; a Restore in another
+        // session carries that restart out first (restart count 1). When the holder's restart fell
+        // due it read the policy as spent and cancelled: the labels said stopped by hand while the
+        // task ran. The pause below holds the holder's restart until the Restore is done.
+        await using var scratch = new Scratch(_fx, "s1204");
+        var holder = scratch.Open();
+        await Containers.Until(() => Task.FromResult(holder.IsSupervisor), TimeSpan.FromSeconds(5), "the first engine holds the duty");
+        var other = scratch.Open();
+        Assert.False(other.IsSupervisor);
+        var due = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        holder.Restarts.PauseBeforeLook = async _ =>
+        {
+            due.TrySetResult();
+            await gate.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        };
+
+        // Fails once (exit 1 after 0.3 s), then runs: the marker file is this test's own.
+        string marker = $"/tmp/s1204-{Guid.NewGuid():N}";
+        string[] failsOnce = { "/bin/sh", "-c", $"mkdir -p /tmp; if [ -e {marker} ]; then exec sleep 1000; fi; touch {marker}; sleep 0.3; exit 1" };
+        string id = await scratch.NewContainerAsync(other, "s1204", failsOnce, policy: Containers.Policy("on-failure:1"));
+        try
+        {
+            await due.Task.WaitAsync(TimeSpan.FromSeconds(15));
+            var restored = await other.RestoreOneAsync(id, stopRunning: false).WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(RestoreAction.Restarted, restored.Action);
+        }
+        finally
+        {
+            gate.TrySetResult();
+        }
+
+        await holder.StateOf(id).Enqueue(() => Task.CompletedTask).WaitAsync(TimeSpan.FromSeconds(30)); // the holder's restart has looked
+        holder.Restarts.PauseBeforeLook = null;
+        Assert.Equal(Containerd.TaskStatus.Running, (await scratch.Client.GetTaskAsync(id))?.Status);
+        var labels = (await scratch.Client.GetContainerAsync(id)).Labels;
+        Assert.False(RestartManager.IsManuallyStopped(labels), "the holder recorded a manual stop of a container that runs");
+        Assert.Equal(StateLabels.StateRunning, labels[StateLabels.State]);
+        Assert.Equal("1", labels[StateLabels.RestartCount]);
+    }
+
+    [Fact]
     public async Task Two_sessions_starting_one_container_at_once_make_one_task_and_both_answer_Running()
     {
         // Without the container lock around a start, the second session's create meets the first

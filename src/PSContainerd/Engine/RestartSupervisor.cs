@@ -221,6 +221,11 @@ internal sealed class RestartSupervisor : IDisposable
             return; // the duty passed on (module removed): the labels still say restarting, the next holder carries it out
         }
 
+        if (PauseBeforeLook is { } wait)
+        {
+            await wait(s.Id).ConfigureAwait(false);
+        }
+
         // Held from the re-read below until the task runs: a stop by hand in another process
         // either is read here, or finds the task this restart made (ContainerLock).
         IDisposable? held;
@@ -259,17 +264,22 @@ internal sealed class RestartSupervisor : IDisposable
         }
 
         s.RefreshLabels(rec.Labels);
+        if (task is not null && task.Status != Containerd.TaskStatus.Stopped)
+        {
+            // Started by someone else meanwhile (a start by hand, or Restore carrying out this very
+            // restart in another process): its /tasks/start brings the state along, and a stop by
+            // hand recorded since is that stop's to finish. Judged before the labels: read after
+            // that start, they can say the policy is spent (on-failure:N at N), and cancelling
+            // would record a running container as stopped by hand (chaos seed 20261204).
+            return;
+        }
+
         if (s.ManuallyStopped || RestartManager.IsManuallyStopped(rec.Labels)
             || !RestartManager.WouldRestart(rec.Labels, s.LastExit?.ExitCode ?? 255, false))
         {
             // Stopped by hand (by any process) since the exit, or the policy changed: the stop wins.
             await CancelAsync(s).ConfigureAwait(false);
             return;
-        }
-
-        if (task is not null && task.Status != Containerd.TaskStatus.Stopped)
-        {
-            return; // started by someone else meanwhile; its /tasks/start brings the state along
         }
 
         if (PauseBeforeStart is { } pause)
@@ -285,6 +295,10 @@ internal sealed class RestartSupervisor : IDisposable
     /// create, the time a loaded host spends there (chaos seed 6 hit that window in a CI run).
     /// </summary>
     internal Func<string, Task>? PauseBeforeStart { get; set; }
+
+    /// <summary>Set by tests only: a pause when a policy restart falls due, before it takes the
+    /// container's lock and looks at the labels and the task.</summary>
+    internal Func<string, Task>? PauseBeforeLook { get; set; }
 
     /// <summary>
     /// Starts the task and reports it. Any failure (rootfs gone, containerd down, anything else)

@@ -216,6 +216,43 @@ public sealed class DaemonRestartTests
             "no cut during a task create left its shim and bundle behind");
     }
 
+    [Fact]
+    public async Task Chaos_seed_20261204_a_start_whose_record_meets_a_containerd_restart_is_recorded_once_containerd_is_back()
+    {
+        // containerd restarted between a task's start and the label write that records it: the
+        // write was given up at once (a Diagnostic), the labels kept what was before, and a policy
+        // restart's count stayed behind, so on-failure:3 restarted a fourth time.
+        string id = await _fx.NewContainerAsync("dr-rec", Containers.Cooperative, start: false);
+        try
+        {
+            Engine.BeforeRecordStart = cid =>
+            {
+                if (cid == id)
+                {
+                    _fx.RunScript("kill-daemon", _fx.Dir);
+                    _ = Task.Run(async () =>
+                    {
+                        await Task.Delay(TimeSpan.FromSeconds(1));
+                        _fx.RunScript("start-daemon", _fx.Dir);
+                    });
+                }
+
+                return Task.CompletedTask;
+            };
+            var info = await Engine.StartAsync(id).WaitAsync(TimeSpan.FromSeconds(60));
+            Engine.BeforeRecordStart = null;
+            Assert.Equal(ContainerStatus.Running, info.Status);
+            var labels = (await _fx.Client.GetContainerAsync(id)).Labels;
+            Assert.Equal(StateLabels.StateRunning, labels.GetValueOrDefault(StateLabels.State));
+            Assert.Equal("0", labels.GetValueOrDefault(StateLabels.RestartCount));
+        }
+        finally
+        {
+            Engine.BeforeRecordStart = null;
+            await _fx.RemoveAsync(id);
+        }
+    }
+
     /// <summary>
     /// Cuts a task create (<paramref name="cut"/>, then <paramref name="afterCut"/> once the create
     /// has returned) at a later moment each try (bounded at 90 s), until the next create is refused as

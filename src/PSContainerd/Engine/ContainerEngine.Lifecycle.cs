@@ -139,6 +139,12 @@ public sealed partial class ContainerEngine
         return await GetInfoAsync(id, ct).ConfigureAwait(false);
     }
 
+    /// <summary>How long the record of a start (state, start time, restart count) is retried while containerd is slow or restarting.</summary>
+    internal static readonly TimeSpan RecordStartRetry = TimeSpan.FromSeconds(30);
+
+    /// <summary>Set by tests only: runs after a task started, before its start is recorded.</summary>
+    internal Func<string, Task>? BeforeRecordStart { get; set; }
+
     /// <summary>Creates and starts a new task; on the container's queue. A manual start clears the manual-stop mark.</summary>
     internal async Task StartTaskAsync(ContainerState s, bool manual, int restartCount, CancellationToken ct = default)
     {
@@ -177,7 +183,15 @@ public sealed partial class ContainerEngine
             // failed start (which would read as a stopped container while its task runs).
             try
             {
-                s.RefreshLabels((await StateStore.RecordStartAsync(s.Id, manual, now, restartCount, CancellationToken.None).ConfigureAwait(false)).Labels);
+                if (BeforeRecordStart is { } seam)
+                {
+                    await seam(s.Id).ConfigureAwait(false);
+                }
+
+                // Retried while containerd is slow or restarting: a policy restart's count lost
+                // here lets on-failure:N restart once more than N (chaos seed 20261204).
+                s.RefreshLabels((await TransientRetry.RunAsync(() => StateStore.RecordStartAsync(s.Id, manual, now, restartCount, CancellationToken.None), RecordStartRetry,
+                    (e, pause) => Diagnose(s.Id, $"recording the start (pid {pid}) failed ({e.Kind}: {e.Message}); trying again in {pause.TotalMilliseconds:0} ms")).ConfigureAwait(false)).Labels);
             }
             catch (ContainerdException e)
             {

@@ -196,27 +196,9 @@ internal sealed class ExitRecorder
     /// task deletes (each a shim teardown) on the same connection; an update behind them can
     /// exceed its deadline, and a lost write is an exit nobody can read back (bench: 95 of 300).
     /// </summary>
-    private async Task<ContainerRecord> WriteExitAsync(string id, RecordedExit exit, bool leaveState)
-    {
-        var until = DateTime.UtcNow + RecordRetry;
-        var backoff = TimeSpan.FromMilliseconds(100);
-        while (true)
-        {
-            try
-            {
-                return await _store.RecordExitAsync(id, exit, leaveState: leaveState).ConfigureAwait(false);
-            }
-            catch (ContainerdException e) when (IsTransient(e) && DateTime.UtcNow + backoff < until)
-            {
-                _diagnostic(id, $"recording exit {exit.ExitCode} failed ({e.Kind}: {e.Message}); trying again in {backoff.TotalMilliseconds:0} ms");
-                await Task.Delay(backoff).ConfigureAwait(false);
-                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
-            }
-        }
-    }
-
-    private static bool IsTransient(ContainerdException e) =>
-        e.Kind is ContainerdErrorKind.DeadlineExceeded or ContainerdErrorKind.Unavailable;
+    private Task<ContainerRecord> WriteExitAsync(string id, RecordedExit exit, bool leaveState) =>
+        TransientRetry.RunAsync(() => _store.RecordExitAsync(id, exit, leaveState: leaveState), RecordRetry,
+            (e, pause) => _diagnostic(id, $"recording exit {exit.ExitCode} failed ({e.Kind}: {e.Message}); trying again in {pause.TotalMilliseconds:0} ms"));
 
     /// <summary>
     /// The real status of an exit first recorded as unknown (255 with a Detail), reported later by

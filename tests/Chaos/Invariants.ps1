@@ -82,15 +82,20 @@ function Get-LastDecision($Calls, [string] $Id) {
         if ($c.op -eq 'Stop') { $last = 'stop' }
         elseif ($c.op -eq 'Signal' -and $c.args.Signal -in 'SIGKILL', 'SIGTERM') { $last = if ($c.ok) { 'stop' } elseif ($c.lost) { 'unknown' } else { $last } }
         elseif ($c.op -eq 'Remove') { $last = if ($c.ok) { 'removed' } else { 'unknown' } }
-        elseif ($c.op -in $script:StartOps -and ($c.op -ne 'New' -or $c.args.Start)) {
+        elseif (Test-StartCall $c) {
             $last = if ($c.ok) { 'start' } elseif ($c.errorId -like 'AlreadyExists*' -or $c.errorId -like 'ContainerExists*') { $last } else { 'unknown' }
         }
     }
     return $last
 }
 
+# A call that starts its container: New -Start, Start, Restart
+function Test-StartCall($Call) {
+    ($script:StartOps -contains $Call.op) -and ($Call.op -ne 'New' -or $Call.args.Start)
+}
+
 function Get-StartCalls($Calls, [string] $Id) {
-    @($Calls | Where-Object { $_.id -eq $Id -and ($script:StartOps -contains $_.op) -and ($_.op -ne 'New' -or $_.args.Start) })
+    @($Calls | Where-Object { $_.id -eq $Id -and (Test-StartCall $_) })
 }
 
 # A container whose stop returned Stopped or RestartCancelled is not running afterwards until a
@@ -101,7 +106,7 @@ function Test-StopInvariant($Calls, $Runs, [long] $Now) {
     # the check grow with the square of the history)
     $startsOf = @{}
     foreach ($c in $Calls) {
-        if ($c.id -and ($script:StartOps -contains $c.op) -and ($c.op -ne 'New' -or $c.args.Start)) {
+        if ($c.id -and (Test-StartCall $c)) {
             if (-not $startsOf.ContainsKey($c.id)) { $startsOf[$c.id] = [System.Collections.Generic.List[object]]::new() }
             $startsOf[$c.id].Add($c)
         }

@@ -54,11 +54,12 @@ internal sealed class Reconciler
         TaskInfo? task;
         // The look at the task and the delete below under the container's lock across processes:
         // a start by another session (which takes it) is never between them, so the delete cannot
-        // reach a task that start is creating.
-        using (var held = await _restarts.ContainerLock.AcquireAsync(s.Id, ContainerLock.DefaultTimeout, ct).ConfigureAwait(false))
+        // reach a task that start is creating. An engine that does not manage makes no delete and
+        // takes no lock.
+        using (var held = _manages ? await _restarts.ContainerLock.AcquireAsync(s.Id, ContainerLock.DefaultTimeout, ct).ConfigureAwait(false) : null)
         {
             task = await _client.GetTaskAsync(s.Id, ct).ConfigureAwait(false);
-            if (task is null && _manages && held is not null)
+            if (task is null && held is not null)
             {
                 // containerd restarted while a task create was in flight can hold a task it neither
                 // lists nor reports (its shim lives on, and every create answers "already exists"):

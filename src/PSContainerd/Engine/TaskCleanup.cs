@@ -33,8 +33,10 @@ internal static class TaskCleanup
     /// task containerd does report is another process's create: its "already exists" is the caller's);</item>
     /// <item>cut short by its caller going away (a pwsh killed mid-create: the RPC's context is
     /// cancelled), a shim and bundle that containerd no longer lists but is still tearing down,
-    /// for up to ~10 s, while every create answers "failed to start shim: mkdir …: file exists":
-    /// create again every 250 ms until the bundle is gone, bounded by <see cref="LeftoverWait"/>.</item>
+    /// for up to ~10 s, while every create answers "failed to start shim: mkdir …: file exists" or,
+    /// once the bundle is gone but the old shim's socket still answers, "failed to start shim: start
+    /// failed: dial unix …: connection refused": create again every 250 ms until both are gone,
+    /// bounded by <see cref="LeftoverWait"/>.</item>
     /// </list>
     /// Any other refusal, or the same one again past these, is the caller's.
     /// </summary>
@@ -83,7 +85,13 @@ internal static class TaskCleanup
         }
     }
 
-    /// <summary>containerd 1.6's answer to a create while the bundle of an earlier one is still there.</summary>
+    /// <summary>
+    /// containerd 1.6's answers to a create while an earlier one's shim is still being torn down:
+    /// its bundle is still there ("mkdir …: file exists"), or its socket still accepted when the new
+    /// shim looked (the runc shim then hands containerd the old shim's address instead of serving
+    /// its own), and the old shim had closed by the time containerd dialled it ("dial unix …").
+    /// </summary>
     internal static bool IsLeftoverBundle(ContainerdException e) =>
-        e.Message.Contains("failed to start shim", StringComparison.Ordinal) && e.Message.Contains("file exists", StringComparison.Ordinal);
+        e.Message.Contains("failed to start shim", StringComparison.Ordinal)
+        && (e.Message.Contains("file exists", StringComparison.Ordinal) || e.Message.Contains("dial unix", StringComparison.Ordinal));
 }

@@ -61,16 +61,34 @@ function Read-RunLogs([string] $RootFs, $Anchors) {
 
 # Completes each run's end: its own exit line, else the first recorded exit after its start, else
 # the next run's start; $null while it may still run.
+# (Loops, not pipelines: these run over the whole history at every check, and a Where-Object per
+# run or per exit made an hour's final checks take minutes.)
 function Complete-RunEnds($Runs, $Exits) {
     foreach ($id in @($Runs.Keys)) {
         $list = $Runs[$id]
+        $sorted = @(@($Exits[$id]) | Where-Object { $_ } | Sort-Object { $_.at })
         for ($i = 0; $i -lt $list.Count; $i++) {
             $r = $list[$i]
             $next = if ($i + 1 -lt $list.Count) { $list[$i + 1].start } else { $null }
-            $rec = @($Exits[$id] | Where-Object { $_ -and $_.at -ge $r.start - 20 -and ($null -eq $next -or $_.at -le $next) } | Sort-Object { $_.at } | Select-Object -First 1)
-            $r.end = if ($r.exit) { $r.exit } elseif ($rec) { $rec[0].at } else { $next }
+            # the earliest exit recorded from the run's start on, if it came before the next run
+            $rec = $null
+            foreach ($e in $sorted) {
+                if ($e.at -ge $r.start - 20) { if ($null -eq $next -or $e.at -le $next) { $rec = $e }; break }
+            }
+            $r.end = if ($r.exit) { $r.exit } elseif ($rec) { $rec.at } else { $next }
         }
     }
+}
+
+# id -> that container's calls, in the order they were made
+function Group-CallsById($Calls) {
+    $of = @{}
+    foreach ($c in $Calls) {
+        if (-not $c.id) { continue }
+        if (-not $of.ContainsKey($c.id)) { $of[$c.id] = [System.Collections.Generic.List[object]]::new() }
+        $of[$c.id].Add($c)
+    }
+    return $of
 }
 
 # "start" when a container's last decisive call started it; "stop" when it was stopped, killed or
@@ -113,15 +131,22 @@ function Test-StopInvariant($Calls, $Runs, [long] $Now) {
     }
     foreach ($s in $Calls) {
         if ($s.op -ne 'Stop' -or -not $s.t1 -or $s.lost) { continue }
-        $outcome = @($s.result | ForEach-Object { $_.Outcome }) | Select-Object -First 1
+        $outcome = $null
+        foreach ($x in @($s.result)) { $outcome = $x.Outcome; break }
         if ($outcome -notin 'Stopped', 'RestartCancelled') { continue }
-        $starts = if ($startsOf.ContainsKey($s.id)) { $startsOf[$s.id] } else { @() }
+        # A run is allowed when a start call that had not ended before the stop began began before
+        # it: the earliest such call decides for every run (one pass per stop, not one per run).
+        $firstStart = $null
+        if ($startsOf.ContainsKey($s.id)) {
+            foreach ($c in $startsOf[$s.id]) {
+                if (($null -eq $c.t1 -or $c.t1 -gt $s.t0) -and ($null -eq $firstStart -or $c.t0 -lt $firstStart)) { $firstStart = $c.t0 }
+            }
+        }
         foreach ($r in @($Runs[$s.id])) {
             if (-not $r) { continue }
             $alive = ($r.start -gt $s.t1) -or ($r.start -gt $s.t0 -and ($null -eq $r.end -or $r.end -gt $s.t1 + 300))
             if (-not $alive) { continue }
-            $allowed = @($starts | Where-Object { $_.t0 -lt $r.start + 50 -and ($null -eq $_.t1 -or $_.t1 -gt $s.t0) })
-            if ($allowed.Count -eq 0) {
+            if ($null -eq $firstStart -or $firstStart -ge $r.start + 50) {
                 New-Violation 'stopped-stays-stopped' $s.id $r.start ("stop #$($s.n) returned $outcome at +$($s.t1 - $s.t0) ms (ended $($s.t1)); run $($r.run) started at $($r.start) " +
                     "($($r.start - $s.t1) ms after the stop returned) and ended at $(if ($r.end) { $r.end } else { 'never (still running)' }), with no start called in between")
             }
@@ -136,11 +161,13 @@ function Test-StopInvariant($Calls, $Runs, [long] $Now) {
 # started: a New -Start whose session was killed between the two, then stopped), ended no run: its
 # init was runc's, killed before the program ran, so its status is runc's and no run's code.
 function Test-ExitInvariant($Runs, $Exits, $Faults, $Created = @{}, $Calls = @()) {
+    $callsOf = $null
     foreach ($id in @($Exits.Keys)) {
         $list = @($Runs[$id])
         foreach ($e in @($Exits[$id])) {
             if ($null -eq $e -or $null -eq $e.code) { continue }
-            $r = @($list | Where-Object { $_ -and $_.start -le $e.at + 20 }) | Select-Object -Last 1
+            $r = $null
+            foreach ($x in $list) { if ($x -and $x.start -le $e.at + 20) { $r = $x } }
             if (-not $r) { continue }
             if ($r.end -and $e.at -gt $r.end + 1000 -and @($Created[$id] | Where-Object { $_ -ge $r.end -and $_ -le $e.at + 20 }).Count -gt 0) { continue }
             # A run's program exits 10 + RUN % 100 (or dies by a signal: 137, 143); a code below 10
@@ -152,7 +179,8 @@ function Test-ExitInvariant($Runs, $Exits, $Faults, $Created = @{}, $Calls = @()
             if ($e.code -lt 10 -and $r.exit -and $e.at -gt $r.exit + 200) { continue }
             if ($e.code -lt 10 -and -not $r.exit -and $r.end -and $e.at -gt $r.end + 200) {
                 $since = $r.end
-                if (@(Get-StartCalls $Calls $id | Where-Object { $_.t0 -ge $since -and $_.t0 -le $e.at }).Count -gt 0) { continue }
+                if ($null -eq $callsOf) { $callsOf = Group-CallsById $Calls }
+                if (@(Get-StartCalls $callsOf[$id] $id | Where-Object { $_.t0 -ge $since -and $_.t0 -le $e.at }).Count -gt 0) { continue }
             }
             $allowed = if ($null -ne $r.code) { @($r.code, 137) } else { @(137) }
             if ($allowed -contains $e.code) { continue }
@@ -174,22 +202,28 @@ function Test-ExitInvariant($Runs, $Exits, $Faults, $Created = @{}, $Calls = @()
 # manual SIGKILL/SIGTERM (Send-ContainerSignal) until a start; the restart count recorded never
 # exceeds the policy restarts seen (at most one restart per exit).
 function Test-PolicyInvariant($Calls, $Runs, $Specs, $MaxRestartCount) {
+    $callsOf = Group-CallsById $Calls
     foreach ($spec in $Specs) {
         $id = $spec.Id
         $list = @($Runs[$id] | Where-Object { $_ })
-        $starts = @(Get-StartCalls $Calls $id) + @($Calls | Where-Object { $_.op -eq 'Restore' -and (-not $_.id -or $_.id -eq $id) })
-        $resumes = @($Calls | Where-Object { $_.id -eq $id -and $_.op -eq 'Resume' -and $_.ok -and $_.t1 })
+        $own = @($callsOf[$id] | Where-Object { $_ })
+        # in the order the calls were made: a container's start calls and every Restore that covered it
+        $starts = @(foreach ($c in $Calls) { if (($c.id -eq $id -and (Test-StartCall $c)) -or ($c.op -eq 'Restore' -and (-not $c.id -or $c.id -eq $id))) { $c } })
+        $resumes = @(foreach ($c in $own) { if ($c.op -eq 'Resume' -and $c.ok -and $c.t1) { $c } })
+        $signals = @(foreach ($c in $own) { if ($c.op -eq 'Signal' -and $c.ok -and $c.args.Signal -in 'SIGKILL', 'SIGTERM' -and $c.t1) { $c } })
         $streak = 0
         $maxStreak = 0
         $lastExplained = 0
         $previousStart = 0
         foreach ($r in $list) {
-            $explained = @($starts | Where-Object { $_.t0 -le $r.start + 50 -and ($null -eq $_.t1 -or $r.start -le $_.t1 + 1000) }).Count -gt 0
-            if (-not $explained -and @($resumes | Where-Object { $_.t0 -le $r.start + 50 -and $r.start -le $_.t1 + 1000 }).Count -gt 0) {
+            $explained = $false
+            foreach ($c in $starts) { if ($c.t0 -le $r.start + 50 -and ($null -eq $c.t1 -or $r.start -le $c.t1 + 1000)) { $explained = $true; break } }
+            $resumed = $false
+            if (-not $explained) { foreach ($c in $resumes) { if ($c.t0 -le $r.start + 50 -and $r.start -le $c.t1 + 1000) { $resumed = $true; break } } }
+            if ($resumed) {
                 # A task started while a Suspend froze it: its program logs its start only when
                 # resumed. It is the run of a start call made since the run before it began.
-                $pv = $previousStart
-                $explained = @($starts | Where-Object { $_.t0 -gt $pv -and $_.t0 -le $r.start }).Count -gt 0
+                foreach ($c in $starts) { if ($c.t0 -gt $previousStart -and $c.t0 -le $r.start) { $explained = $true; break } }
             }
             $previousStart = $r.start
             if ($explained) { $streak = 0; $lastExplained = $r.start; continue }
@@ -202,8 +236,7 @@ function Test-PolicyInvariant($Calls, $Runs, $Specs, $MaxRestartCount) {
             if ($spec.Policy -match '^on-failure:(\d+)$' -and $streak -gt [int] $Matches[1]) {
                 New-Violation 'restart-policy' $id $r.start "policy $($spec.Policy), yet run $($r.run) is policy restart number $streak since the last start"
             }
-            $kill = @($Calls | Where-Object { $_.id -eq $id -and $_.op -eq 'Signal' -and $_.ok -and $_.args.Signal -in 'SIGKILL', 'SIGTERM' -and
-                $_.t1 -and $_.t1 -lt $r.start - 50 -and $_.t0 -gt $lastExplained })
+            $kill = @(foreach ($c in $signals) { if ($c.t1 -lt $r.start - 50 -and $c.t0 -gt $lastExplained) { $c } })
             if ($kill.Count -gt 0) {
                 New-Violation 'restart-policy' $id $r.start "run $($r.run) restarted by policy at $($r.start) after a manual $($kill[0].args.Signal) (call #$($kill[0].n), returned $($kill[0].t1))"
             }

@@ -102,6 +102,17 @@ Describe 'Chaos invariant stopped-stays-stopped' {
         $new = [ordered]@{ n = 23; op = 'New'; id = 'cx1'; args = @{ Start = $false }; t0 = 5900; t1 = 6100; lost = $false; result = @() }
         @(Test-StopInvariant @($stop, $other, $new) $runs 10000).Count | Should -Be 1
     }
+
+    It 'judges each run by the earliest start that had not ended before the stop began' {
+        # A start that ended before the stop began explains nothing after it; a start made after
+        # run 3 began explains run 4 and not run 3.
+        $before = [ordered]@{ n = 19; op = 'Start'; id = 'cx1'; args = @{}; t0 = 4000; t1 = 4500; lost = $false; result = @() }
+        $later = [ordered]@{ n = 24; op = 'Restart'; id = 'cx1'; args = @{}; t0 = 7000; t1 = 7300; lost = $false; result = @() }
+        $runs.cx1 += [ordered]@{ run = 4; start = 7200; exit = $null; code = $null; term = $false; end = $null }
+        $v = @(Test-StopInvariant @($before, $stop, $later) $runs 10000)
+        $v.Count | Should -Be 1
+        $v[0].t | Should -Be 6000
+    }
 }
 
 Describe 'Chaos invariant restart-policy' {

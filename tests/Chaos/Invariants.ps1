@@ -200,8 +200,9 @@ function Test-ExitInvariant($Runs, $Exits, $Faults, $Created = @{}, $Calls = @()
 # Restart policies, judged from the runs: a run not explained by a start call is a policy restart.
 # `no` never restarts; on-failure:N restarts at most N times in a row; nothing restarts after a
 # manual SIGKILL/SIGTERM (Send-ContainerSignal) until a start; the restart count recorded never
-# exceeds the policy restarts seen (at most one restart per exit).
-function Test-PolicyInvariant($Calls, $Runs, $Specs, $MaxRestartCount) {
+# exceeds the policy restarts seen (at most one restart per exit). $Tally, when given, gets
+# PolicyRestarts: how many runs the rule took for restarts by policy (a figure of the run).
+function Test-PolicyInvariant($Calls, $Runs, $Specs, $MaxRestartCount, $Tally = $null) {
     $callsOf = Group-CallsById $Calls
     foreach ($spec in $Specs) {
         $id = $spec.Id
@@ -228,6 +229,7 @@ function Test-PolicyInvariant($Calls, $Runs, $Specs, $MaxRestartCount) {
             $previousStart = $r.start
             if ($explained) { $streak = 0; $lastExplained = $r.start; continue }
             if ($r.run -eq 1) { continue }   # the first run comes from the setup's New -Start
+            if ($null -ne $Tally) { $Tally.PolicyRestarts = 1 + [int] $Tally.PolicyRestarts }
             $streak++
             if ($streak -gt $maxStreak) { $maxStreak = $streak }
             if ($spec.Policy -eq 'no') {

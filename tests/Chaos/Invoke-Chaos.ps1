@@ -469,8 +469,9 @@ function Invoke-FinalChecks {
     # the last run of a container whose task is gone ended at the latest now
     Add-Violations (Test-StopInvariant $Calls $runs (Now))
     Add-Violations (Test-ExitInvariant $runs $Exits $Faults $Created $Calls)
-    Add-Violations (Test-PolicyInvariant $Calls $runs $Specs $MaxRestartCount)
-    return @{ Runs = $runs; Unchecked = $unchecked }
+    $tally = @{ PolicyRestarts = 0 }
+    Add-Violations (Test-PolicyInvariant $Calls $runs $Specs $MaxRestartCount $tally)
+    return @{ Runs = $runs; Unchecked = $unchecked; PolicyRestarts = $tally.PolicyRestarts }
 }
 
 # --- the run --------------------------------------------------------------------------------------
@@ -555,7 +556,7 @@ try {
     $runCount = 0; foreach ($id in $final.Runs.Keys) { $runCount += @($final.Runs[$id]).Count }
     foreach ($id in $final.Runs.Keys) { foreach ($r in $final.Runs[$id]) { Add-History ([ordered]@{ k = 'run'; id = $id; run = $r.run; start = $r.start; end = $r.end; code = $r.code; term = $r.term }) } }
     $exitCount = 0; foreach ($id in $Exits.Keys) { $exitCount += $Exits[$id].Count }
-    $summary = "chaos seed ${Seed}: $($Calls.Count) calls, $(@($Faults | Where-Object { $_.pid }).Count) faults ($($Faults.Count) planned), $runCount runs, $exitCount exits checked, " +
+    $summary = "chaos seed ${Seed}: $($Calls.Count) calls, $(@($Faults | Where-Object { $_.pid }).Count) faults ($($Faults.Count) planned), $runCount runs ($($final.PolicyRestarts) by restart policy), $exitCount exits checked, " +
         "$($Violations.Count) violation(s)$(if ($final.Unchecked) { "; restart duty not judged (backoff beyond the wait): $($final.Unchecked -join ', ')" })"
     $exitCode = if ($Violations.Count -gt 0) { 1 } else { 0 }
     $null = Invoke-Now 'Cleanup' $null ([ordered]@{}) 60000

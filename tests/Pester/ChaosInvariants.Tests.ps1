@@ -138,6 +138,12 @@ Describe 'Chaos invariant restart-policy' {
         $v.Count | Should -BeGreaterThan 0
         $v[0].invariant | Should -Be 'restart-policy'
     }
+
+    It 'counts the runs it takes for restarts by policy' {
+        $tally = @{ PolicyRestarts = 0 }
+        $null = Test-PolicyInvariant @($start, $resume) $runs @($spec) @{} $tally
+        $tally.PolicyRestarts | Should -Be 2   # runs 2 and 4; run 1 is the setup's, run 3 the Start's
+    }
 }
 
 Describe 'Chaos run times from the containers'' uptime' {

@@ -47,10 +47,7 @@ public sealed class OwnershipTests
     public async Task E1_an_engine_that_is_not_the_supervisor_records_exits_but_never_restarts()
     {
         await using var scratch = new Scratch(_fx, "e1b");
-        var holder = scratch.Open();
-        await Containers.Until(() => Task.FromResult(holder.IsSupervisor), TimeSpan.FromSeconds(5), "the first engine holds the duty");
-        var second = scratch.Open();
-        Assert.False(second.IsSupervisor);
+        var (_, second) = await scratch.OpenHolderAndOtherAsync();
         var events = second.Events.Subscribe();
         await using var c = await TestContainer.StartAsync(second, _fx.RootFs, "rec", FailsSoon, Containers.Policy("always"));
         // The second engine records every exit; the restarts it sees are the holder's.
@@ -87,10 +84,7 @@ public sealed class OwnershipTests
         // task, answered RestartCancelled, and the restart went on. The pause below holds that
         // window open for 2 s, or until the stop returns.
         await using var scratch = new Scratch(_fx, "seed6");
-        var holder = scratch.Open();
-        await Containers.Until(() => Task.FromResult(holder.IsSupervisor), TimeSpan.FromSeconds(5), "the first engine holds the duty");
-        var other = scratch.Open();
-        Assert.False(other.IsSupervisor);
+        var (holder, other) = await scratch.OpenHolderAndOtherAsync();
 
         var paused = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Task<StopResult>? stop = null;
@@ -121,10 +115,7 @@ public sealed class OwnershipTests
         // due it read the policy as spent and cancelled: the labels said stopped by hand while the
         // task ran. The pause below holds the holder's restart until the Restore is done.
         await using var scratch = new Scratch(_fx, "s1204");
-        var holder = scratch.Open();
-        await Containers.Until(() => Task.FromResult(holder.IsSupervisor), TimeSpan.FromSeconds(5), "the first engine holds the duty");
-        var other = scratch.Open();
-        Assert.False(other.IsSupervisor);
+        var (holder, other) = await scratch.OpenHolderAndOtherAsync();
         var due = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         holder.Restarts.PauseBeforeLook = async _ =>

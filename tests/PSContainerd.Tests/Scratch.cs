@@ -35,6 +35,19 @@ internal sealed class Scratch : IAsyncDisposable
     }
 
     /// <summary>
+    /// Two engines as two sessions: the first opened, and holding the restart duty before the
+    /// second opens (which then does not hold it).
+    /// </summary>
+    public async Task<(ContainerEngine Holder, ContainerEngine Other)> OpenHolderAndOtherAsync()
+    {
+        var holder = Open();
+        await Containers.Until(() => Task.FromResult(holder.IsSupervisor), TimeSpan.FromSeconds(5), "the first engine holds the duty");
+        var other = Open();
+        Assert.False(other.IsSupervisor);
+        return (holder, other);
+    }
+
+    /// <summary>
     /// A holder of the namespace's restart duty that does nothing (a holder that hangs, or one
     /// gone to sleep): engines cannot take the duty until it is disposed. A lock of its own open
     /// file, so it excludes the engines of this process as it would another process's.

@@ -80,11 +80,11 @@ function Complete-RunEnds($Runs, $Exits) {
     }
 }
 
-# id -> that container's calls, in the order they were made
-function Group-CallsById($Calls) {
+# id -> that container's calls (or, with -StartsOnly, its start calls), in the order they were made
+function Group-CallsById($Calls, [switch] $StartsOnly) {
     $of = @{}
     foreach ($c in $Calls) {
-        if (-not $c.id) { continue }
+        if (-not $c.id -or ($StartsOnly -and -not (Test-StartCall $c))) { continue }
         if (-not $of.ContainsKey($c.id)) { $of[$c.id] = [System.Collections.Generic.List[object]]::new() }
         $of[$c.id].Add($c)
     }
@@ -112,23 +112,13 @@ function Test-StartCall($Call) {
     ($script:StartOps -contains $Call.op) -and ($Call.op -ne 'New' -or $Call.args.Start)
 }
 
-function Get-StartCalls($Calls, [string] $Id) {
-    @($Calls | Where-Object { $_.id -eq $Id -and (Test-StartCall $_) })
-}
-
 # A container whose stop returned Stopped or RestartCancelled is not running afterwards until a
 # start of it is called: no run of it is alive after the stop returned, unless a start call
 # (New -Start, Start, Restart; by any session) began before that run and did not end before the stop began.
 function Test-StopInvariant($Calls, $Runs, [long] $Now) {
     # the start calls of each container, gathered once (per stop, a filter over every call made
     # the check grow with the square of the history)
-    $startsOf = @{}
-    foreach ($c in $Calls) {
-        if ($c.id -and (Test-StartCall $c)) {
-            if (-not $startsOf.ContainsKey($c.id)) { $startsOf[$c.id] = [System.Collections.Generic.List[object]]::new() }
-            $startsOf[$c.id].Add($c)
-        }
-    }
+    $startsOf = Group-CallsById $Calls -StartsOnly
     foreach ($s in $Calls) {
         if ($s.op -ne 'Stop' -or -not $s.t1 -or $s.lost) { continue }
         $outcome = $null
@@ -161,7 +151,7 @@ function Test-StopInvariant($Calls, $Runs, [long] $Now) {
 # started: a New -Start whose session was killed between the two, then stopped), ended no run: its
 # init was runc's, killed before the program ran, so its status is runc's and no run's code.
 function Test-ExitInvariant($Runs, $Exits, $Faults, $Created = @{}, $Calls = @()) {
-    $callsOf = $null
+    $startsOf = $null
     foreach ($id in @($Exits.Keys)) {
         $list = @($Runs[$id])
         foreach ($e in @($Exits[$id])) {
@@ -179,8 +169,8 @@ function Test-ExitInvariant($Runs, $Exits, $Faults, $Created = @{}, $Calls = @()
             if ($e.code -lt 10 -and $r.exit -and $e.at -gt $r.exit + 200) { continue }
             if ($e.code -lt 10 -and -not $r.exit -and $r.end -and $e.at -gt $r.end + 200) {
                 $since = $r.end
-                if ($null -eq $callsOf) { $callsOf = Group-CallsById $Calls }
-                if (@(Get-StartCalls $callsOf[$id] $id | Where-Object { $_.t0 -ge $since -and $_.t0 -le $e.at }).Count -gt 0) { continue }
+                if ($null -eq $startsOf) { $startsOf = Group-CallsById $Calls -StartsOnly }
+                if (@($startsOf[$id] | Where-Object { $_ -and $_.t0 -ge $since -and $_.t0 -le $e.at }).Count -gt 0) { continue }
             }
             $allowed = if ($null -ne $r.code) { @($r.code, 137) } else { @(137) }
             if ($allowed -contains $e.code) { continue }

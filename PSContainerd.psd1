@@ -23,6 +23,7 @@
         'Stop-Container'
         'Wait-Container'
         'Send-ContainerSignal'
+        'Invoke-ContainerCommand'
         'Suspend-Container'
         'Resume-Container'
         'Remove-Container'

@@ -35,7 +35,9 @@
         'Set-Container'
         'Get-ContainerLog'
     )
-    FunctionsToExport    = @()
+    # defined only when Pester is loaded before the module (PSContainerd.Testing.ps1, docs/testing.md)
+    FunctionsToExport    = @('New-TestContainer', 'Remove-TestContainer')
+    FileList             = @('PSContainerd.Testing.ps1')
     AliasesToExport      = @()
     VariablesToExport    = @()
     HelpInfoURI          = 'https://github.com/PSContainerd/PSContainerd/tree/main/docs'

@@ -335,7 +335,7 @@ function Invoke-Build {
     # repository root, so the root PSContainerd.psd1 passes Test-ModuleManifest as it is
     Copy-Item -LiteralPath $ManifestPath -Destination $ModuleDir -Force
     $data = Import-PowerShellDataFile -LiteralPath $ManifestPath
-    foreach ($file in @($data.RootModule) + @($data['FormatsToProcess']) + @($data['TypesToProcess'])) {
+    foreach ($file in @($data.RootModule) + @($data['FormatsToProcess']) + @($data['TypesToProcess']) + @($data['FileList'])) {
         if (-not $file -or $file -like '*.dll') { continue }
         $src = @((Join-Path $RepoRoot $file), (Join-Path $RepoRoot "src/PSContainerd/$file")) |
             Where-Object { Test-Path -LiteralPath $_ } | Select-Object -First 1

@@ -46,6 +46,7 @@ public sealed record ReadinessCriteria(
 internal static class ReadinessChecks
 {
     private const string Listen = "0A"; // TCP_LISTEN in /proc/net/tcp's st column
+    private const int SIGSTOP = 19;
 
     /// <summary>The signals the process has a handler for (SigCgt), or null when it is gone.</summary>
     public static ulong? CaughtSignals(uint pid)
@@ -68,6 +69,50 @@ internal static class ReadinessChecks
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// What becomes of <paramref name="signal"/> if it is sent now: whether the process has a handler
+    /// for it (its SigCgt mask), and whether the kernel will drop it: the process is the init of its
+    /// own pid namespace (its last NSpid is 1) and has no handler, and the signal is not SIGKILL or
+    /// SIGSTOP, which an init takes from its parent namespace whatever it does. Null when /proc does
+    /// not say (the process is gone).
+    /// </summary>
+    public static (bool Handled, bool Dropped)? SignalFate(uint pid, int signal)
+    {
+        string? nspid = null;
+        ulong? caught = null;
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (line.StartsWith("NSpid:", StringComparison.Ordinal))
+                {
+                    nspid = line[6..].Trim();
+                }
+                else if (line.StartsWith("SigCgt:", StringComparison.Ordinal))
+                {
+                    caught = ulong.Parse(line.AsSpan(7).Trim(), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+                }
+            }
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        if (nspid is null || caught is not ulong mask)
+        {
+            return null;
+        }
+
+        bool handled = Catches(mask, signal);
+        bool namespaceInit = nspid.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[^1] == "1";
+        return (handled, namespaceInit && !handled && signal is not (Signals.SIGKILL or SIGSTOP));
     }
 
     /// <summary>Whether <paramref name="signal"/> (1..64) is among the caught signals of a SigCgt mask.</summary>

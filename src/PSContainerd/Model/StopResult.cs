@@ -92,6 +92,16 @@ public sealed class StopResult
 
     public TimeSpan Duration { get; init; }
 
+    /// <summary>
+    /// Whether the container's init process had a handler for the stop signal when it was sent
+    /// (its SigCgt mask). False: the kernel drops the signal for a pid namespace's init, and the stop
+    /// escalates once the grace period runs out. Null when no signal was sent or /proc did not say.
+    /// </summary>
+    public bool? SignalHandled { get; init; }
+
+    /// <summary>From the stop signal's delivery to the exit; null when no signal was sent or no exit seen.</summary>
+    public TimeSpan? TimeToExit { get; init; }
+
     public IReadOnlyList<StopStep> Steps { get; init; } = Array.Empty<StopStep>();
 
     /// <summary>What the stop had to warn about (a garbage stop-signal or stop-timeout label, and what it used instead).</summary>

@@ -46,9 +46,9 @@ Describe 'Invoke-ContainerCommand' {
         (& ctr --address $env:CONTAINERD_ADDRESS -n default tasks ps $c.Id | Select-Object -Skip 1 | Where-Object { $_.Trim() }).Count | Should -Be 1
     }
 
-    It 'adds -Env to the container environment and runs in -WorkingDirectory' {
+    It 'adds -Environment (alias -Env) to the container environment and runs in -WorkingDirectory' {
         $c = New-RunningContainer
-        $r = Invoke-ContainerCommand -Id $c.Id -Command sh, -c, 'echo "$GREETING:$(pwd)"' -Env GREETING=hello -WorkingDirectory /tmp
+        $r = Invoke-ContainerCommand -Id $c.Id -Command sh, -c, 'echo "$GREETING:$(pwd)"' -Environment GREETING=hello -WorkingDirectory /tmp
         $r.Output.Trim() | Should -Be 'hello:/tmp'
         # the container's own PATH is still there
         (Invoke-ContainerCommand -Id $c.Id -Command sh, -c, 'echo $PATH' -Env X=1).Output | Should -Match '/bin'
@@ -78,7 +78,7 @@ Describe 'Invoke-ContainerCommand' {
         $err[0].Exception.Message | Should -Match ([regex]::Escape($id))
     }
 
-    It 'refuses an -Env entry without = before running anything' {
+    It 'refuses an -Environment entry without = before running anything' {
         $c = New-RunningContainer
         { Invoke-ContainerCommand -Id $c.Id -Command true -Env NOEQUALS } | Should -Throw -ErrorId 'InvalidContainerSpec*'
     }

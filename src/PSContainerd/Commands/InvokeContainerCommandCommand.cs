@@ -25,7 +25,8 @@ public sealed class InvokeContainerCommandCommand : ContainerIdCmdlet
     /// <summary>NAME=VALUE pairs added to the container's environment for this command (a name given again replaces the container's value).</summary>
     [Parameter]
     [ValidateNotNull]
-    public string[] Env { get; set; } = Array.Empty<string>();
+    [Alias("Env")]
+    public string[] Environment { get; set; } = Array.Empty<string>();
 
     /// <summary>The working directory inside the container; default: the container's own.</summary>
     [Parameter]
@@ -44,11 +45,11 @@ public sealed class InvokeContainerCommandCommand : ContainerIdCmdlet
 
     protected override void BeginProcessing()
     {
-        foreach (var e in Env)
+        foreach (var e in Environment)
         {
             if (e.IndexOf('=') <= 0)
             {
-                ThrowTerminatingError(ErrorRecords.InvalidContainerSpec("Env", e, "each entry is NAME=VALUE"));
+                ThrowTerminatingError(ErrorRecords.InvalidContainerSpec(nameof(Environment), e, "is not of the form NAME=value"));
             }
         }
     }
@@ -59,7 +60,7 @@ public sealed class InvokeContainerCommandCommand : ContainerIdCmdlet
 
     protected override async Task ActAsync(ContainerTarget target, IOutputSink sink, CancellationToken ct)
     {
-        var request = new ExecRequest(Command, Env, WorkingDirectory, Timeout < 0 ? null : TimeSpan.FromSeconds(Timeout));
+        var request = new ExecRequest(Command, Environment, WorkingDirectory, Timeout < 0 ? null : TimeSpan.FromSeconds(Timeout));
         sink.Output(await target.Engine.ExecAsync(target.Id, request, ct).ConfigureAwait(false));
     }
 }

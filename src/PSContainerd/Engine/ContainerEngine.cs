@@ -203,6 +203,31 @@ public sealed partial class ContainerEngine : IAsyncDisposable
         };
     }
 
+    /// <summary>
+    /// A Version call to <paramref name="address"/> in the background, its result dropped: the
+    /// channel and its connection are made, and their code compiled, before the first real call
+    /// needs them. Nothing happens when no file is at the path.
+    /// </summary>
+    public static void WarmUp(string address)
+    {
+        if (!File.Exists(address))
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await new ContainerdClient(address, "default").VersionAsync(CancellationToken.None, TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // the first real call reports what is wrong
+            }
+        });
+    }
+
     internal void Log(string message) => Diagnostic?.Invoke(message);
 
     /// <summary>A failure of background work: to <see cref="Diagnostic"/> and as a Diagnostic ContainerEvent (Get-ContainerEvent -Type Diagnostic).</summary>

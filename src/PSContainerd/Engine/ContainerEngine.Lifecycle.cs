@@ -274,6 +274,7 @@ public sealed partial class ContainerEngine
         {
         }
 
+        DefaultLogs.Delete(Address, Namespace, id);
         if (s is not null)
         {
             Forget(s);

@@ -12,7 +12,9 @@ Describe 'Runbook use' {
         function New-Service([string[]] $Command, [hashtable] $With = @{}, [string] $Prefix = 'rb') {
             $id = New-TestId $Prefix
             $script:Ids.Add($id)
-            New-Container -Id $id -RootFs $script:RootFs -Command $Command -Start @With -ErrorAction Stop
+            $params = @{ Id = $id; RootFs = $script:RootFs; Command = $Command }
+            foreach ($k in $With.Keys) { $params[$k] = $With[$k] }
+            New-Container @params -Start -ErrorAction Stop
         }
     }
 
@@ -142,6 +144,38 @@ Describe 'Runbook use' {
             $c = New-Service 'readlink', '/proc/self/ns/net'
             Wait-Container -Id $c.Id -Timeout 20 | Out-Null
             Get-ContainerLog -Id $c.Id | Should -Not -Be (Get-Item /proc/self/ns/net).LinkTarget
+        }
+    }
+
+    Describe 'docs/rootfs.md' {
+        BeforeAll {
+            # The recipe as the page writes it: the bash block of its "By hand" section.
+            $page = Get-Content -Raw (Join-Path $PSScriptRoot '../../docs/rootfs.md')
+            $byHand = $page.Substring($page.IndexOf('## By hand'))
+            $script:Recipe = [regex]::Match($byHand, '```bash\n(.*?)```', 'Singleline').Groups[1].Value
+        }
+
+        It 'the by-hand busybox recipe makes a root filesystem that runs, with <Variant>' -ForEach @(
+            @{ Variant = 'the relative-link loop'; Chroot = $false }
+            @{ Variant = 'chroot and busybox --install -s'; Chroot = $true }
+        ) {
+            $script:Recipe | Should -Not -BeNullOrEmpty
+            $dir = Join-Path $TestDrive ($Variant -replace '\W', '')
+            New-Item -ItemType Directory -Path $dir | Out-Null
+            $script = if ($Chroot) {
+                ($script:Recipe -split "`n" | Where-Object { $_ -notmatch '^\s*(for |\[|done)' }) -join "`n"
+                'chroot rootfs /bin/busybox --install -s /bin'
+            } else { $script:Recipe }
+            Push-Location $dir
+            try {
+                $script -join "`n" | bash -e
+                $LASTEXITCODE | Should -Be 0
+                (Get-Item rootfs/bin/sh).LinkTarget | Should -BeIn 'busybox', '/bin/busybox'
+                $c = New-Service '/bin/sh', '-c', 'echo hello' -With @{ RootFs = './rootfs' }
+            }
+            finally { Pop-Location }
+            (Wait-Container -Id $c.Id -Timeout 20).ExitCode | Should -Be 0
+            Get-ContainerLog -Id $c.Id | Should -Be 'hello'
         }
     }
 }

@@ -4,9 +4,7 @@
 Describe 'Messages' {
     BeforeAll {
         . $PSScriptRoot/TestHelpers.ps1
-        Assert-TestEnvironment
-        Import-ModuleUnderTest
-        $script:RootFs = $env:PSCD_TEST_ROOTFS
+        Initialize-TestSuite
         $script:Ids = [System.Collections.Generic.List[string]]::new()
     }
 
@@ -28,7 +26,7 @@ Describe 'Messages' {
             try {
                 $id = New-TestId 'ux'
                 $script:Ids.Add($id)
-                $c = New-Container -Id $id -RootFs $script:RootFs -Address "unix://$script:Socket" -ErrorAction Stop
+                $c = New-Container -Id $id -RootFs $env:PSCD_TEST_ROOTFS -Address "unix://$script:Socket" -ErrorAction Stop
                 $c.Address | Should -Be $script:Socket
                 (Get-Container -Id $id -Address "unix://$script:Socket" -ErrorAction Stop).Id | Should -Be $id
             }
@@ -38,7 +36,7 @@ Describe 'Messages' {
         It 'takes unix:///path in $env:CONTAINERD_ADDRESS as the absolute path' {
             $id = New-TestId 'ux'
             $script:Ids.Add($id)
-            New-Container -Id $id -RootFs $script:RootFs -ErrorAction Stop | Out-Null
+            New-Container -Id $id -RootFs $env:PSCD_TEST_ROOTFS -ErrorAction Stop | Out-Null
             Push-Location $script:Elsewhere
             try {
                 $env:CONTAINERD_ADDRESS = "unix://$script:Socket"
@@ -104,7 +102,7 @@ Describe 'Messages' {
         It 'names the container, from New-Container -Start and from Start-Container' {
             $id = New-TestId 'bad-start'
             $script:Ids.Add($id)
-            New-Container -Id $id -RootFs $script:RootFs -Command '/no/such/program' -Start -ErrorVariable err -ErrorAction SilentlyContinue | Out-Null
+            New-Container -Id $id -RootFs $env:PSCD_TEST_ROOTFS -Command '/no/such/program' -Start -ErrorVariable err -ErrorAction SilentlyContinue | Out-Null
             $err.Count | Should -Be 1
             "$($err[0])" | Should -BeLike "*Container '$id' could not start*/no/such/program*"
 

@@ -4,15 +4,13 @@
 Describe 'Output for logs and tools' {
     BeforeAll {
         . $PSScriptRoot/TestHelpers.ps1
-        Assert-TestEnvironment
-        Import-ModuleUnderTest
-        $script:RootFs = $env:PSCD_TEST_ROOTFS
+        Initialize-TestSuite
         $script:Ids = [System.Collections.Generic.List[string]]::new()
 
         function New-Running([string] $Prefix) {
             $id = New-TestId $Prefix
             $script:Ids.Add($id)
-            New-Container -Id $id -RootFs $script:RootFs -Command sleep, 100 -Label @{ tier = 'web' } -Start -ErrorAction Stop
+            New-Container -Id $id -RootFs $env:PSCD_TEST_ROOTFS -Command sleep, 100 -Label @{ tier = 'web' } -Start -ErrorAction Stop
         }
 
         # One of each result type, from real containers: an escalated stop (steps with kinds and
@@ -118,7 +116,7 @@ Describe 'Output for logs and tools' {
 
     It 'results that came through a job still write enum names in JSON' {
         $id = $script:Ids[0]
-        $job = Start-Job -ArgumentList $script:ModulePath, $env:CONTAINERD_ADDRESS, $script:RootFs {
+        $job = Start-Job -ArgumentList $script:ModulePath, $env:CONTAINERD_ADDRESS, $env:PSCD_TEST_ROOTFS {
             param($module, $address, $rootfs)
             $env:CONTAINERD_ADDRESS = $address
             Import-Module $module

@@ -4,15 +4,13 @@
 Describe 'Runbook use' {
     BeforeAll {
         . $PSScriptRoot/TestHelpers.ps1
-        Assert-TestEnvironment
-        Import-ModuleUnderTest
-        $script:RootFs = $env:PSCD_TEST_ROOTFS
+        Initialize-TestSuite
         $script:Ids = [System.Collections.Generic.List[string]]::new()
 
         function New-Service([string[]] $Command, [hashtable] $With = @{}, [string] $Prefix = 'rb') {
             $id = New-TestId $Prefix
             $script:Ids.Add($id)
-            $params = @{ Id = $id; RootFs = $script:RootFs; Command = $Command }
+            $params = @{ Id = $id; RootFs = $env:PSCD_TEST_ROOTFS; Command = $Command }
             foreach ($k in $With.Keys) { $params[$k] = $With[$k] }
             New-Container @params -Start -ErrorAction Stop
         }
@@ -121,7 +119,7 @@ Describe 'Runbook use' {
         ) {
             $id = New-TestId 'rbm'
             $script:Ids.Add($id)
-            New-Container -Id $id -RootFs $script:RootFs -Mount ($Spec -replace 'TESTDRIVE', $TestDrive) -ErrorVariable err -ErrorAction SilentlyContinue | Out-Null
+            New-Container -Id $id -RootFs $env:PSCD_TEST_ROOTFS -Mount ($Spec -replace 'TESTDRIVE', $TestDrive) -ErrorVariable err -ErrorAction SilentlyContinue | Out-Null
             $err[0].FullyQualifiedErrorId | Should -BeLike 'InvalidContainerSpec,*'
             Get-Container -Id $id -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         }

@@ -47,7 +47,8 @@ public sealed partial class SinceTransformation : ArgumentTransformationAttribut
             }
         }
 
-        if (TimeSpan.TryParse(s, CultureInfo.InvariantCulture, out var span))
+        // Only hh:mm:ss forms: a bare "10" would be ten days to TimeSpan and a unix time to docker.
+        if (s.Contains(':') && TimeSpan.TryParse(s, CultureInfo.InvariantCulture, out var span))
         {
             return DateTime.UtcNow - span;
         }

@@ -22,6 +22,7 @@ Describe 'Output for logs and tools' {
         $stop = Stop-Container -Id $a.Id -Timeout 0
         $event = @($events | Receive-Job -Wait -AutoRemoveJob)[0]
         $b = New-Running 'out'
+        $exec = Invoke-ContainerCommand -Id $b.Id -Command echo, hi
         Get-Container | Out-Null
         $script:Results = [ordered]@{
             StopResult     = $stop
@@ -32,6 +33,7 @@ Describe 'Output for logs and tools' {
             ContainerEvent = $event
             SupervisorInfo = Wait-Condition -Because 'this process holds the restart duty' { Get-ContainerSupervisor }
             StopStep       = $stop.Steps[0]
+            ExecResult     = $exec
         }
 
         # Every enum-valued property of $Object (and of the objects and lists it holds), as
@@ -70,7 +72,7 @@ Describe 'Output for logs and tools' {
     }
 
     It 'ConvertTo-Json of a <_> writes every enum as its name and no TimeSpan' -ForEach @(
-        'StopResult', 'AlreadyStopped', 'WaitResult', 'RestoreResult', 'ContainerInfo', 'ContainerEvent', 'SupervisorInfo', 'StopStep'
+        'StopResult', 'AlreadyStopped', 'WaitResult', 'RestoreResult', 'ContainerInfo', 'ContainerEvent', 'SupervisorInfo', 'StopStep', 'ExecResult'
     ) {
         $o = $script:Results[$_]
         $json = $o | ConvertTo-Json -Depth 6
@@ -83,7 +85,7 @@ Describe 'Output for logs and tools' {
     }
 
     It 'ConvertTo-Csv of a <_> writes enum names, milliseconds, and no type names' -ForEach @(
-        'StopResult', 'AlreadyStopped', 'WaitResult', 'RestoreResult', 'ContainerInfo', 'ContainerEvent', 'SupervisorInfo', 'StopStep'
+        'StopResult', 'AlreadyStopped', 'WaitResult', 'RestoreResult', 'ContainerInfo', 'ContainerEvent', 'SupervisorInfo', 'StopStep', 'ExecResult'
     ) {
         $o = $script:Results[$_]
         $row = $o | ConvertTo-Csv | ConvertFrom-Csv
@@ -96,9 +98,12 @@ Describe 'Output for logs and tools' {
         }
     }
 
-    It 'a StopResult gives its duration as DurationMs in JSON and CSV, and Duration stays a TimeSpan' {
+    It 'a StopResult gives its durations as DurationMs and TimeToExitMs in JSON and CSV, and Duration stays a TimeSpan' {
         $r = $script:Results.StopResult
         $r.Duration | Should -BeOfType [timespan]
+        $r.TimeToExitMs | Should -Be ([math]::Round($r.TimeToExit.TotalMilliseconds, 1))
+        ($script:Results.ExecResult | ConvertTo-Json | ConvertFrom-Json).DurationMs | Should -Be $script:Results.ExecResult.DurationMs
+        ($script:Results.ExecResult | ConvertTo-Csv | ConvertFrom-Csv).Command | Should -Be 'echo; hi'
         $r.DurationMs | Should -Be ([math]::Round($r.Duration.TotalMilliseconds, 1))
         ($r | ConvertTo-Json | ConvertFrom-Json).DurationMs | Should -Be $r.DurationMs
         [double] ($r | ConvertTo-Csv | ConvertFrom-Csv).DurationMs | Should -Be $r.DurationMs

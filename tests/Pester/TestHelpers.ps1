@@ -34,7 +34,8 @@ function New-TestId([string] $Prefix = 'lc') {
     "$Prefix-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
 }
 
-# Polls $Condition until it returns something truthy, which is returned; throws at the deadline.
+# Polls $Condition until it returns something truthy, which is returned; throws at the deadline,
+# so a bare Wait-Condition is an assertion (piping it to Should -BeTrue adds nothing that can fail).
 function Wait-Condition {
     param(
         [Parameter(Mandatory)] [scriptblock] $Condition,

@@ -15,7 +15,7 @@ namespace PSContainerd.Containerd;
 /// call, a deadline on every unary call, and failures as <see cref="ContainerdException"/>.
 /// No protobuf type crosses this class's public surface.
 /// </summary>
-public sealed class ContainerdClient
+public sealed partial class ContainerdClient
 {
     public const string SpecTypeUrl = "types.containerd.io/opencontainers/runtime-spec/1/Spec";
 

@@ -116,8 +116,6 @@ public sealed partial class ContainerEngine : IAsyncDisposable
     /// <summary>Completes once the event stream is live (started on first use); fails if containerd cannot be reached.</summary>
     public Task WhenMonitoringAsync(CancellationToken ct = default) => _monitor.WhenLiveAsync(TimeSpan.FromSeconds(10), ct);
 
-    public Task<VersionInfo> ProbeAsync(CancellationToken ct = default) => Client.VersionAsync(ct, TimeSpan.FromSeconds(5));
-
     /// <summary>The one container <paramref name="idOrPrefix"/> names (<see cref="ContainerIdMatcher"/>'s rules).</summary>
     public async Task<string> ResolveAsync(string idOrPrefix, CancellationToken ct = default)
     {

@@ -142,6 +142,10 @@ internal sealed partial class StopOperation
         ExitedAt = exit?.ExitedAt,
         OOMKilled = exit?.OomKilled ?? false,
         Duration = _clock.Elapsed,
+        SignalHandled = _signalHandled,
+        TimeToExit = _signalledAt is DateTime at && exit?.ExitedAt is DateTime end && outcome != StopOutcome.AlreadyStopped
+            ? (end > at ? end - at : TimeSpan.Zero)
+            : null,
         Steps = Snapshot(),
         Error = error,
     };

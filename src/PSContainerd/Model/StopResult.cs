@@ -111,6 +111,24 @@ public sealed class StopResult
     /// <summary>How long the stop took, in milliseconds: what logs, JSON and CSV carry.</summary>
     public double DurationMs => Math.Round(Duration.TotalMilliseconds, 1);
 
+    /// <summary>
+    /// Whether the container's init process had a handler for the stop signal when it was sent
+    /// (its SigCgt mask). False: the kernel drops the signal for a pid namespace's init, and the stop
+    /// escalates once the grace period runs out. Null when no signal was sent or /proc did not say.
+    /// </summary>
+    public bool? SignalHandled { get; init; }
+
+    /// <summary>
+    /// From the stop signal's delivery to the exit; null when no signal was sent or no exit seen.
+    /// Hidden from listings and the converters as <see cref="Duration"/> is: they show <see cref="TimeToExitMs"/>.
+    /// </summary>
+    [System.Management.Automation.Hidden]
+    [JsonIgnore]
+    public TimeSpan? TimeToExit { get; init; }
+
+    /// <summary>From the stop signal's delivery to the exit, in milliseconds; null as <see cref="TimeToExit"/>.</summary>
+    public double? TimeToExitMs => TimeToExit is TimeSpan t ? Math.Round(t.TotalMilliseconds, 1) : null;
+
     private readonly IReadOnlyList<StopStep> _steps = TextList<StopStep>.None;
 
     public IReadOnlyList<StopStep> Steps { get => _steps; init => _steps = TextList<StopStep>.Of(value); }

@@ -12,6 +12,8 @@ public enum WaitCondition
     NextExit,
     /// <summary>Waits until the container is deleted.</summary>
     Removed,
+    /// <summary>Waits until the container runs and passes its readiness checks (log line, command, TCP port, signal handler).</summary>
+    Ready,
 }
 
 /// <summary>What Wait-Container writes per container.</summary>

@@ -77,7 +77,7 @@ Describe 'Wait-Container -Condition Ready' {
     }
 
     It 'writes InvalidContainerState for -LogPattern on a container without a log file' {
-        $c = Start-TestService 'sleep 300'
+        $c = Start-TestService 'sleep 300' -With @{ NoLog = $true }
         $r = Wait-Container -Id $c.Id -Condition Ready -LogPattern x -Timeout 5 -ErrorVariable err -ErrorAction SilentlyContinue
         $r | Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -BeLike 'InvalidContainerState*'

@@ -23,6 +23,12 @@ function Import-ModuleUnderTest {
     Import-Module $script:ModulePath -Force -ErrorAction Stop
 }
 
+# What a suite's BeforeAll does first: the fixture checked, the module under test imported.
+function Initialize-TestSuite {
+    Assert-TestEnvironment
+    Import-ModuleUnderTest
+}
+
 # A container id no other test (or earlier run) uses.
 function New-TestId([string] $Prefix = 'lc') {
     "$Prefix-$([guid]::NewGuid().ToString('N').Substring(0, 8))"

@@ -1,5 +1,9 @@
+using Newtonsoft.Json;
+using Newtonsoft.Json.Converters;
+
 namespace PSContainerd;
 
+[JsonConverter(typeof(StringEnumConverter))]
 public enum WaitCondition
 {
     /// <summary>Returns at once for a container that is not running, with its recorded exit.</summary>

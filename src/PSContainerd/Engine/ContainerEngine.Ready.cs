@@ -32,7 +32,7 @@ public sealed partial class ContainerEngine
         {
             string path = record.Labels.GetValueOrDefault(StateLabels.LogPath)
                 ?? throw new ContainerdException(ContainerdErrorKind.FailedPrecondition, Address,
-                    $"Container '{id}' has no log file to match -LogPattern against (it was created without a log: New-Container -LogPath).");
+                    $"Container '{id}' has no log file to match -LogPattern against (it was created with -NoLog, or its default log could not be kept).");
             log = new LogScan(path, criteria.LogPattern);
         }
 

@@ -65,7 +65,7 @@ public sealed partial class ContainerEngine
         if (ev is TaskExitEvent { IsInit: false } exec)
         {
             // An exec process: it does not change the container's state.
-            Events.Publish(Namespace, ev.ContainerId, EventTypes.ExecExit, exec.ExitedAt, ("ExecId", exec.ProcessId), ("ExitCode", exec.ExitStatus.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            PublishExecExit(exec);
             return Task.CompletedTask;
         }
 
@@ -108,6 +108,12 @@ public sealed partial class ContainerEngine
             switch (ev)
             {
                 case TaskExitEvent exit:
+                    if (!await InitExitCheck.IsInitAsync(Client, s, exit.Pid).ConfigureAwait(false))
+                    {
+                        PublishExecExit(exit); // an exec given the container's id as its exec id
+                        break;
+                    }
+
                     if (!s.Loaded && !await AdoptAsync(s, exit.Pid).ConfigureAwait(false))
                     {
                         Events.Publish(Namespace, s.Id, EventTypes.Exit, exit.ExitedAt, ("ExitCode", exit.ExitStatus.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("Source", "event"));
@@ -160,6 +166,9 @@ public sealed partial class ContainerEngine
             Diagnose(s.Id, $"handling {ev.Topic} failed: {e.Message}");
         }
     }
+
+    private void PublishExecExit(TaskExitEvent exec) =>
+        Events.Publish(Namespace, exec.ContainerId, EventTypes.ExecExit, exec.ExitedAt, ("ExecId", exec.ProcessId), ("ExitCode", exec.ExitStatus.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
     /// <summary>
     /// An exit of a container nobody here looked at yet: take it on when the module created it

@@ -250,8 +250,10 @@ public sealed partial class ContainerEngine : IAsyncDisposable
         ObserveExit(s, pid, null, "pidfd");
     }
 
+    /// <summary>Drops a container that is gone, with any restart it had pending (a new container may take its id).</summary>
     internal void Forget(ContainerState s)
     {
+        Restarts.CancelPending(s);
         s.SetRemoved();
         _states.TryRemove(new KeyValuePair<string, ContainerState>(s.Id, s));
     }

@@ -51,6 +51,7 @@ internal sealed class Reconciler
     private async Task<Plan> InspectAsync(ContainerState s, bool stopRunning, CancellationToken ct)
     {
         var rec = await _recordOf(s, ct).ConfigureAwait(false);
+        s.BindRecord(rec.CreatedAt);
         TaskInfo? task;
         // The look at the task and the delete below under the container's lock across processes:
         // a start by another session (which takes it) is never between them, so the delete cannot

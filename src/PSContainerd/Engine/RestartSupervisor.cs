@@ -61,7 +61,13 @@ internal sealed class RestartSupervisor : IDisposable
 
         try
         {
-            s.RefreshLabels((await _client.GetContainerAsync(s.Id).ConfigureAwait(false)).Labels);
+            var rec = await _client.GetContainerAsync(s.Id).ConfigureAwait(false);
+            if (!IsStillTheContainer(s, rec, "restart decision"))
+            {
+                return RestartDecision.No;
+            }
+
+            s.RefreshLabels(rec.Labels);
         }
         catch (ContainerdException e)
         {
@@ -263,6 +269,11 @@ internal sealed class RestartSupervisor : IDisposable
             return;
         }
 
+        if (!IsStillTheContainer(s, rec, "restart"))
+        {
+            return;
+        }
+
         s.RefreshLabels(rec.Labels);
         if (task is not null && task.Status != Containerd.TaskStatus.Stopped)
         {
@@ -288,6 +299,22 @@ internal sealed class RestartSupervisor : IDisposable
         }
 
         await StartAsync(s, manual: false, RestartManager.CountOf(rec.Labels) + 1, "policy").ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="rec"/> is the record whose exit this restart is for. One removed and
+    /// created again under the same id (another CreatedAt; the delete event missed, or not yet
+    /// handled) is a new container: the old one's restart is not its own.
+    /// </summary>
+    private bool IsStillTheContainer(ContainerState s, ContainerRecord rec, string what)
+    {
+        if (!s.IsRemoved && s.IsSameRecord(rec.CreatedAt))
+        {
+            return true;
+        }
+
+        _diagnostic(s.Id, $"{what}: the container was removed{(s.IsRemoved ? string.Empty : $" and created again (at {rec.CreatedAt:O}, was {s.RecordCreatedAt:O})")} since its exit; its restart is dropped");
+        return false;
     }
 
     /// <summary>

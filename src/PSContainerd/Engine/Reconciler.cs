@@ -152,7 +152,7 @@ internal sealed class Reconciler
                 return new Plan(Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, "a restart was pending but the container was stopped by hand: left stopped"));
             }
 
-            int count = RestartManager.CountOf(labels) + 1;
+            int count = RestartManager.NextCountOf(labels);
             bool restarted = await _restarts.RestartNowAsync(s, "restore", resetCount: false).ConfigureAwait(false);
             return new Plan(restarted
                 ? Result(s, taskStatus, RestoreAction.Restarted, recorded?.ExitCode, $"the restart that was pending (due {labels.Get(StateLabels.RestartDue) ?? "?"}) was carried out; restart count {count}")

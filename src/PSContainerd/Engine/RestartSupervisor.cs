@@ -162,7 +162,7 @@ internal sealed class RestartSupervisor : IDisposable
         }
 
         s.Restarts.Reset();
-        int count = resetCount ? 0 : RestartManager.CountOf(s.Labels) + 1;
+        int count = resetCount ? 0 : RestartManager.NextCountOf(s.Labels);
         return await StartAsync(s, manual: resetCount, count, source).ConfigureAwait(false);
     }
 
@@ -298,7 +298,7 @@ internal sealed class RestartSupervisor : IDisposable
             await pause(s.Id).ConfigureAwait(false);
         }
 
-        await StartAsync(s, manual: false, RestartManager.CountOf(rec.Labels) + 1, "policy").ConfigureAwait(false);
+        await StartAsync(s, manual: false, RestartManager.NextCountOf(rec.Labels), "policy").ConfigureAwait(false);
     }
 
     /// <summary>

@@ -142,7 +142,7 @@ internal sealed class Reconciler
         {
             if (s.HasPendingRestart)
             {
-                return new Plan(Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, $"restart pending, due {labels.Get(StateLabels.RestartDue) ?? "soon"}"));
+                return new Plan(Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, $"restart pending, due {DueText(labels)}"));
             }
 
             s.SetNotRunning(ContainerStatus.Restarting, recorded);
@@ -258,6 +258,18 @@ internal sealed class Reconciler
         }
 
         return Result(s, taskStatus, RestoreAction.RecordedExit, exit?.ExitCode, $"{why}: exit code {code} recorded{(exit?.OomKilled == true ? " (OOM-killed)" : string.Empty)}");
+    }
+
+    /// <summary>When the pending restart comes: as recorded, or, beyond the longest backoff (a clock step, a hand-set label), when the supervisor carries it out instead.</summary>
+    private static string DueText(IReadOnlyDictionary<string, string> labels)
+    {
+        if (StateLabels.ParseTime(labels.Get(StateLabels.RestartDue)) is not DateTime due)
+        {
+            return "soon";
+        }
+
+        var at = RestartManager.ClampDue(due, DateTime.UtcNow, out bool clamped);
+        return clamped ? $"{at:O} (recorded as {due:O}, beyond the longest backoff)" : labels.Get(StateLabels.RestartDue)!;
     }
 
     private static string Describe(string? recordedState, RecordedExit? exit) =>

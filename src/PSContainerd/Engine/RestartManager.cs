@@ -76,6 +76,18 @@ internal sealed class RestartManager
         return next > MaxBackoff ? MaxBackoff : next;
     }
 
+    /// <summary>
+    /// When a restart recorded as due at <paramref name="due"/> is carried out: no later than the
+    /// longest backoff from now. No decision ever sets it further away, so a due time beyond that
+    /// is a clock stepped back or a hand-set label, and taken as it stands it would never come
+    /// (a timer holds ~49.7 days at most) and leave the restart pending for ever.
+    /// </summary>
+    public static DateTime ClampDue(DateTime due, DateTime now, out bool clamped)
+    {
+        clamped = due - now > MaxBackoff;
+        return clamped ? now + MaxBackoff : due;
+    }
+
     public static RestartPolicy PolicyOf(IReadOnlyDictionary<string, string> labels) =>
         RestartPolicy.TryParse(labels.Get(StateLabels.RestartPolicy), out var p) ? p : RestartPolicy.No;
 

@@ -98,8 +98,17 @@ internal sealed class RestartSupervisor : IDisposable
         _ = WaitThenRestartAsync(s, due, cts);
     }
 
-    /// <summary>A restart a dead holder left pending (labels say restarting): carried out when due.</summary>
-    public void ResumePending(ContainerState s, DateTime due) => _ = WaitThenRestartAsync(s, due, Pend(s));
+    /// <summary>A restart a dead holder left pending (labels say restarting): carried out when due, and no later than the longest backoff from now.</summary>
+    public void ResumePending(ContainerState s, DateTime due)
+    {
+        var at = RestartManager.ClampDue(due, DateTime.UtcNow, out bool clamped);
+        if (clamped)
+        {
+            _diagnostic(s.Id, $"the restart recorded as due at {due:O} is further away than the longest backoff ({RestartManager.MaxBackoff.TotalSeconds:0} s; a clock step or a hand-set label): carried out at {at:O} instead");
+        }
+
+        _ = WaitThenRestartAsync(s, at, Pend(s));
+    }
 
     /// <summary>Cancels a pending restart, leaving the container stopped by hand; no signal is sent. On the container's queue.</summary>
     public async Task CancelAsync(ContainerState s)

@@ -90,7 +90,7 @@ internal sealed partial class StopOperation
         }
 
         _state.EndStop(this);
-
+        SettleIntent(result);
         _done.TrySetResult(result);
     }
 
@@ -162,9 +162,10 @@ internal sealed partial class StopOperation
             // Written before the first signal, so a process that dies mid-stop leaves enough for
             // Restore-ContainerState to finish it. The deadline is the earliest escalation time.
             DateTime? intended = _settings.TimeoutSeconds < 0 ? null : DateTime.UtcNow.AddSeconds(_settings.TimeoutSeconds);
-            var rec = await _parts.Store.RecordStopIntentAsync(_state.Id, new StopIntent(_settings.Signal, _settings.TimeoutSeconds, intended, ProcessIdentity.Current())).ConfigureAwait(false);
-            _state.RefreshLabels(rec.Labels);
-            AddStep(StopStepKind.RecordIntent, intended is null ? "no deadline" : $"deadline {intended:HH:mm:ss.fff}");
+            if (await RecordIntentAsync(new StopIntent(_settings.Signal, _settings.TimeoutSeconds, intended, ProcessIdentity.Current())).ConfigureAwait(false))
+            {
+                AddStep(StopStepKind.RecordIntent, intended is null ? "no deadline" : $"deadline {intended:HH:mm:ss.fff}");
+            }
         }
 
         return new Begun(null, pid, exited);
@@ -220,6 +221,7 @@ internal sealed partial class StopOperation
         var signals = new SignalRouter(_parts.Client, _state, _timeline, handle, why, _settings.TimeoutSeconds < 0, _parts.ObserveExit);
 
         var sent = await signals.SignalAsync(_settings.Signal).ConfigureAwait(false);
+        _sent |= sent != Delivery.NotDelivered;
         // As docker: the grace period runs from the signal (its delivery, through the pidfd), not from the request.
         _grace.StartAt(DateTime.UtcNow, _settings.TimeoutSeconds);
         await ResumeIfPausedAsync().ConfigureAwait(false);

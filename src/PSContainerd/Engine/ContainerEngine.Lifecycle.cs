@@ -64,6 +64,11 @@ public sealed partial class ContainerEngine
         return true;
     }
 
+    /// <summary>Whether a container with exactly this id exists: the engine's tracked state answers without a call, else one Containers.Get (never a List).</summary>
+    public async Task<bool> ExistsAsync(string id, CancellationToken ct = default) =>
+        (_states.TryGetValue(id, out var known) && known.Loaded && !known.IsRemoved)
+        || await TryGetRecordAsync(id, ct).ConfigureAwait(false) is not null;
+
     private async Task<ContainerRecord?> TryGetRecordAsync(string id, CancellationToken ct)
     {
         try

@@ -49,12 +49,12 @@ internal sealed class ContainerState
     /// </summary>
     public DateTime? RecordCreatedAt { get; private set; }
 
-    /// <summary>Notes the identity of the record this state follows; the first one read stays.</summary>
+    /// <summary>Notes the identity of the record this state follows now (read at a load, a restore, a restart decision).</summary>
     public void BindRecord(DateTime createdAt)
     {
         lock (_gate)
         {
-            if (RecordCreatedAt is null && createdAt != DateTime.MinValue)
+            if (createdAt != DateTime.MinValue)
             {
                 RecordCreatedAt = createdAt;
             }

@@ -62,11 +62,8 @@ internal sealed class RestartSupervisor : IDisposable
         try
         {
             var rec = await _client.GetContainerAsync(s.Id).ConfigureAwait(false);
-            if (!IsStillTheContainer(s, rec, "restart decision"))
-            {
-                return RestartDecision.No;
-            }
-
+            // The exit is decided for the record there is now: a restart it schedules is that record's.
+            s.BindRecord(rec.CreatedAt);
             s.RefreshLabels(rec.Labels);
         }
         catch (ContainerdException e)
@@ -278,7 +275,7 @@ internal sealed class RestartSupervisor : IDisposable
             return;
         }
 
-        if (!IsStillTheContainer(s, rec, "restart"))
+        if (!IsStillTheContainer(s, rec))
         {
             return;
         }
@@ -315,14 +312,14 @@ internal sealed class RestartSupervisor : IDisposable
     /// created again under the same id (another CreatedAt; the delete event missed, or not yet
     /// handled) is a new container: the old one's restart is not its own.
     /// </summary>
-    private bool IsStillTheContainer(ContainerState s, ContainerRecord rec, string what)
+    private bool IsStillTheContainer(ContainerState s, ContainerRecord rec)
     {
         if (!s.IsRemoved && s.IsSameRecord(rec.CreatedAt))
         {
             return true;
         }
 
-        _diagnostic(s.Id, $"{what}: the container was removed{(s.IsRemoved ? string.Empty : $" and created again (at {rec.CreatedAt:O}, was {s.RecordCreatedAt:O})")} since its exit; its restart is dropped");
+        _diagnostic(s.Id, $"restart: the container was removed{(s.IsRemoved ? string.Empty : $" and created again (at {rec.CreatedAt:O}, was {s.RecordCreatedAt:O})")} since its exit; its restart is dropped");
         return false;
     }
 

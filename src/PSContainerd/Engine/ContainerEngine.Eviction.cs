@@ -2,10 +2,12 @@ namespace PSContainerd.Engine;
 
 /// <summary>
 /// Engines nobody can use: one made for a mistyped -Address would otherwise live as long as the
-/// session, re-subscribing to a socket that is not there. An engine whose socket has been missing
-/// for <see cref="EvictAfter"/>, that no call has asked for in that time and that no call or job
-/// uses now (nobody relays its diagnostics, nobody reads its events), is disposed and dropped
-/// from the registry; the next call for that address makes a new one.
+/// session, re-subscribing to a socket that is not there. An engine that never reached containerd
+/// (its event stream never went live), whose socket has been missing for <see cref="EvictAfter"/>,
+/// that no call has asked for in that time and that no call or job uses now (nobody relays its
+/// diagnostics, nobody reads its events), is disposed and dropped from the registry; the next call
+/// for that address makes a new one. An engine that did reach containerd stays through any outage,
+/// as before: it may hold the duty and pending restarts, and callers may keep it.
 /// </summary>
 public sealed partial class ContainerEngine
 {
@@ -65,7 +67,7 @@ public sealed partial class ContainerEngine
             }
 
             long since = Interlocked.CompareExchange(ref e._missingSince, now, 0);
-            if (since == 0 || now - since < bound || now - Interlocked.Read(ref e._lastUsed) < bound || e.InUse)
+            if (since == 0 || now - since < bound || now - Interlocked.Read(ref e._lastUsed) < bound || e.InUse || e.MonitorGeneration > 0)
             {
                 continue;
             }

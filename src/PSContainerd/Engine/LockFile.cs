@@ -65,7 +65,7 @@ internal sealed class LockFile : IDisposable
     }
 
     /// <summary>The folder and the file's path for (<paramref name="address"/>, <paramref name="namespace"/>), without opening anything; null with the reason.</summary>
-    public static (LockFolder Folder, string Name)? Locate(string address, string @namespace, string? folderOverride, out string? problem)
+    public static (LockFolder Folder, string Name, FileCalls.Stat Socket)? Locate(string address, string @namespace, string? folderOverride, out string? problem)
     {
         if (SocketAt(address, out problem) is not { } socket)
         {
@@ -73,7 +73,7 @@ internal sealed class LockFile : IDisposable
         }
 
         var folder = folderOverride is not null ? new LockFolder(folderOverride, FileCalls.EffectiveUid, true) : LockFolder.For(socket.Uid, out problem);
-        return folder is null ? null : (folder, NameFor(socket, @namespace));
+        return folder is null ? null : (folder, NameFor(socket, @namespace), socket);
     }
 
     /// <summary>
@@ -83,13 +83,7 @@ internal sealed class LockFile : IDisposable
     /// </summary>
     public static LockFile? Open(string address, string @namespace, string? folderOverride, out string? problem)
     {
-        if (SocketAt(address, out problem) is not { } socket)
-        {
-            return null;
-        }
-
-        var folder = folderOverride is not null ? new LockFolder(folderOverride, FileCalls.EffectiveUid, true) : LockFolder.For(socket.Uid, out problem);
-        if (folder is null)
+        if (Locate(address, @namespace, folderOverride, out problem) is not var (folder, name, socket))
         {
             return null;
         }
@@ -100,7 +94,6 @@ internal sealed class LockFile : IDisposable
             return null;
         }
 
-        string name = NameFor(socket, @namespace);
         int fd = OpenIn(dir, folder, name, socket, out problem);
         if (fd < 0)
         {

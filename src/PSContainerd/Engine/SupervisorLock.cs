@@ -15,7 +15,7 @@ namespace PSContainerd.Engine;
 /// <see cref="HeartbeatEvery"/>; one older than <see cref="StaleAfter"/> shows as not responding.
 /// See docs/supervisor.md.
 /// </summary>
-internal sealed class SupervisorLock : IDisposable
+internal sealed partial class SupervisorLock : IDisposable
 {
     /// <summary>How often a contender tries the lock: the duty passes on within this (the brief is "within a second").</summary>
     public static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
@@ -33,7 +33,6 @@ internal sealed class SupervisorLock : IDisposable
     private bool _held;
     private bool _disposed;
     private Task? _loop;
-    private long _lastBeat;
     private string? _reported;
 
     /// <param name="folder">A lock folder of this user's other than the usual one (tests).</param>
@@ -112,7 +111,8 @@ internal sealed class SupervisorLock : IDisposable
 
             try
             {
-                await Task.Delay(Poll, _stop.Token).ConfigureAwait(false);
+                // The holder only renews its heartbeat: once a second is enough; contenders try more often.
+                await Task.Delay(IsHeld ? HeartbeatEvery : Poll, _stop.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -135,7 +135,7 @@ internal sealed class SupervisorLock : IDisposable
             {
                 if (SameSocket(held) && held.StillNamed())
                 {
-                    Beat(held, force: false);
+                    Beat(held);
                     return false;
                 }
 
@@ -173,7 +173,7 @@ internal sealed class SupervisorLock : IDisposable
 
             _held = true;
             Since = DateTime.UtcNow;
-            Beat(_file, force: true);
+            Beat(_file);
             _file.RemoveOthersUnused();
             return true;
         }
@@ -213,15 +213,9 @@ internal sealed class SupervisorLock : IDisposable
     }
 
     /// <summary>The holder's record at the start of the file: pid, since (UTC ticks), last beat (monotonic ms).</summary>
-    private void Beat(LockFile f, bool force)
+    private void Beat(LockFile f)
     {
         long now = MonotonicMs();
-        if (!force && now - _lastBeat < HeartbeatEvery.TotalMilliseconds)
-        {
-            return;
-        }
-
-        _lastBeat = now;
         var text = string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId} {Since!.Value.Ticks} {now}").PadRight(HeartbeatRecord.Length - 1) + "\n";
         var bytes = System.Text.Encoding.ASCII.GetBytes(text);
         if (FileCalls.pwrite(f.Fd, bytes, (ulong)bytes.Length, 0) != bytes.Length)
@@ -232,70 +226,6 @@ internal sealed class SupervisorLock : IDisposable
 
     /// <summary>CLOCK_MONOTONIC in ms, the same clock in every process of the host; wall-clock steps do not move it.</summary>
     internal static long MonotonicMs() => Stopwatch.GetTimestamp() * 1000 / Stopwatch.Frequency;
-
-    /// <summary>Where the lock for (<paramref name="address"/>, <paramref name="namespace"/>) lives; null when there is no socket there (or no folder this user may use).</summary>
-    public static string? LockPathFor(string address, string @namespace, string? folder = null) =>
-        LockFile.Locate(address, @namespace, folder, out _) is { } at ? System.IO.Path.Combine(at.Folder.Path, at.Name) : null;
-
-    /// <summary>Who holds the duty for (<paramref name="address"/>, <paramref name="namespace"/>) now, from the kernel's lock table; null when nobody does.</summary>
-    public static SupervisorHolder? Holder(string address, string @namespace, string? folder = null) => Look(address, @namespace, folder).Holder;
-
-    /// <summary>The lock's path, why this process could not use it (null when it could), and its holder.</summary>
-    public static SupervisorLookup Look(string address, string @namespace, string? folder = null)
-    {
-        if (LockFile.Locate(address, @namespace, folder, out string? problem) is not { } at)
-        {
-            return new SupervisorLookup(null, problem, null);
-        }
-
-        string path = System.IO.Path.Combine(at.Folder.Path, at.Name);
-        int dir = at.Folder.Open(out problem, out bool untrusted);
-        if (dir < 0)
-        {
-            return new SupervisorLookup(path, problem, null, untrusted);
-        }
-
-        try
-        {
-            if (FileCalls.StatAt(dir, at.Name) is not { Type: FileCalls.S_IFREG } st
-                || HolderPid(File.ReadAllLines("/proc/locks"), st.Dev, st.Ino) is not int pid)
-            {
-                return new SupervisorLookup(path, null, null);
-            }
-
-            var record = HeartbeatRecord.Read(dir, at.Name);
-            bool? responding = record is { } r && r.ProcessId == pid ? MonotonicMs() - r.BeatMs <= StaleAfter.TotalMilliseconds : null;
-            return new SupervisorLookup(path, null, new SupervisorHolder(pid, record?.ProcessId == pid ? record.Value.Since : null, path, responding));
-        }
-        finally
-        {
-            NativeMethods.close(dir);
-        }
-    }
-
-    /// <summary>
-    /// The pid holding an exclusive FLOCK on (<paramref name="dev"/>, <paramref name="ino"/>) in
-    /// /proc/locks lines ("1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; "->" lines are waiters).
-    /// </summary>
-    internal static int? HolderPid(IEnumerable<string> procLocks, ulong dev, ulong ino)
-    {
-        string id = $"{Major(dev):x2}:{Minor(dev):x2}:{ino}";
-        foreach (var line in procLocks)
-        {
-            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (f.Length >= 6 && f[1] == "FLOCK" && f[3] == "WRITE" && string.Equals(f[5], id, StringComparison.OrdinalIgnoreCase)
-                && int.TryParse(f[4], NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
-            {
-                return pid;
-            }
-        }
-
-        return null;
-    }
-
-    private static ulong Major(ulong dev) => ((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfffUL);
-
-    private static ulong Minor(ulong dev) => (dev & 0xff) | ((dev >> 12) & ~0xffUL);
 
     public void Dispose()
     {
@@ -313,9 +243,3 @@ internal sealed class SupervisorLock : IDisposable
         }
     }
 }
-
-/// <summary>The process that holds a restart duty, as the kernel's lock table says; <see cref="Responding"/> from its heartbeat (null when unreadable).</summary>
-internal sealed record SupervisorHolder(int ProcessId, DateTime? Since, string LockPath, bool? Responding = null);
-
-/// <summary>What a look at a (socket, namespace)'s duty found: its lock file, why it cannot be used, its holder.</summary>
-internal sealed record SupervisorLookup(string? LockPath, string? Problem, SupervisorHolder? Holder, bool UnsafeFolder = false);

@@ -73,6 +73,7 @@ internal sealed class Ctr : IAsyncDisposable
     {
         foreach (var id in _made)
         {
+            await Try("containers", "label", id, "containerd.io/restart.status="); // containerd's restart monitor would start it again
             await Try("tasks", "kill", "-a", "-s", "SIGKILL", id);
             for (int i = 0; i < 50 && (await Try("tasks", "delete", "-f", id)).Output.Contains("running", StringComparison.OrdinalIgnoreCase); i++)
             {

@@ -32,6 +32,8 @@ BeforeAll {
 
 AfterAll {
     foreach ($id in $Made) {
+        # containerd's restart monitor would start it again
+        & ctr --address $env:CONTAINERD_ADDRESS -n $Ns containers label $id 'containerd.io/restart.status=' 2>$null
         & ctr --address $env:CONTAINERD_ADDRESS -n $Ns tasks kill -a -s SIGKILL $id 2>$null
         Wait-Condition -TimeoutSeconds 10 -Because "$id's task stopped" {
             & ctr --address $env:CONTAINERD_ADDRESS -n $Ns tasks delete -f $id 2>&1 | Out-Null
@@ -58,5 +60,81 @@ Describe 'Containers made by ctr run from an image' {
         & ctr --address $env:CONTAINERD_ADDRESS -n $Ns tasks delete $id 2>$null
         Invoke-Ctr tasks start -d $id | Out-Null
         (Get-Container -Namespace $Ns -Id $id).Status | Should -Be 'Running'
+    }
+}
+
+Describe 'Containers the module does not manage' {
+    It 'Wait-Container and Get-Container only read a container ctr made: its stopped task and labels stay' {
+        $id = New-CtrContainer 'ro' -Script 'trap "exit 3" TERM; while true; do sleep 0.1; done'
+        (Get-Container -Namespace $Ns -Id $id).Managed | Should -BeFalse
+
+        Invoke-Ctr tasks kill -s SIGTERM $id | Out-Null
+        (Wait-Container -Namespace $Ns -Id $id -Timeout 30).ExitCode | Should -Be 3
+        (Get-Container -Namespace $Ns -Id $id).ExitCode | Should -Be 3
+
+        (Invoke-Ctr tasks ls) -match "^$id\s.*STOPPED" | Should -Not -BeNullOrEmpty
+        (Get-Container -Namespace $Ns -Id $id).Labels.Keys -like 'pscontainerd/*' | Should -BeNullOrEmpty
+    }
+
+    It 'Restore-ContainerState reports a container ctr made and changes nothing; -WhatIf says what -Adopt would do; -Adopt takes it over' {
+        $id = New-TestId 'rst'
+        $Made.Add($id)
+        Invoke-Ctr run -d $Image $id sh -c 'exit 3' | Out-Null
+        Wait-Condition -Because "$id's task exited" { (Invoke-Ctr tasks ls) -match "^$id\s.*STOPPED" } | Out-Null
+
+        $r = Restore-ContainerState -Namespace $Ns -Id $id
+        $r.Action | Should -Be 'Unchanged'
+        $r.ExitCode | Should -Be 3
+        $r.Detail | Should -Match 'not managed'
+        (Invoke-Ctr tasks ls) -match "^$id\s.*STOPPED" | Should -Not -BeNullOrEmpty
+        (Get-Container -Namespace $Ns -Id $id).Labels.Keys -like 'pscontainerd/*' | Should -BeNullOrEmpty
+
+        $child = Start-ChildSession "Restore-ContainerState -Id $id -Adopt -WhatIf; Restore-ContainerState -Id $id -WhatIf" -Namespace $Ns
+        $out = $child.StandardOutput.ReadToEnd()
+        $child.WaitForExit(60000) | Should -BeTrue
+        $out | Should -Match 'adopt it.*delete its stopped task, record exit code 3'
+        $out | Should -Match 'report only: not managed'
+        (Invoke-Ctr tasks ls) -match "^$id\s.*STOPPED" | Should -Not -BeNullOrEmpty
+
+        $a = Restore-ContainerState -Namespace $Ns -Id $id -Adopt
+        $a.Action | Should -Be 'RecordedExit'
+        $a.ExitCode | Should -Be 3
+        $info = Get-Container -Namespace $Ns -Id $id
+        $info.Managed | Should -BeTrue
+        $info.Labels['pscontainerd/exit-code'] | Should -Be '3'
+    }
+
+    It 'Stop-Container adopts a container ctr made and says so in its steps' {
+        $id = New-CtrContainer 'adopt'
+        $stop = Stop-Container -Namespace $Ns -Id $id -Timeout 5
+        $stop.Outcome | Should -Be 'Stopped'
+        @($stop.Steps | Where-Object Kind -eq 'Adopted').Count | Should -Be 1
+        $info = Get-Container -Namespace $Ns -Id $id
+        $info.Managed | Should -BeTrue
+        $info.AdoptedAt | Should -Not -BeNullOrEmpty
+    }
+}
+
+Describe "Containers containerd's restart monitor restarts" {
+    It "shows containerd's policy, and a stop is not undone by containerd's monitor; a start hands the container back to it" {
+        # The status label once the task runs: given to ctr run, containerd's monitor may create
+        # the task before ctr does, and ctr's own create then fails.
+        $id = New-CtrContainer 'mon' -Label 'containerd.io/restart.policy=always'
+        Invoke-Ctr containers label $id 'containerd.io/restart.status=running' | Out-Null
+        $info = Get-Container -Namespace $Ns -Id $id
+        $info.RestartPolicy | Should -Be 'always'
+        $info.RestartPolicySource | Should -Be 'containerd'
+
+        (Stop-Container -Namespace $Ns -Id $id -Timeout 5).Outcome | Should -Be 'Stopped'
+        (Get-Container -Namespace $Ns -Id $id).Labels['containerd.io/restart.status'] | Should -Be 'stopped'
+        # The fixture's containerd looks every second: four looks, and the task must still be gone.
+        $deadline = [datetime]::UtcNow.AddSeconds(4)
+        while ([datetime]::UtcNow -lt $deadline) {
+            (Get-Container -Namespace $Ns -Id $id).Status | Should -Be 'Stopped' -Because "containerd's restart monitor must not undo the stop"
+            Start-Sleep -Milliseconds 100
+        }
+
+        (Start-Container -Namespace $Ns -Id $id).Status | Should -Be 'Running'
+        (Get-Container -Namespace $Ns -Id $id).Labels['containerd.io/restart.status'] | Should -Be 'running'
     }
 }

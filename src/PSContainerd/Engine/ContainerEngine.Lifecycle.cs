@@ -162,16 +162,24 @@ public sealed partial class ContainerEngine
         var notBefore = DateTime.UtcNow;
         string? log = s.Labels.Get(StateLabels.LogPath);
         string? io = log is null ? null : new Uri(log).AbsoluteUri;
-        await Client.CreateTaskThroughLeftoversAsync(s.Id, io, m => Diagnose(s.Id, m), ct).ConfigureAwait(false);
-
+        string? monitorStatus = manual && Manages ? await HoldFromMonitorAsync(s, ct).ConfigureAwait(false) : null;
         uint pid;
         try
         {
-            pid = await Client.StartTaskAsync(s.Id, ct).ConfigureAwait(false);
+            await Client.CreateTaskThroughLeftoversAsync(s.Id, io, m => Diagnose(s.Id, m), ct).ConfigureAwait(false);
+            try
+            {
+                pid = await Client.StartTaskAsync(s.Id, ct).ConfigureAwait(false);
+            }
+            catch (ContainerdException)
+            {
+                await Client.TryDeleteTaskAsync(s.Id).ConfigureAwait(false);
+                throw;
+            }
         }
-        catch (ContainerdException)
+        catch (ContainerdException) when (monitorStatus is not null)
         {
-            await Client.TryDeleteTaskAsync(s.Id).ConfigureAwait(false);
+            await GiveBackToMonitorAsync(s, monitorStatus).ConfigureAwait(false);
             throw;
         }
 
@@ -190,8 +198,14 @@ public sealed partial class ContainerEngine
 
                 // Retried while containerd is slow or restarting: a policy restart's count lost
                 // here lets on-failure:N restart once more than N (chaos seed 20261204).
-                s.RefreshLabels((await TransientRetry.RunAsync(() => StateStore.RecordStartAsync(s.Id, manual, now, restartCount, CancellationToken.None), RecordStartRetry,
+                // A container the module did not make is adopted by this write: a start is a state change.
+                bool adopting = !StateLabels.IsManaged(s.Labels);
+                s.RefreshLabels((await TransientRetry.RunAsync(() => StateStore.RecordStartAsync(s.Id, manual, now, s.Labels, restartCount, CancellationToken.None), RecordStartRetry,
                     (e, pause) => Diagnose(s.Id, $"recording the start (pid {pid}) failed ({e.Kind}: {e.Message}); trying again in {pause.TotalMilliseconds:0} ms")).ConfigureAwait(false)).Labels);
+                if (adopting)
+                {
+                    Diagnose(s.Id, $"adopted: the container was not managed by PSContainerd; from now on its state is recorded in its {StateLabels.Prefix}* labels");
+                }
             }
             catch (ContainerdException e)
             {
@@ -286,7 +300,7 @@ public sealed partial class ContainerEngine
             recorded = null; // a live task is a new run: the previous run's exit is not its own (docker clears it on start)
         }
 
-        var warnings = new List<string>();
+        var stop = StopSettings.Resolve(labels, null, null, new List<string>());
         return new ContainerInfo
         {
             Id = rec.Id,
@@ -296,13 +310,16 @@ public sealed partial class ContainerEngine
             ExitCode = taskExited ? (int)task!.ExitStatus : recorded?.ExitCode,
             ExitedAt = taskExited ? task!.ExitedAt : recorded?.ExitedAt,
             OOMKilled = recorded?.OomKilled ?? false,
-            StopSignal = StopSettings.Resolve(labels, null, null, warnings) is var st ? Signals.Name(st.Signal) : null,
-            StopTimeout = st.TimeoutSeconds,
-            RestartPolicy = RestartManager.PolicyOf(labels).ToString(),
-            RestartCount = RestartManager.CountOf(labels),
+            StopSignal = Signals.Name(stop.Signal),
+            StopTimeout = stop.TimeoutSeconds,
+            RestartPolicy = ContainerdRestartLabels.PolicyOf(labels) ?? RestartManager.PolicyOf(labels).ToString(),
+            RestartPolicySource = ContainerdRestartLabels.Owned(labels) ? "containerd" : "PSContainerd",
+            RestartCount = ContainerdRestartLabels.Owned(labels) ? StateLabels.ParseInt(labels.Get(ContainerdRestartLabels.Count)) ?? 0 : RestartManager.CountOf(labels),
             Labels = labels,
             CreatedAt = rec.CreatedAt == DateTime.MinValue ? null : rec.CreatedAt,
             Image = rec.Image,
+            Managed = Manages && StateLabels.IsManaged(labels),
+            AdoptedAt = StateLabels.ParseTime(labels.Get(StateLabels.Adopted)),
         };
     }
 

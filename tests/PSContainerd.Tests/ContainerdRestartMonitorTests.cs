@@ -76,4 +76,32 @@ public class ContainerdRestartMonitorTests
         Assert.True(stop.Duration >= TimeSpan.FromSeconds(2.9), $"the stop ended after {stop.Duration}, before its 3 s grace period");
         Assert.Equal(ContainerdRestartLabels.Stopped, (await scratch.Client.GetContainerAsync(id)).Labels.GetValueOrDefault(ContainerdRestartLabels.Status));
     }
+
+    [Fact]
+    public async Task DockerdsContainersShowTheStopSettingsContainerdsRecordHoldsNotTheDefaults()
+    {
+        var raw = new ContainerdClient(_fx.Address, "moby");
+        var engine = ContainerEngine.For(_fx.Address, "moby");
+        string withSignal = "moby-sig-" + Guid.NewGuid().ToString("N")[..8];
+        string without = "moby-none-" + Guid.NewGuid().ToString("N")[..8];
+        var request = new NewContainerRequest(withSignal, _fx.RootFs, new[] { "/bin/true" }, Array.Empty<string>(), new Dictionary<string, string>(), null, null, RestartPolicy.No, false, null);
+        var spec = System.Text.Json.Nodes.JsonNode.Parse(OciSpecBuilder.Build(request, "moby"))!;
+        spec["annotations"] = new System.Text.Json.Nodes.JsonObject { ["org.opencontainers.image.stopSignal"] = "SIGQUIT" };
+        await raw.CreateContainerAsync(new ContainerCreateSpec(withSignal, spec.ToJsonString(), new Dictionary<string, string>()));
+        await raw.CreateContainerAsync(new ContainerCreateSpec(without, OciSpecBuilder.Build(request with { Id = without }, "moby"), new Dictionary<string, string>()));
+        try
+        {
+            var a = await engine.GetInfoAsync(withSignal);
+            Assert.Equal("SIGQUIT", a.StopSignal);
+            Assert.Null(a.StopTimeout);
+            var b = await engine.GetInfoAsync(without);
+            Assert.Null(b.StopSignal);
+            Assert.Null(b.StopTimeout);
+        }
+        finally
+        {
+            await raw.DeleteContainerAsync(withSignal);
+            await raw.DeleteContainerAsync(without);
+        }
+    }
 }

@@ -138,3 +138,20 @@ Describe "Containers containerd's restart monitor restarts" {
         (Get-Container -Namespace $Ns -Id $id).Labels['containerd.io/restart.status'] | Should -Be 'running'
     }
 }
+
+Describe "dockerd's containers (namespace moby)" {
+    BeforeAll {
+        & bash "$PSScriptRoot/../Fixtures/foreign-image.sh" $env:CONTAINERD_ADDRESS moby $env:PSCD_TEST_ROOTFS docker.io/library/pscd-busybox-quit:latest SIGQUIT | Out-Null
+        $script:MobyId = New-TestId 'moby'
+        & timeout 60 ctr --address $env:CONTAINERD_ADDRESS -n moby containers create docker.io/library/pscd-busybox-quit:latest $MobyId sh | Out-Null
+    }
+    AfterAll {
+        & ctr --address $env:CONTAINERD_ADDRESS -n moby containers delete $MobyId 2>$null
+    }
+
+    It 'show the stop signal the record holds and an unknown stop timeout, not the defaults' {
+        $info = Get-Container -Namespace moby -Id $MobyId
+        $info.StopSignal | Should -Be 'SIGQUIT'
+        $info.StopTimeout | Should -BeNullOrEmpty
+    }
+}

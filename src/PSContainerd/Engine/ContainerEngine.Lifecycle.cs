@@ -310,8 +310,9 @@ public sealed partial class ContainerEngine
             ExitCode = taskExited ? (int)task!.ExitStatus : recorded?.ExitCode,
             ExitedAt = taskExited ? task!.ExitedAt : recorded?.ExitedAt,
             OOMKilled = recorded?.OomKilled ?? false,
-            StopSignal = Signals.Name(stop.Signal),
-            StopTimeout = stop.TimeoutSeconds,
+            // In a namespace another manager owns, that manager's stop settings, as far as containerd's record holds them.
+            StopSignal = !Manages ? RecordedStopSettings.Signal(rec) : Signals.Name(stop.Signal),
+            StopTimeout = !Manages ? RecordedStopSettings.Timeout(rec) : stop.TimeoutSeconds,
             RestartPolicy = ContainerdRestartLabels.PolicyOf(labels) ?? RestartManager.PolicyOf(labels).ToString(),
             RestartPolicySource = ContainerdRestartLabels.Owned(labels) ? "containerd" : "PSContainerd",
             RestartCount = ContainerdRestartLabels.Owned(labels) ? StateLabels.ParseInt(labels.Get(ContainerdRestartLabels.Count)) ?? 0 : RestartManager.CountOf(labels),

@@ -17,26 +17,24 @@ public class ContainerdRestartMonitorTests
     public ContainerdRestartMonitorTests(ContainerdFixture fx) => _fx = fx;
 
     /// <summary>
-    /// `ctr run -d` with containerd's restart policy, and the status label added once its task
-    /// runs: given with `ctr run`, the monitor can see the status before ctr has created the task
-    /// and create one itself, and ctr's own create then fails.
+    /// `ctr run -d` with containerd's restart policy, the status label added once its task runs,
+    /// then until the engine sees it running. Given to `ctr run`, the status can be seen by the
+    /// monitor before ctr has created the task: it creates one itself, and ctr's create fails.
     /// </summary>
     private static async Task<string> RunWatchedAsync(Ctr ctr, string prefix, string[] command)
     {
         string id = await ctr.RunAsync(prefix, command, "containerd.io/restart.policy=always");
         await ctr.Must("containers", "label", id, "containerd.io/restart.status=running");
+        await Ctr.UntilRunningAsync(ctr.Engine, id, command);
         return id;
     }
 
     [Fact]
     public async Task StopOfAContainerContainerdsMonitorRestartsIsNotUndoneAndStartHandsItBack()
     {
-        await using var scratch = new Scratch(_fx, "mon");
-        await using var ctr = await Ctr.OpenAsync(_fx, scratch.Namespace);
-        var engine = scratch.Open();
+        await using var ctr = await Ctr.OpenAsync(_fx, "mon");
+        var engine = ctr.Engine;
         string id = await RunWatchedAsync(ctr, "mon", Cooperative);
-        await Containers.Until(async () => (await engine.GetInfoAsync(id)).Status == ContainerStatus.Running, TimeSpan.FromSeconds(10), "ctr's task runs");
-        await Containers.UntilTrapsAsync(engine, id, Cooperative);
 
         var info = await engine.GetInfoAsync(id);
         Assert.Equal("always", info.RestartPolicy);
@@ -44,37 +42,35 @@ public class ContainerdRestartMonitorTests
 
         var stop = await engine.StopAsync(id, null, 5, null);
         Assert.Equal(StopOutcome.Stopped, stop.Outcome);
-        Assert.Equal(ContainerdRestartLabels.Stopped, (await scratch.Client.GetContainerAsync(id)).Labels.GetValueOrDefault(ContainerdRestartLabels.Status));
+        Assert.Equal(ContainerdRestartLabels.Stopped, (await ctr.Client.GetContainerAsync(id)).Labels.GetValueOrDefault(ContainerdRestartLabels.Status));
         // Four of the monitor's looks: it would have started the task again by now.
-        await Containers.AssertNoTask(scratch.Client, id, TimeSpan.FromSeconds(4), "containerd's restart monitor undid the stop");
+        await Containers.AssertNoTask(ctr.Client, id, TimeSpan.FromSeconds(4), "containerd's restart monitor undid the stop");
 
         Assert.Equal(ContainerStatus.Running, (await engine.StartAsync(id)).Status);
-        var labels = (await scratch.Client.GetContainerAsync(id)).Labels;
+        var labels = (await ctr.Client.GetContainerAsync(id)).Labels;
         Assert.Equal(ContainerdRestartLabels.Running, labels.GetValueOrDefault(ContainerdRestartLabels.Status));
         Assert.False(labels.ContainsKey(ContainerdRestartLabels.Held));
 
         // Handed back: a crash is containerd's monitor's to restart.
-        uint pid = (await scratch.Client.GetTaskAsync(id))!.Pid;
+        uint pid = (await ctr.Client.GetTaskAsync(id))!.Pid;
         await ctr.Must("tasks", "kill", "-s", "SIGKILL", id);
-        await Containers.Until(async () => await scratch.Client.GetTaskAsync(id) is { Status: Containerd.TaskStatus.Running } t && t.Pid != pid,
+        await Containers.Until(async () => await ctr.Client.GetTaskAsync(id) is { Status: Containerd.TaskStatus.Running } t && t.Pid != pid,
             TimeSpan.FromSeconds(15), "containerd's restart monitor started the task again after the crash");
     }
 
     [Fact]
     public async Task ContainerdsMonitorDoesNotCutTheGracePeriodOfAStopShort()
     {
-        await using var scratch = new Scratch(_fx, "mongr");
-        await using var ctr = await Ctr.OpenAsync(_fx, scratch.Namespace);
-        var engine = scratch.Open();
+        await using var ctr = await Ctr.OpenAsync(_fx, "mongr");
+        var engine = ctr.Engine;
         // sleep as PID 1 ignores SIGTERM: the stop waits its whole grace period, then SIGKILLs.
         string id = await RunWatchedAsync(ctr, "mongr", new[] { "sleep", "1000" });
-        await Containers.Until(async () => (await engine.GetInfoAsync(id)).Status == ContainerStatus.Running, TimeSpan.FromSeconds(10), "ctr's task runs");
 
         var stop = await engine.StopAsync(id, null, 3, null);
         Assert.Equal(StopOutcome.Stopped, stop.Outcome);
         Assert.Equal(StopEscalation.Kill, stop.Escalation);
         Assert.True(stop.Duration >= TimeSpan.FromSeconds(2.9), $"the stop ended after {stop.Duration}, before its 3 s grace period");
-        Assert.Equal(ContainerdRestartLabels.Stopped, (await scratch.Client.GetContainerAsync(id)).Labels.GetValueOrDefault(ContainerdRestartLabels.Status));
+        Assert.Equal(ContainerdRestartLabels.Stopped, (await ctr.Client.GetContainerAsync(id)).Labels.GetValueOrDefault(ContainerdRestartLabels.Status));
     }
 
     [Fact]

@@ -17,12 +17,9 @@ public class ForeignContainerTests
     [Fact]
     public async Task ImageContainerMadeByCtrGoesThroughStopStartRestartWaitRestoreAndCtrCanStillStartIt()
     {
-        await using var scratch = new Scratch(_fx, "img");
-        await using var ctr = await Ctr.OpenAsync(_fx, scratch.Namespace);
-        var engine = scratch.Open();
-        string id = await ctr.RunAsync("img", Cooperative);
-        await Containers.Until(async () => (await engine.GetInfoAsync(id)).Status == ContainerStatus.Running, TimeSpan.FromSeconds(10), "ctr's task runs");
-        await Containers.UntilTrapsAsync(engine, id, Cooperative);
+        await using var ctr = await Ctr.OpenAsync(_fx, "img");
+        var engine = ctr.Engine;
+        string id = await ctr.RunningAsync("img", Cooperative);
 
         var stop = await engine.StopAsync(id, null, 5, null);
         Assert.Equal(StopOutcome.Stopped, stop.Outcome);
@@ -48,22 +45,21 @@ public class ForeignContainerTests
         // containerd's own client can still start it: the bundle was left clean.
         await ctr.Try("tasks", "delete", id);
         await ctr.Must("tasks", "start", "-d", id);
-        Assert.Equal(Containerd.TaskStatus.Running, (await scratch.Client.GetTaskAsync(id))?.Status);
+        Assert.Equal(Containerd.TaskStatus.Running, (await ctr.Client.GetTaskAsync(id))?.Status);
     }
 
     [Fact]
     public async Task FailedStartOfAnImageContainerLeavesItStartableByCtr()
     {
-        await using var scratch = new Scratch(_fx, "imgfail");
-        await using var ctr = await Ctr.OpenAsync(_fx, scratch.Namespace);
-        var engine = scratch.Open();
+        await using var ctr = await Ctr.OpenAsync(_fx, "imgfail");
+        var engine = ctr.Engine;
         // The command is not in the image yet: the module's start fails at runc's exec.
         string id = await ctr.CreateAsync("late", new[] { "/bin/late" });
         await Assert.ThrowsAsync<ContainerdException>(() => engine.StartAsync(id));
 
         // Put the command into the container's own writable layer, then start it with ctr.
-        var rec = await scratch.Client.GetContainerAsync(id);
-        var mounts = await scratch.Client.SnapshotMountsAsync(rec.Snapshotter, rec.SnapshotKey);
+        var rec = await ctr.Client.GetContainerAsync(id);
+        var mounts = await ctr.Client.SnapshotMountsAsync(rec.Snapshotter, rec.SnapshotKey);
         string upper = mounts.SelectMany(m => m.Options).Single(o => o.StartsWith("upperdir=", StringComparison.Ordinal))["upperdir=".Length..];
         Directory.CreateDirectory(Path.Combine(upper, "bin"));
         string late = Path.Combine(upper, "bin", "late");
@@ -74,6 +70,6 @@ public class ForeignContainerTests
         }
 
         await ctr.Must("tasks", "start", "-d", id);
-        Assert.Equal(Containerd.TaskStatus.Running, (await scratch.Client.GetTaskAsync(id))?.Status);
+        Assert.Equal(Containerd.TaskStatus.Running, (await ctr.Client.GetTaskAsync(id))?.Status);
     }
 }

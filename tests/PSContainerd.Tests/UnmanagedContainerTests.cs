@@ -17,12 +17,9 @@ public class UnmanagedContainerTests
     [Fact]
     public async Task WaitAndGetOnAContainerCtrMadeLeaveItsStoppedTaskAndLabelsAlone()
     {
-        await using var scratch = new Scratch(_fx, "ro");
-        await using var ctr = await Ctr.OpenAsync(_fx, scratch.Namespace);
-        var engine = scratch.Open();
-        string id = await ctr.RunAsync("ro", ExitsThreeOnTerm);
-        await Containers.Until(async () => (await engine.GetInfoAsync(id)).Status == ContainerStatus.Running, TimeSpan.FromSeconds(10), "ctr's task runs");
-        await Containers.UntilTrapsAsync(engine, id, ExitsThreeOnTerm);
+        await using var ctr = await Ctr.OpenAsync(_fx, "ro");
+        var engine = ctr.Engine;
+        string id = await ctr.RunningAsync("ro", ExitsThreeOnTerm);
         Assert.False((await engine.GetInfoAsync(id)).Managed);
 
         var wait = engine.WaitAsync(id, WaitCondition.NotRunning, TimeSpan.FromSeconds(30));
@@ -33,19 +30,18 @@ public class UnmanagedContainerTests
         Assert.Equal(3, info.ExitCode);
 
         // As docker wait and ctr task wait: the stopped task is still there for its owner, and no label was written.
-        Assert.Equal(Containerd.TaskStatus.Stopped, (await scratch.Client.GetTaskAsync(id))?.Status);
-        Assert.DoesNotContain((await scratch.Client.GetContainerAsync(id)).Labels.Keys, k => k.StartsWith(StateLabels.Prefix, StringComparison.Ordinal));
+        Assert.Equal(Containerd.TaskStatus.Stopped, (await ctr.Client.GetTaskAsync(id))?.Status);
+        Assert.DoesNotContain((await ctr.Client.GetContainerAsync(id)).Labels.Keys, k => k.StartsWith(StateLabels.Prefix, StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task RestoreReportsAContainerCtrMadeAndChangesNothingUnlessAdopt()
     {
-        await using var scratch = new Scratch(_fx, "rst");
-        await using var ctr = await Ctr.OpenAsync(_fx, scratch.Namespace);
+        await using var ctr = await Ctr.OpenAsync(_fx, "rst");
         string id = await ctr.RunAsync("rst", new[] { "sh", "-c", "exit 3" });
-        await Containers.Until(async () => (await scratch.Client.GetTaskAsync(id))?.Status == Containerd.TaskStatus.Stopped, TimeSpan.FromSeconds(10), "ctr's task exited");
+        await Containers.Until(async () => (await ctr.Client.GetTaskAsync(id))?.Status == Containerd.TaskStatus.Stopped, TimeSpan.FromSeconds(10), "ctr's task exited");
 
-        var engine = scratch.Open();
+        var engine = ctr.Engine;
         Assert.StartsWith("report only", await engine.DescribeRestoreAsync(id, stopRunning: false, adopt: false));
         Assert.Contains("delete its stopped task, record exit code 3", await engine.DescribeRestoreAsync(id, stopRunning: false, adopt: true));
 
@@ -53,28 +49,25 @@ public class UnmanagedContainerTests
         Assert.Equal(RestoreAction.Unchanged, reported.Action);
         Assert.Equal(3, reported.ExitCode);
         Assert.Contains("not managed", reported.Detail);
-        Assert.Equal(Containerd.TaskStatus.Stopped, (await scratch.Client.GetTaskAsync(id))?.Status);
-        Assert.DoesNotContain((await scratch.Client.GetContainerAsync(id)).Labels.Keys, k => k.StartsWith(StateLabels.Prefix, StringComparison.Ordinal));
+        Assert.Equal(Containerd.TaskStatus.Stopped, (await ctr.Client.GetTaskAsync(id))?.Status);
+        Assert.DoesNotContain((await ctr.Client.GetContainerAsync(id)).Labels.Keys, k => k.StartsWith(StateLabels.Prefix, StringComparison.Ordinal));
 
         var adopted = await engine.RestoreOneAsync(id, stopRunning: false, adopt: true);
         Assert.Equal(RestoreAction.RecordedExit, adopted.Action);
         Assert.Equal(3, adopted.ExitCode);
-        var labels = (await scratch.Client.GetContainerAsync(id)).Labels;
+        var labels = (await ctr.Client.GetContainerAsync(id)).Labels;
         Assert.True(labels.ContainsKey(StateLabels.Adopted));
         Assert.Equal("3", labels[StateLabels.ExitCode]);
-        Assert.Null(await scratch.Client.GetTaskAsync(id));
+        Assert.Null(await ctr.Client.GetTaskAsync(id));
         Assert.True((await engine.GetInfoAsync(id)).Managed);
     }
 
     [Fact]
     public async Task StopAdoptsAContainerCtrMadeAndSaysSoInItsSteps()
     {
-        await using var scratch = new Scratch(_fx, "adopt");
-        await using var ctr = await Ctr.OpenAsync(_fx, scratch.Namespace);
-        var engine = scratch.Open();
-        string id = await ctr.RunAsync("adopt", ExitsThreeOnTerm);
-        await Containers.Until(async () => (await engine.GetInfoAsync(id)).Status == ContainerStatus.Running, TimeSpan.FromSeconds(10), "ctr's task runs");
-        await Containers.UntilTrapsAsync(engine, id, ExitsThreeOnTerm);
+        await using var ctr = await Ctr.OpenAsync(_fx, "adopt");
+        var engine = ctr.Engine;
+        string id = await ctr.RunningAsync("adopt", ExitsThreeOnTerm);
 
         var stop = await engine.StopAsync(id, null, 5, null);
         Assert.Equal(StopOutcome.Stopped, stop.Outcome);

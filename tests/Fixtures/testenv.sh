@@ -154,6 +154,11 @@ disabled_plugins = [
 
 [plugins."io.containerd.internal.v1.opt"]
   path = "$DIR/opt"
+
+# containerd's restart monitor (containers with containerd.io/restart.* labels): on by default,
+# every 10 s; every second here, so tests of the module's hand-over to it need not wait long.
+[plugins."io.containerd.internal.v1.restart"]
+  interval = "1s"
 EOF
   mv -f "$CONFIG.tmp" "$CONFIG"
 }

@@ -38,6 +38,9 @@ public abstract class PerContainerCmdlet : ContainerdCmdlet
     /// <summary>Progress activity shown while many containers are acted on; null for none.</summary>
     protected virtual string? ProgressActivity => null;
 
+    /// <summary>The ShouldProcess action for one resolved container; by default the same for all.</summary>
+    protected virtual string ActionFor(ContainerTarget target, string action) => action;
+
     /// <summary>The work for one resolved, confirmed container.</summary>
     protected abstract Task ActAsync(ContainerTarget target, IOutputSink sink, CancellationToken ct);
 
@@ -76,7 +79,7 @@ public abstract class PerContainerCmdlet : ContainerdCmdlet
         IReadOnlyList<ContainerTarget> targets = Array.Empty<ContainerTarget>();
         Pump(async ct => targets = await ContainerRunner.ResolveAsync(requests, this, EmptyPatternIsError, ct).ConfigureAwait(false));
         var approved = ShouldProcessAction is string action
-            ? targets.Where(t => ShouldProcess(t.ToString(), action)).ToList()
+            ? targets.Where(t => ShouldProcess(t.ToString(), ActionFor(t, action))).ToList()
             : targets;
         if (approved.Count > 0)
         {

@@ -21,7 +21,7 @@ public sealed partial class ContainerEngine
             await s.Enqueue(async () =>
             {
                 s.MarkManuallyStopped();
-                s.RefreshLabels((await StateStore.RecordManualStopAsync(id, ct).ConfigureAwait(false)).Labels);
+                s.RefreshLabels((await StateStore.RecordManualStopAsync(id, s.Labels, ct).ConfigureAwait(false)).Labels);
             }).WaitAsync(ct).ConfigureAwait(false);
         }
 

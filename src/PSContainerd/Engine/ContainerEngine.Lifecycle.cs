@@ -177,6 +177,7 @@ public sealed partial class ContainerEngine
         var notBefore = DateTime.UtcNow;
         string? log = s.Labels.Get(StateLabels.LogPath);
         string? io = log is null ? null : new Uri(log).AbsoluteUri;
+        string? monitorStatus = manual && Manages ? await HoldFromMonitorAsync(s, ct).ConfigureAwait(false) : null;
         uint pid;
         try
         {
@@ -193,6 +194,11 @@ public sealed partial class ContainerEngine
         }
         catch (ContainerdException e)
         {
+            if (monitorStatus is not null)
+            {
+                await GiveBackToMonitorAsync(s, monitorStatus).ConfigureAwait(false);
+            }
+
             throw e.For(CouldNotStart(s.Id));
         }
 
@@ -211,8 +217,14 @@ public sealed partial class ContainerEngine
 
                 // Retried while containerd is slow or restarting: a policy restart's count lost
                 // here lets on-failure:N restart once more than N (chaos seed 20261204).
-                s.RefreshLabels((await TransientRetry.RunAsync(() => StateStore.RecordStartAsync(s.Id, manual, now, restartCount, CancellationToken.None), RecordStartRetry,
+                // A container the module did not make is adopted by this write: a start is a state change.
+                bool adopting = !StateLabels.IsManaged(s.Labels);
+                s.RefreshLabels((await TransientRetry.RunAsync(() => StateStore.RecordStartAsync(s.Id, manual, now, s.Labels, restartCount, CancellationToken.None), RecordStartRetry,
                     (e, pause) => Diagnose(s.Id, $"recording the start (pid {pid}) failed ({e.Kind}: {e.Message}); trying again in {pause.TotalMilliseconds:0} ms")).ConfigureAwait(false)).Labels);
+                if (adopting)
+                {
+                    Diagnose(s.Id, $"adopted: the container was not managed by PSContainerd; from now on its state is recorded in its {StateLabels.Prefix}* labels");
+                }
             }
             catch (ContainerdException e)
             {
@@ -243,7 +255,7 @@ public sealed partial class ContainerEngine
             recorded = null; // a live task is a new run: the previous run's exit is not its own (docker clears it on start)
         }
 
-        var warnings = new List<string>();
+        var stop = StopSettings.Resolve(labels, null, null, new List<string>());
         return new ContainerInfo
         {
             Id = rec.Id,
@@ -253,13 +265,17 @@ public sealed partial class ContainerEngine
             ExitCode = taskExited ? (int)task!.ExitStatus : recorded?.ExitCode,
             ExitedAt = taskExited ? task!.ExitedAt : recorded?.ExitedAt,
             OOMKilled = recorded?.OomKilled ?? false,
-            StopSignal = StopSettings.Resolve(labels, null, null, warnings) is var st ? Signals.Name(st.Signal) : null,
-            StopTimeout = st.TimeoutSeconds,
-            RestartPolicy = RestartManager.PolicyOf(labels).ToString(),
-            RestartCount = RestartManager.CountOf(labels),
+            // In a namespace another manager owns, that manager's stop settings, as far as containerd's record holds them.
+            StopSignal = !Manages ? RecordedStopSettings.Signal(rec) : Signals.Name(stop.Signal),
+            StopTimeout = !Manages ? RecordedStopSettings.Timeout(rec) : stop.TimeoutSeconds,
+            RestartPolicy = ContainerdRestartLabels.PolicyOf(labels) ?? RestartManager.PolicyOf(labels).ToString(),
+            RestartPolicySource = ContainerdRestartLabels.Owned(labels) ? "containerd" : "PSContainerd",
+            RestartCount = ContainerdRestartLabels.Owned(labels) ? StateLabels.ParseInt(labels.Get(ContainerdRestartLabels.Count)) ?? 0 : RestartManager.CountOf(labels),
             Labels = labels,
             CreatedAt = rec.CreatedAt == DateTime.MinValue ? null : rec.CreatedAt,
             Image = rec.Image,
+            Managed = Manages && StateLabels.IsManaged(labels),
+            AdoptedAt = StateLabels.ParseTime(labels.Get(StateLabels.Adopted)),
         };
     }
 

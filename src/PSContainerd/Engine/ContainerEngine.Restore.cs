@@ -13,14 +13,15 @@ public sealed partial class ContainerEngine
     // Restore-ContainerState lists the ids (ListIdsAsync), resolves the ones given, and restores
     // each through RestoreOneAsync: the one restore path, used by the cmdlet and the tests alike.
 
-    private Reconciler Reconciler => _reconciler ??= new Reconciler(Client, Exits, Restarts, Manages, StateOf, GetRecordForRestoreAsync,
+    private Reconciler Reconciler => _reconciler ??= new Reconciler(Client, Exits, Restarts, StateStore, Manages, StateOf, GetRecordForRestoreAsync,
         (id, signal, timeout, ct) => StopAsync(id, signal, timeout, null, ct));
 
     /// <summary>Restores one container by its exact id; see <see cref="Reconciler"/> for what is done.</summary>
-    public async Task<RestoreResult> RestoreOneAsync(string id, bool stopRunning, CancellationToken ct = default)
+    /// <param name="adopt">Also take over a container the module does not manage; without it such a container is only reported.</param>
+    public async Task<RestoreResult> RestoreOneAsync(string id, bool stopRunning, CancellationToken ct = default, bool adopt = false)
     {
         await _monitor.WhenLiveAsync(TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
-        return await Reconciler.RestoreAsync(id, stopRunning, ct).ConfigureAwait(false);
+        return await Reconciler.RestoreAsync(id, stopRunning, adopt, ct).ConfigureAwait(false);
     }
 
     /// <summary>The ids of every container in the namespace, sorted.</summary>

@@ -69,7 +69,7 @@ public sealed partial class ContainerEngine
     /// <summary>Whether a container, as containerd records it now, has a restart the holder must decide or carry out.</summary>
     internal static bool NeedsSupervisor(IReadOnlyDictionary<string, string> labels, TaskInfo? task)
     {
-        if (!labels.Keys.Any(k => k.StartsWith(StateLabels.Prefix, StringComparison.Ordinal)))
+        if (!StateLabels.IsManaged(labels))
         {
             return false;
         }

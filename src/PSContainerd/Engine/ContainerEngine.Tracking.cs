@@ -141,7 +141,7 @@ public sealed partial class ContainerEngine
                     break;
                 case TaskOomEvent oom:
                     s.MarkOom();
-                    if (Manages)
+                    if (Manages && StateLabels.IsManaged(s.Labels))
                     {
                         s.RefreshLabels((await StateStore.RecordOomAsync(s.Id).ConfigureAwait(false)).Labels);
                     }
@@ -187,7 +187,7 @@ public sealed partial class ContainerEngine
             return false;
         }
 
-        if (!rec.Labels.Keys.Any(k => k.StartsWith(StateLabels.Prefix, StringComparison.Ordinal)))
+        if (!StateLabels.IsManaged(rec.Labels))
         {
             return false;
         }

@@ -29,7 +29,8 @@ internal sealed class ExitRecorder
     private readonly Action<string, string> _diagnostic;
     private readonly Action<ContainerState> _forget;
 
-    /// <param name="manages">False in a namespace another manager owns: record in memory only, never delete or write.</param>
+    /// <param name="manages">False in a namespace another manager owns: record in memory only, never delete or write.
+    /// The same holds for a container the module does not manage (<see cref="StateLabels.IsManaged"/>) in any namespace.</param>
     /// <param name="diagnostic">(container id, message) for failures nobody awaits.</param>
     /// <param name="forget">Drops a container the engine no longer tracks (auto-remove).</param>
     public ExitRecorder(ContainerdClient client, LabelStateStore store, EngineEvents events, string @namespace, bool manages, RestartSupervisor restarts, Action<string, string> diagnostic, Action<ContainerState> forget)
@@ -78,13 +79,14 @@ internal sealed class ExitRecorder
         string? detail = null;
         bool deleteAfterRecord = false;
         string? deleteFailure = null;
-        if (_manages && exit is not null)
+        bool manages = Manages(s);
+        if (manages && exit is not null)
         {
             // The exit is known: record it before deleting the task, so no reader (another
             // process's Get-Container) ever sees a container with neither a task nor an exit.
             deleteAfterRecord = true;
         }
-        else if (_manages)
+        else if (manages)
         {
             var (deleted, failure, running) = await DeleteTaskAsync(s.Id).ConfigureAwait(false);
             if (running)
@@ -138,11 +140,18 @@ internal sealed class ExitRecorder
     }
 
     /// <summary>
+    /// Whether this exit may be written down: in a namespace the module manages, on a container
+    /// it manages. A container made by another tool is only read (docker wait and ctr task wait
+    /// change nothing either): its stopped task stays for its owner to delete.
+    /// </summary>
+    private bool Manages(ContainerState s) => _manages && StateLabels.IsManaged(s.Labels);
+
+    /// <summary>
     /// The record says an exit happened and the state is still running: an engine that was not
     /// the holder recorded it and left the restart decision to the holder. True only in the holder.
     /// </summary>
     private bool LeftForTheHolder(IReadOnlyDictionary<string, string> labels) =>
-        _manages && _restarts.IsHolder && labels.Get(StateLabels.State) == StateLabels.StateRunning;
+        _manages && StateLabels.IsManaged(labels) && _restarts.IsHolder && labels.Get(StateLabels.State) == StateLabels.StateRunning;
 
     /// <summary>containerd's and the kernel's clocks against ours: an exit this much before a start still counts as of that run.</summary>
     private static readonly TimeSpan ClockSlack = TimeSpan.FromMilliseconds(50);
@@ -155,14 +164,15 @@ internal sealed class ExitRecorder
     /// </summary>
     public async Task RecordAsync(ContainerState s, RecordedExit exit, string source, bool restoring = false, bool deleteTask = false, bool recordOnly = false)
     {
-        var decision = restoring || recordOnly || !_manages ? RestartDecision.No : await _restarts.DecideAsync(s, exit).ConfigureAwait(false);
-        if (_manages)
+        bool manages = Manages(s);
+        var decision = restoring || recordOnly || !manages ? RestartDecision.No : await _restarts.DecideAsync(s, exit).ConfigureAwait(false);
+        if (manages)
         {
             bool leaveState = !decision.Restart && !_restarts.IsHolder && !restoring
                 && RestartManager.WouldRestart(s.Labels, exit.ExitCode ?? 255, s.ManuallyStopped);
             try
             {
-                s.RefreshLabels((await WriteExitAsync(s.Id, exit, leaveState || decision.Restart).ConfigureAwait(false)).Labels);
+                s.RefreshLabels((await WriteExitAsync(s.Id, exit, leaveState || decision.Restart, s.Labels).ConfigureAwait(false)).Labels);
             }
             catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
             {
@@ -196,8 +206,8 @@ internal sealed class ExitRecorder
     /// task deletes (each a shim teardown) on the same connection; an update behind them can
     /// exceed its deadline, and a lost write is an exit nobody can read back (bench: 95 of 300).
     /// </summary>
-    private Task<ContainerRecord> WriteExitAsync(string id, RecordedExit exit, bool leaveState) =>
-        TransientRetry.RunAsync(() => _store.RecordExitAsync(id, exit, leaveState: leaveState), RecordRetry,
+    private Task<ContainerRecord> WriteExitAsync(string id, RecordedExit exit, bool leaveState, IReadOnlyDictionary<string, string> labels) =>
+        TransientRetry.RunAsync(() => _store.RecordExitAsync(id, exit, leaveState: leaveState, labels: labels), RecordRetry,
             (e, pause) => _diagnostic(id, $"recording exit {exit.ExitCode} failed ({e.Kind}: {e.Message}); trying again in {pause.TotalMilliseconds:0} ms"));
 
     /// <summary>
@@ -208,7 +218,8 @@ internal sealed class ExitRecorder
     /// </summary>
     private async Task CorrectAsync(ContainerState s, uint pid, ExitInfo exit, string source)
     {
-        if (_manages)
+        bool manages = Manages(s);
+        if (manages)
         {
             // The task the hung shim kept: delete it now that the shim answers (NotFound: already gone).
             await DeleteTaskAsync(s.Id, retryUnavailable: false).ConfigureAwait(false);
@@ -216,7 +227,7 @@ internal sealed class ExitRecorder
 
         var old = s.LastExit!;
         var corrected = new RecordedExit((int)exit.ExitStatus, exit.ExitedAt ?? old.ExitedAt, old.OomKilled);
-        if (_manages)
+        if (manages)
         {
             // The record first, then memory: a reader who sees the corrected exit here finds it in
             // the labels too. Nothing else changes this state meanwhile: this runs on its queue.
@@ -244,7 +255,7 @@ internal sealed class ExitRecorder
 
     private async Task RestartOrRemoveAsync(ContainerState s, RecordedExit exit, bool restoring, RestartDecision decision)
     {
-        if (!_manages)
+        if (!Manages(s))
         {
             return;
         }

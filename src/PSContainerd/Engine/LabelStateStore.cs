@@ -12,18 +12,24 @@ public sealed class LabelStateStore
 
     public LabelStateStore(ContainerdClient client) => _client = client;
 
-    public Task<ContainerRecord> RecordStopIntentAsync(string id, StopIntent intent, CancellationToken ct = default) =>
-        Write(id, ct,
+    /// <param name="labels">The container's labels as last read: a container the module does not manage yet is adopted by this write.</param>
+    public Task<ContainerRecord> RecordStopIntentAsync(string id, StopIntent intent, IReadOnlyDictionary<string, string>? labels = null, CancellationToken ct = default) =>
+        Write(id, ct, new[]
+        {
             (StateLabels.StopIntent, intent.ToString()),
             (StateLabels.ManuallyStopped, "true"),
             // containerd's own restart monitor (nerdctl's policies) must leave it alone too.
             (StateLabels.ContainerdExplicitlyStopped, "true"),
-            (StateLabels.RestartDue, null));
+            (StateLabels.RestartDue, (string?)null),
+        }.Concat(StateLabels.AdoptIfForeign(labels)).Concat(ContainerdRestartLabels.Hold(labels ?? NoLabels, ContainerdRestartLabels.Stopped)).ToArray());
+
+    private static readonly IReadOnlyDictionary<string, string> NoLabels = new Dictionary<string, string>();
 
     /// <param name="leaveState">Record the exit but not the state: the restart supervisor (another engine) may be about to record Restarting.</param>
-    public Task<ContainerRecord> RecordExitAsync(string id, RecordedExit exit, CancellationToken ct = default, bool leaveState = false)
+    /// <param name="labels">The container's labels as last read: a status held from containerd's restart monitor for a stop or start is given back.</param>
+    public Task<ContainerRecord> RecordExitAsync(string id, RecordedExit exit, CancellationToken ct = default, bool leaveState = false, IReadOnlyDictionary<string, string>? labels = null)
     {
-        var writes = new List<(string, string?)>
+        var writes = new List<(string, string?)>(ContainerdRestartLabels.Release(labels ?? NoLabels))
         {
             (StateLabels.ExitCode, exit.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             (StateLabels.ExitedAt, exit.ExitedAt is null ? null : StateLabels.FormatTime(exit.ExitedAt.Value)),
@@ -39,9 +45,10 @@ public sealed class LabelStateStore
     }
 
     /// <summary>A start by the user clears the manual stop, as docker start does.</summary>
-    public Task<ContainerRecord> RecordStartAsync(string id, bool manual, DateTime at, int? restartCount = null, CancellationToken ct = default)
+    /// <param name="labels">The container's labels as last read: a container the module does not manage yet is adopted by this write.</param>
+    public Task<ContainerRecord> RecordStartAsync(string id, bool manual, DateTime at, IReadOnlyDictionary<string, string>? labels = null, int? restartCount = null, CancellationToken ct = default)
     {
-        var writes = new List<(string, string?)>
+        var writes = new List<(string, string?)>(StateLabels.AdoptIfForeign(labels).Concat(ContainerdRestartLabels.Release(labels ?? NoLabels)))
         {
             (StateLabels.State, StateLabels.StateRunning),
             (StateLabels.StartedAt, StateLabels.FormatTime(at)),
@@ -71,11 +78,18 @@ public sealed class LabelStateStore
         Write(id, ct, (StateLabels.OomKilled, "true"));
 
     /// <summary>Marks a container as manually stopped without a stop in flight (a stop signal sent by hand, a cancelled restart).</summary>
-    public Task<ContainerRecord> RecordManualStopAsync(string id, CancellationToken ct = default) =>
-        Write(id, ct,
+    /// <param name="labels">The container's labels as last read: a container the module does not manage yet is adopted by this write.</param>
+    public Task<ContainerRecord> RecordManualStopAsync(string id, IReadOnlyDictionary<string, string>? labels = null, CancellationToken ct = default) =>
+        Write(id, ct, new[]
+        {
             (StateLabels.ManuallyStopped, "true"),
             (StateLabels.ContainerdExplicitlyStopped, "true"),
-            (StateLabels.RestartDue, null));
+            (StateLabels.RestartDue, (string?)null),
+        }.Concat(StateLabels.AdoptIfForeign(labels)).ToArray());
+
+    /// <summary>Restore-ContainerState -Adopt: from now on the module records this container's state.</summary>
+    public Task<ContainerRecord> AdoptAsync(string id, CancellationToken ct = default) =>
+        Write(id, ct, (StateLabels.Adopted, StateLabels.FormatTime(DateTime.UtcNow)));
 
     public Task<ContainerRecord> Write(string id, CancellationToken ct, params (string Key, string? Value)[] labels)
     {

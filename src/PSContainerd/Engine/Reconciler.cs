@@ -19,6 +19,7 @@ internal sealed class Reconciler
     private readonly ContainerdClient _client;
     private readonly ExitRecorder _exits;
     private readonly RestartSupervisor _restarts;
+    private readonly LabelStateStore _store;
     private readonly bool _manages;
     private readonly Func<string, ContainerState> _stateOf;
     private readonly Func<ContainerState, CancellationToken, Task<ContainerRecord>> _recordOf;
@@ -27,31 +28,63 @@ internal sealed class Reconciler
     /// <param name="manages">False in a namespace another manager owns: nothing is restarted there.</param>
     /// <param name="stateOf">The engine's state for an id (its registry).</param>
     /// <param name="recordOf">The container's record; a container that is gone is forgotten and reported as not found.</param>
-    public Reconciler(ContainerdClient client, ExitRecorder exits, RestartSupervisor restarts, bool manages, Func<string, ContainerState> stateOf, Func<ContainerState, CancellationToken, Task<ContainerRecord>> recordOf, StopContainer stop)
+    public Reconciler(ContainerdClient client, ExitRecorder exits, RestartSupervisor restarts, LabelStateStore store, bool manages, Func<string, ContainerState> stateOf, Func<ContainerState, CancellationToken, Task<ContainerRecord>> recordOf, StopContainer stop)
     {
         _client = client;
         _exits = exits;
         _restarts = restarts;
+        _store = store;
         _manages = manages;
         _stateOf = stateOf;
         _recordOf = recordOf;
         _stop = stop;
     }
 
-    public async Task<RestoreResult> RestoreAsync(string id, bool stopRunning, CancellationToken ct)
+    /// <param name="adopt">Also take over a container the module does not manage; without it such a container is only reported.</param>
+    public async Task<RestoreResult> RestoreAsync(string id, bool stopRunning, bool adopt, CancellationToken ct)
     {
         var s = _stateOf(id);
-        var plan = await s.Enqueue(() => InspectAsync(s, stopRunning, ct)).WaitAsync(ct).ConfigureAwait(false);
+        var plan = await s.Enqueue(() => InspectAsync(s, stopRunning, adopt, ct)).WaitAsync(ct).ConfigureAwait(false);
         return plan.Then is null ? plan.Result : await plan.Then(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A container the module did not make (no pscontainerd/ labels), in a namespace it manages:
+    /// reported as containerd has it, nothing deleted or written. Null when it is managed, or is
+    /// adopted now (<paramref name="adopt"/>: the adoption mark written, the record returned).
+    /// </summary>
+    private async Task<(Plan? Report, ContainerRecord Record)> ForeignAsync(ContainerState s, ContainerRecord rec, bool adopt, CancellationToken ct)
+    {
+        if (!_manages || StateLabels.IsManaged(rec.Labels))
+        {
+            return (null, rec);
+        }
+
+        if (adopt)
+        {
+            return (null, await _store.AdoptAsync(s.Id, ct).ConfigureAwait(false));
+        }
+
+        var task = await _client.GetTaskAsync(s.Id, ct).ConfigureAwait(false);
+        int? code = task is { Status: Containerd.TaskStatus.Stopped } ? (int)task.ExitStatus : null;
+        string what = task is null ? "no task" : code is int c ? $"its task exited with code {c}" : $"its task is {task.Status.ToString().ToLowerInvariant()}, pid {task.Pid}";
+        return (new Plan(Result(s, task?.Status.ToString() ?? "None", RestoreAction.Unchanged, code,
+            $"not managed by PSContainerd (no {StateLabels.Prefix} labels: made by another tool): {what}; only reported, nothing changed (-Adopt takes it over)")), rec);
     }
 
     /// <summary>What was found, and the stop still to run once off the queue.</summary>
     private sealed record Plan(RestoreResult Result, Func<CancellationToken, Task<RestoreResult>>? Then = null);
 
-    private async Task<Plan> InspectAsync(ContainerState s, bool stopRunning, CancellationToken ct)
+    private async Task<Plan> InspectAsync(ContainerState s, bool stopRunning, bool adopt, CancellationToken ct)
     {
-        var rec = await _recordOf(s, ct).ConfigureAwait(false);
-        s.BindRecord(rec.CreatedAt);
+        var record = await _recordOf(s, ct).ConfigureAwait(false);
+        s.BindRecord(record.CreatedAt);
+        var (report, rec) = await ForeignAsync(s, record, adopt, ct).ConfigureAwait(false);
+        if (report is not null)
+        {
+            return report;
+        }
+
         TaskInfo? task;
         // The look at the task and the delete below under the container's lock across processes:
         // a start by another session (which takes it) is never between them, so the delete cannot
@@ -282,7 +315,7 @@ internal sealed class Reconciler
     /// owner is this process when a stop is in flight here; another process while one with the
     /// same pid and start time runs (a pid reused since is not the owner).
     /// </summary>
-    private static string? StopOwner(StopIntent intent, ContainerState s)
+    internal static string? StopOwner(StopIntent intent, ContainerState s)
     {
         if (intent.Owner == ProcessIdentity.Current() || (intent.Owner.StartTicks is null && intent.OwnerPid == Environment.ProcessId))
         {

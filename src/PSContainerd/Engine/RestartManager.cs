@@ -88,8 +88,9 @@ internal sealed class RestartManager
         return clamped ? now + MaxBackoff : due;
     }
 
+    /// <summary>The module's policy; <c>no</c> for a container containerd's own restart monitor restarts (one restarter only).</summary>
     public static RestartPolicy PolicyOf(IReadOnlyDictionary<string, string> labels) =>
-        RestartPolicy.TryParse(labels.Get(StateLabels.RestartPolicy), out var p) ? p : RestartPolicy.No;
+        !ContainerdRestartLabels.Owned(labels) && RestartPolicy.TryParse(labels.Get(StateLabels.RestartPolicy), out var p) ? p : RestartPolicy.No;
 
     public static bool IsManuallyStopped(IReadOnlyDictionary<string, string> labels) => labels.Get(StateLabels.ManuallyStopped) == "true";
 

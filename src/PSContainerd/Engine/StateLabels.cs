@@ -31,6 +31,9 @@ public static class StateLabels
     /// <summary>Why the last policy restart failed (rootfs gone, ...); cleared by the next start.</summary>
     public const string RestartError = Prefix + "restart-error";
 
+    /// <summary>The time a state verb or Restore-ContainerState -Adopt took over a container the module did not make.</summary>
+    public const string Adopted = Prefix + "adopted";
+
     /// <summary>The time a pending restart is due, set while in backoff.</summary>
     public const string RestartDue = Prefix + "restart-due";
 
@@ -51,6 +54,17 @@ public static class StateLabels
 
     public static int? ParseInt(string? s) =>
         int.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) ? n : null;
+
+    /// <summary>
+    /// Managed: the container carries the module's labels (made by New-Container, or adopted).
+    /// The module deletes tasks and writes labels only on managed containers; others it only reads.
+    /// </summary>
+    public static bool IsManaged(IReadOnlyDictionary<string, string> labels) =>
+        labels.Keys.Any(k => k.StartsWith(Prefix, StringComparison.Ordinal));
+
+    /// <summary>The adoption mark to add to a write on a container that is not managed yet; none when it is.</summary>
+    public static IEnumerable<(string Key, string? Value)> AdoptIfForeign(IReadOnlyDictionary<string, string>? labels) =>
+        labels is null || IsManaged(labels) ? Array.Empty<(string, string?)>() : new (string, string?)[] { (Adopted, FormatTime(DateTime.UtcNow)) };
 
     public static string? Get(this IReadOnlyDictionary<string, string> labels, string key) =>
         labels.TryGetValue(key, out var v) && v.Length > 0 ? v : null;

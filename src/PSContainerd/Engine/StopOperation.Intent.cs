@@ -31,7 +31,9 @@ internal sealed partial class StopOperation
     private async Task<bool> RecordIntentAsync(StopIntent intent)
     {
         _intentText = intent.ToString();
-        var write = _intentWrite = _parts.Store.RecordStopIntentAsync(_state.Id, intent);
+        // the labels decide what else the write carries: the module's adoption of a container it did
+        // not make, and the hold on containerd's own restart monitor
+        var write = _intentWrite = _parts.Store.RecordStopIntentAsync(_state.Id, intent, _state.Labels);
         try
         {
             await write.WaitAsync(IntentPatience).ConfigureAwait(false);

@@ -154,8 +154,23 @@ internal sealed partial class StopOperation
 
         if (!_state.IsLive)
         {
-            // A stop that finds nothing running changes no label (no intent survives an exit already finalised).
-            AddStep(StopStepKind.AlreadyStopped, _state.LastExit?.ExitCode is int c ? $"recorded exit code {c}" : "no task");
+            // A stop that finds nothing running changes no label (no intent survives an exit already
+            // finalised), but containerd's restart monitor, told the container should run, would
+            // start it again at its next look: it is told to leave it stopped.
+            string monitor = string.Empty;
+            if (_parts.Manages && _state.Labels.Get(ContainerdRestartLabels.Status) == ContainerdRestartLabels.Running)
+            {
+                var rec = await _parts.Store.Write(_state.Id, CancellationToken.None, new[]
+                {
+                    (ContainerdRestartLabels.Status, (string?)ContainerdRestartLabels.Stopped),
+                    (StateLabels.ManuallyStopped, "true"),
+                    (StateLabels.ContainerdExplicitlyStopped, "true"),
+                }.Concat(StateLabels.AdoptIfForeign(_state.Labels)).ToArray()).ConfigureAwait(false);
+                _state.RefreshLabels(rec.Labels);
+                monitor = $"; containerd's restart monitor told to leave it stopped ({ContainerdRestartLabels.Status}={ContainerdRestartLabels.Stopped})";
+            }
+
+            AddStep(StopStepKind.AlreadyStopped, (_state.LastExit?.ExitCode is int c ? $"recorded exit code {c}" : "no task") + monitor);
             return new Begun(Result(StopOutcome.AlreadyStopped, StopEscalation.None, _state.LastExit), 0, exited);
         }
 
@@ -163,9 +178,16 @@ internal sealed partial class StopOperation
         {
             // Written before the first signal, so a process that dies mid-stop leaves enough for
             // Restore-ContainerState to finish it. The deadline is the earliest escalation time.
+            // A container the module did not make is adopted by this write: a stop is a state change.
             DateTime? intended = _settings.TimeoutSeconds < 0 ? null : DateTime.UtcNow.AddSeconds(_settings.TimeoutSeconds);
+            bool adopting = !StateLabels.IsManaged(_state.Labels);
             if (await RecordIntentAsync(new StopIntent(_settings.Signal, _settings.TimeoutSeconds, intended, ProcessIdentity.Current())).ConfigureAwait(false))
             {
+                if (adopting)
+                {
+                    AddStep(StopStepKind.Adopted, $"the container was not managed by PSContainerd; from now on its state is recorded in its {StateLabels.Prefix}* labels");
+                }
+
                 AddStep(StopStepKind.RecordIntent, intended is null ? "no deadline" : $"deadline {intended:HH:mm:ss.fff}");
             }
         }

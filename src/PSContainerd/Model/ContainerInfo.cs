@@ -27,6 +27,13 @@ public sealed class ContainerInfo
 
     public string RestartPolicy { get; init; } = "no";
 
+    /// <summary>
+    /// Who applies <see cref="RestartPolicy"/>: <c>PSContainerd</c> (its restart supervisor), or
+    /// <c>containerd</c> (containerd's restart monitor, for a container with its
+    /// <c>containerd.io/restart.*</c> labels: the module's supervisor leaves it alone).
+    /// </summary>
+    public string RestartPolicySource { get; init; } = "PSContainerd";
+
     public int RestartCount { get; init; }
 
     private readonly IReadOnlyDictionary<string, string> _labels = TextMap.None;
@@ -36,6 +43,16 @@ public sealed class ContainerInfo
     public DateTime? CreatedAt { get; init; }
 
     public string Image { get; init; } = string.Empty;
+
+    /// <summary>
+    /// The container carries the module's labels (made by New-Container, or adopted): the module
+    /// records its state. Others are only read until a state verb or Restore-ContainerState -Adopt
+    /// takes them over.
+    /// </summary>
+    public bool Managed { get; init; }
+
+    /// <summary>When a container the module did not make was taken over; null for one New-Container made, or not managed.</summary>
+    public DateTime? AdoptedAt { get; init; }
 
     public override string ToString() => Id;
 }

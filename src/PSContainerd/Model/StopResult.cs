@@ -42,6 +42,9 @@ public enum StopStepKind
     RestartCancelled,
     GaveUp,
     Error,
+
+    /// <summary>The container was not managed (made by another tool): this stop took it over.</summary>
+    Adopted,
 }
 
 /// <summary>Which way a signal went to the container's init process.</summary>

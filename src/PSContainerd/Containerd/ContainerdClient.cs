@@ -15,7 +15,7 @@ namespace PSContainerd.Containerd;
 /// call, a deadline on every unary call, and failures as <see cref="ContainerdException"/>.
 /// No protobuf type crosses this class's public surface.
 /// </summary>
-public sealed class ContainerdClient
+public sealed partial class ContainerdClient
 {
     public const string SpecTypeUrl = "types.containerd.io/opencontainers/runtime-spec/1/Spec";
 
@@ -110,14 +110,22 @@ public sealed class ContainerdClient
     public Task DeleteContainerAsync(string id, CancellationToken ct = default) =>
         Unary(async o => await ContainersApi.DeleteAsync(new DeleteContainerRequest { Id = id }, o), ct);
 
-    /// <summary>Creates the task; with no rootfs mounts the spec's root.path folder is used as is.</summary>
-    public Task<uint> CreateTaskAsync(string id, string? stdout = null, string? stderr = null, CancellationToken ct = default) =>
-        Unary(async o => (await TasksApi.CreateAsync(new CreateTaskRequest
+    /// <summary>
+    /// Creates the task. With no <paramref name="rootfs"/> mounts the spec's root.path folder is
+    /// used as is; with them (a snapshot's mounts) the shim mounts them on the bundle's rootfs.
+    /// </summary>
+    public Task<uint> CreateTaskAsync(string id, string? stdout = null, string? stderr = null, CancellationToken ct = default, IReadOnlyList<RootfsMount>? rootfs = null) =>
+        Unary(async o =>
         {
-            ContainerId = id,
-            Stdout = stdout ?? string.Empty,
-            Stderr = stderr ?? string.Empty,
-        }, o)).Pid, ct, TimeSpan.FromSeconds(30));
+            var req = new CreateTaskRequest
+            {
+                ContainerId = id,
+                Stdout = stdout ?? string.Empty,
+                Stderr = stderr ?? string.Empty,
+            };
+            req.Rootfs.AddRange(FromMounts(rootfs ?? Array.Empty<RootfsMount>()));
+            return (await TasksApi.CreateAsync(req, o)).Pid;
+        }, ct, TimeSpan.FromSeconds(30));
 
     public Task<uint> StartTaskAsync(string id, CancellationToken ct = default) =>
         Unary(async o => (await TasksApi.StartAsync(new StartRequest { ContainerId = id }, o)).Pid, ct, TimeSpan.FromSeconds(30));
@@ -242,7 +250,9 @@ public sealed class ContainerdClient
         c.Runtime?.Name ?? string.Empty,
         c.Spec is null ? null : Encoding.UTF8.GetString(c.Spec.Value.Span),
         ToDate(c.CreatedAt) ?? DateTime.MinValue,
-        ToDate(c.UpdatedAt) ?? DateTime.MinValue);
+        ToDate(c.UpdatedAt) ?? DateTime.MinValue,
+        c.Snapshotter,
+        c.SnapshotKey);
 
     // containerd 1.6/1.7 fill only `id` (the init process's id, which is the container's) in
     // Tasks.List and Tasks.Get; `container_id` stays empty there.

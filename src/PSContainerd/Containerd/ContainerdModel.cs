@@ -17,7 +17,10 @@ public static class TaskStatusExtensions
     public static bool IsPaused(this TaskStatus status) => status is TaskStatus.Paused or TaskStatus.Pausing;
 }
 
-/// <summary>A container record: metadata only; its state lives in its labels.</summary>
+/// <summary>
+/// A container record: metadata only; its state lives in its labels. <see cref="Snapshotter"/> and
+/// <see cref="SnapshotKey"/> are set for image-based containers (empty for a root folder).
+/// </summary>
 public sealed record ContainerRecord(
     string Id,
     IReadOnlyDictionary<string, string> Labels,
@@ -25,7 +28,13 @@ public sealed record ContainerRecord(
     string Runtime,
     string? SpecJson,
     DateTime CreatedAt,
-    DateTime UpdatedAt);
+    DateTime UpdatedAt,
+    string Snapshotter = "",
+    string SnapshotKey = "")
+{
+    /// <summary>Its root filesystem is a snapshot whose mounts Tasks.Create must be given.</summary>
+    public bool HasSnapshot => Snapshotter.Length > 0 && SnapshotKey.Length > 0;
+}
 
 /// <summary>A task's init process as containerd reports it.</summary>
 public sealed record TaskInfo(string ContainerId, uint Pid, TaskStatus Status, uint ExitStatus, DateTime? ExitedAt);

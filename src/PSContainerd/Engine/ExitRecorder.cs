@@ -259,7 +259,7 @@ internal sealed class ExitRecorder
         }
         else if (s.Labels.Get(StateLabels.AutoRemove) == "true" && !(RestartManager.WouldRestart(s.Labels, exit.ExitCode ?? 255, s.ManuallyStopped) && !_restarts.IsHolder))
         {
-            await Try(() => _client.DeleteContainerAsync(s.Id)).ConfigureAwait(false);
+            await Try(() => _client.DeleteContainerWithSnapshotAsync(s.Id)).ConfigureAwait(false);
             _forget(s);
         }
     }

@@ -25,7 +25,8 @@ internal static class TaskCleanup
     }
 
     /// <summary>
-    /// Creates the container's task through what an earlier create, cut short, left behind
+    /// Creates the container's task, on its snapshot's mounts when it has one (<see cref="SnapshotRootfs"/>),
+    /// through what an earlier create, cut short, left behind
     /// (docs/failure-modes.md):
     /// <list type="bullet">
     /// <item>cut short by a restart of containerd, a task containerd neither lists nor reports
@@ -42,13 +43,14 @@ internal static class TaskCleanup
     /// </summary>
     public static async Task CreateTaskThroughLeftoversAsync(this ContainerdClient client, string id, string? io, Action<string> diagnose, CancellationToken ct)
     {
+        var rootfs = await client.MountsForAsync(id, ct).ConfigureAwait(false);
         bool deletedHidden = false;
         DateTime? leftoverSince = null;
         while (true)
         {
             try
             {
-                await client.CreateTaskAsync(id, io, io, ct).ConfigureAwait(false);
+                await client.CreateTaskAsync(id, io, io, ct, rootfs).ConfigureAwait(false);
                 if (leftoverSince is { } since)
                 {
                     diagnose($"the task was created once containerd had cleared the earlier create's leftovers ({(DateTime.UtcNow - since).TotalSeconds:0.0} s)");

@@ -12,6 +12,8 @@
 #                                  $(pwd)", then loops until SIGTERM (trapped: exit 0).
 #   pscd.test/busybox-usr1:latest  StopSignal SIGUSR1; prints "ready", exits 42 on SIGUSR1 and
 #                                  ignores SIGTERM (so a stop that sends SIGTERM must force).
+#   pscd.test/busybox-multi:latest an index: linux/arm64 first (prints "wrong platform"), then
+#                                  linux/amd64 (the busybox image above).
 set -euo pipefail
 
 die() { echo "testimage: $*" >&2; exit 1; }
@@ -27,10 +29,10 @@ add_blob() {
   echo "$d"
 }
 
-# config JSON for one image: $1 = the "config" object's members (JSON, without braces)
+# config JSON for one image: $1 = the "config" object's members (JSON, without braces), $2 = architecture
 write_config() {
   cat > "$LAYOUT/tmp.json" <<EOF
-{"architecture":"amd64","os":"linux","config":{$1},"rootfs":{"type":"layers","diff_ids":["sha256:$LAYER"]}}
+{"architecture":"${2:-amd64}","os":"linux","config":{$1},"rootfs":{"type":"layers","diff_ids":["sha256:$LAYER"]}}
 EOF
   add_blob "$LAYOUT/tmp.json"
 }
@@ -51,6 +53,16 @@ index_entry() {
     "$m" "$(size "$LAYOUT/blobs/sha256/$m")" "$name" "${name##*:}"
 }
 
+# index.json entry naming a nested index: $1 = name, $2 = arm64 manifest, $3 = amd64 manifest
+multi_entry() {
+  local manifest='{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"platform":{"architecture":"%s","os":"linux"}}' idx
+  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[%s,%s]}' \
+    "$(printf "$manifest" "$2" "$(size "$LAYOUT/blobs/sha256/$2")" arm64)" "$(printf "$manifest" "$3" "$(size "$LAYOUT/blobs/sha256/$3")" amd64)" > "$LAYOUT/tmp.json"
+  idx="$(add_blob "$LAYOUT/tmp.json")"
+  printf '{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"%s"}}' \
+    "$idx" "$(size "$LAYOUT/blobs/sha256/$idx")" "$1" "${1##*:}"
+}
+
 cmd_build() {
   local rootfs="$1" out="$2"
   [ -x "$rootfs/bin/busybox" ] || die "'$rootfs' is not a busybox root filesystem"
@@ -61,13 +73,17 @@ cmd_build() {
   tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$rootfs" -cf "$LAYOUT/layer.tar" .
   LAYER="$(add_blob "$LAYOUT/layer.tar")"
 
-  local path='"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"' plain usr1
+  local path='"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"' plain usr1 arm
   plain="$(write_manifest "$(write_config "\"Env\":[$path,\"GREETING=hello\"],\"WorkingDir\":\"/tmp\",\"Cmd\":[\"/bin/sh\",\"-c\",\"echo \\\"\$GREETING from \$(pwd)\\\"; trap 'exit 0' TERM; while :; do sleep 0.1; done\"]")")"
   usr1="$(write_manifest "$(write_config "\"Env\":[$path],\"StopSignal\":\"SIGUSR1\",\"Cmd\":[\"/bin/sh\",\"-c\",\"trap 'echo got USR1; exit 42' USR1; trap '' TERM; echo ready; while :; do sleep 0.1; done\"]")")"
 
+  # the busybox layer again, but said to be for arm64: never run here, only to be passed over
+  arm="$(write_manifest "$(write_config "\"Env\":[$path],\"Cmd\":[\"/bin/sh\",\"-c\",\"echo wrong platform\"]" arm64)")"
+
   echo '{"imageLayoutVersion":"1.0.0"}' > "$LAYOUT/oci-layout"
-  printf '{"schemaVersion":2,"manifests":[%s,%s]}\n' \
-    "$(index_entry pscd.test/busybox:latest "$plain")" "$(index_entry pscd.test/busybox-usr1:latest "$usr1")" > "$LAYOUT/index.json"
+  printf '{"schemaVersion":2,"manifests":[%s,%s,%s]}\n' \
+    "$(index_entry pscd.test/busybox:latest "$plain")" "$(index_entry pscd.test/busybox-usr1:latest "$usr1")" \
+    "$(multi_entry pscd.test/busybox-multi:latest "$arm" "$plain")" > "$LAYOUT/index.json"
   tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$LAYOUT" -cf "$out.tmp.$$" oci-layout index.json blobs
   mv -f "$out.tmp.$$" "$out"
   rm -rf "$LAYOUT"

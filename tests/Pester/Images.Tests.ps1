@@ -11,6 +11,7 @@ BeforeAll {
     Import-TestImage -Namespace $script:Ns
     $script:Plain = 'pscd.test/busybox:latest'
     $script:Usr1 = 'pscd.test/busybox-usr1:latest'
+    $script:Multi = 'pscd.test/busybox-multi:latest'
 }
 
 AfterAll {
@@ -28,6 +29,15 @@ Describe 'New-Container -Image' {
         Wait-Condition -Because "$id printed its greeting" { (Get-Content -LiteralPath $log -ErrorAction SilentlyContinue) -contains 'hello from /tmp' } | Out-Null
         (Stop-Container -Id $id).ExitCode | Should -Be 0
         Remove-Container -Id $id
+    }
+
+    It "takes this host's manifest from a multi-platform index whatever its place in the index" {
+        $id = New-TestId 'img'
+        $log = Join-Path $TestDrive "$id.log"
+        (New-Container -Id $id -Image $script:Multi -LogPath $log -Start).Image | Should -Be $script:Multi
+        Wait-Condition -Because "$id printed its greeting" { (Get-Content -LiteralPath $log -ErrorAction SilentlyContinue) -contains 'hello from /tmp' } | Out-Null
+        Get-Content -LiteralPath $log | Should -Not -Contain 'wrong platform'
+        Remove-Container -Id $id -Force
     }
 
     It "-Command replaces the image's Cmd and -Environment its variable of the same name" {
@@ -104,7 +114,7 @@ Describe 'New-Container -Image' {
     It 'completes -Image from the store of the namespace given' {
         $line = "New-Container -Namespace $($script:Ns) -Id x -Image busybox"
         $m = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches
-        $m.CompletionText | Sort-Object | Should -Be (@($script:Plain, $script:Usr1) | Sort-Object)
+        $m.CompletionText | Sort-Object | Should -Be (@($script:Plain, $script:Usr1, $script:Multi) | Sort-Object)
         $line = 'New-Container -Namespace pester-images-empty -Id x -Image busybox'
         (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches | Should -BeNullOrEmpty
     }

@@ -40,10 +40,10 @@ Describe 'New-Container -Image' {
         Remove-Container -Id $id -Force
     }
 
-    It "-Command replaces the image's Cmd and -Environment its variable of the same name" {
+    It "-Command replaces the image's Cmd and -Env (-Environment) its variable of the same name" {
         $id = New-TestId 'img'
         $log = Join-Path $TestDrive "$id.log"
-        New-Container -Id $id -Image $script:Plain -LogPath $log -Environment 'GREETING=hi' -Command /bin/sh, -c, 'echo "$GREETING in $(pwd) as $(id -u)"' -Start | Out-Null
+        New-Container -Id $id -Image $script:Plain -LogPath $log -Env 'GREETING=hi' -Command /bin/sh, -c, 'echo "$GREETING in $(pwd) as $(id -u)"' -Start | Out-Null
         (Wait-Container -Id $id -Timeout 20).ExitCode | Should -Be 0
         Get-ContainerLog -Id $id | Should -Be 'hi in /tmp as 0'
         Remove-Container -Id $id

@@ -62,6 +62,7 @@ public sealed class NewContainerCommand : ContainerdCmdlet
 
     /// <summary>Environment variables as 'NAME=value' strings. PATH defaults to the usual one; with -Image they replace the image's of the same NAME.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("Env")]
     public string[] Environment { get; set; } = Array.Empty<string>();
 
     /// <summary>Labels on the container record. Keys under 'pscontainerd/' are the module's own and refused.</summary>

@@ -23,6 +23,7 @@
         'Stop-Container'
         'Wait-Container'
         'Send-ContainerSignal'
+        'Invoke-ContainerCommand'
         'Suspend-Container'
         'Resume-Container'
         'Remove-Container'
@@ -34,7 +35,9 @@
         'Set-Container'
         'Get-ContainerLog'
     )
-    FunctionsToExport    = @()
+    # defined only when Pester is loaded before the module (PSContainerd.Testing.ps1, docs/testing.md)
+    FunctionsToExport    = @('New-TestContainer', 'Remove-TestContainer')
+    FileList             = @('PSContainerd.Testing.ps1')
     AliasesToExport      = @()
     VariablesToExport    = @()
     HelpInfoURI          = 'https://github.com/PSContainerd/PSContainerd/tree/main/docs'

@@ -24,3 +24,9 @@ if ($inner) {
         $addExportedCmdlet.Invoke($ExecutionContext.SessionState.Module, @(, $cmdlet))
     }
 }
+
+# Pester helpers (New-TestContainer, Should -StopGracefully, ...) only where Pester is loaded already,
+# as inside Invoke-Pester: nothing to pay for them anywhere else.
+if (Microsoft.PowerShell.Core\Get-Module -Name Pester) {
+    . ([System.IO.Path]::Combine($PSScriptRoot, 'PSContainerd.Testing.ps1'))
+}

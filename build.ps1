@@ -1,36 +1,37 @@
-#Requires -Version 7.4
 <#
 .SYNOPSIS
     Build, test and demo PSContainerd.
 
 .DESCRIPTION
-    Run from a bare machine that has only the .NET SDK:
-
-        dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
+    Usage: dotnet pwsh ./build.ps1 -Task <Task> [-TestFilter <text>] [-KeepTestEnv]
+                                   [-Seed <n>] [-Minutes <m>] [-Size <n>]
 
     Tasks:
       Help       list the tasks (default)
-      Bootstrap  install what is missing: containerd, runc, busybox-static, e2fsprogs,
-                 openssh-server (apt, as root; the machine's own sshd is not started);
-                 the local dotnet tools (PowerShell); Pester 5.7.1 (NuGet)
-      Build      dotnet publish src/PSContainerd and stage an importable module at out/PSContainerd/
-                 (does not need containerd or root)
-      Test       Bootstrap + Build, run the unit tests (tests/PSContainerd.UnitTests, no containerd),
-                 start a private containerd, run xunit then Pester (in a fresh pwsh), stop containerd;
-                 then start a fleet of simulated hosts (containerd + sshd each,
-                 tests/Fixtures/fleetenv.sh), run tests/Pester/Fleet.Tests.ps1, stop it; then the
-                 chaos seeds of tests/Chaos/seeds.txt (one test each, own containerd);
-                 last line: "N passed, N failed, N skipped"; exit 1 on failure
-      Demo       Bootstrap + Build, run demo/demo.ps1 against a private containerd
-      Bench      Bootstrap (plus docker.io, podman, gnuplot-nox) + Build, run bench/bench.ps1 against
-                 a private containerd: figures against containerd's floor, dockerd, podman and ctr;
-                 regenerates docs/performance.md and docs/performance.png (by hand, never in CI)
-      Soak       Bootstrap + Build, run bench/soak.ps1: 500 create/start/stop/remove cycles; shims, fds,
-                 threads and managed memory before and after (by hand, never in CI)
-      Chaos      Bootstrap + Build, one chaos run (tests/Chaos) of -Minutes with -Seed and -Size:
-                 random operations from three sessions and random faults, checked against
-                 invariants (docs/chaos.md); exit 1 when one is violated
+      Bootstrap  install what is missing: containerd, runc, busybox-static, e2fsprogs, openssh-server
+                 (apt-get, needs root; the machine's own sshd is not started),
+                 the local dotnet tools (PowerShell 7.6.9), Pester 5.7.1 (NuGet)
+      Build      dotnet publish src/PSContainerd; stage an importable module at out/PSContainerd/
+                 (needs neither containerd nor root); fails when the manifest and the cmdlets differ
+      Package    Build, then out/package/PSContainerd.<version>.nupkg (Compress-PSResource), ready for
+                 Publish-PSResource or a file repository (Register-PSResourceRepository -Uri <folder>)
+      Test       Bootstrap + Package; unit tests (tests/PSContainerd.UnitTests); private containerd;
+                 xunit (tests/PSContainerd.Tests) and Pester (tests/Pester, fresh pwsh); then the fleet
+                 suite (tests/Pester/Fleet.Tests.ps1) against 3 simulated hosts, each a containerd and an
+                 sshd (tests/Fixtures/fleetenv.sh); chaos seeds (tests/Chaos/seeds.txt, one test each);
+                 prints "N passed, N failed, N skipped"; exit 1 on failure
+      Demo       Bootstrap + Build; runs demo/demo.ps1 against a private containerd
+      Bench      Bootstrap (+ docker.io, podman, gnuplot-nox) + Build; runs bench/bench.ps1 against a
+                 private containerd; regenerates docs/performance.md (by hand, never in CI;
+                 -Iterations 5 -Burst 100 ...)
+      Soak       Bootstrap + Build; bench/soak.ps1: 500 create/start/stop/remove cycles, resources
+                 before/after (by hand, never in CI)
+      Chaos      Bootstrap + Build; one chaos run (tests/Chaos, docs/chaos.md):
+                 -Seed N (default: random) -Minutes M (default 1) -Size S (default 8 containers)
       Clean      remove out/
+
+    On a bare machine (root, .NET SDK only):
+      dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
 
 .PARAMETER TestFilter
     Test: only tests whose name contains this text (xunit: FullyQualifiedName or DisplayName;
@@ -56,6 +57,8 @@
     Bench/Soak: every further argument goes to bench/bench.ps1 or bench/soak.ps1, e.g.
     `dotnet pwsh ./build.ps1 -Task Bench -Iterations 5 -Burst 100 -Skip podman`.
 #>
+# (#Requires below the help block: above it, Get-Help no longer finds the help)
+#Requires -Version 7.4
 [CmdletBinding()]
 param(
     [ValidateSet('Help', 'Bootstrap', 'Build', 'Package', 'Test', 'Demo', 'Bench', 'Soak', 'Chaos', 'Clean')]
@@ -192,35 +195,9 @@ function Get-PesterManifestPath {
 
 # --- tasks ------------------------------------------------------------------------------------
 
+# The task list lives once, in this script's comment-based help (Get-Help ./build.ps1 shows it too).
 function Invoke-Help {
-    Write-Host @'
-PSContainerd build script.  Usage: dotnet pwsh ./build.ps1 -Task <Task> [-TestFilter <text>] [-KeepTestEnv]
-                                   [-Seed <n>] [-Minutes <m>] [-Size <n>]
-
-Tasks:
-  Help       list the tasks (default)
-  Bootstrap  install what is missing: containerd, runc, busybox-static, e2fsprogs, openssh-server
-             (apt-get, needs root; the machine's own sshd is not started),
-             the local dotnet tools (PowerShell 7.6.9), Pester 5.7.1 (NuGet)
-  Build      dotnet publish src/PSContainerd; stage an importable module at out/PSContainerd/
-  Package    Build, then out/package/PSContainerd.<version>.nupkg (Compress-PSResource), ready for
-             Publish-PSResource or a file repository (Register-PSResourceRepository -Uri <folder>)
-  Test       Bootstrap + Package; unit tests (tests/PSContainerd.UnitTests); private containerd;
-             xunit (tests/PSContainerd.Tests) and Pester (tests/Pester, fresh pwsh); then the fleet
-             suite (tests/Pester/Fleet.Tests.ps1) against 3 simulated hosts, each a containerd and an
-             sshd (tests/Fixtures/fleetenv.sh); chaos seeds (tests/Chaos/seeds.txt, one test each);
-             prints "N passed, N failed, N skipped"; exit 1 on failure
-  Demo       Bootstrap + Build; runs demo/demo.ps1 against a private containerd
-  Bench      Bootstrap (+ docker.io, podman, gnuplot-nox) + Build; runs bench/bench.ps1 against a
-             private containerd; regenerates docs/performance.md (by hand; -Iterations 5 -Burst 100 ...)
-  Soak       Bootstrap + Build; bench/soak.ps1: 500 create/start/stop/remove cycles, resources before/after
-  Chaos      Bootstrap + Build; one chaos run (tests/Chaos, docs/chaos.md):
-             -Seed N (default: random) -Minutes M (default 1) -Size S (default 8 containers)
-  Clean      remove out/
-
-On a bare machine (root, .NET SDK only):
-  dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
-'@
+    Write-Host ((Get-Help -Name $PSCommandPath).Description.Text -join "`n")
 }
 
 # What the Bench task compares against and draws with; never needed by Test or CI. Installed with
@@ -358,7 +335,7 @@ function Invoke-Build {
     # repository root, so the root PSContainerd.psd1 passes Test-ModuleManifest as it is
     Copy-Item -LiteralPath $ManifestPath -Destination $ModuleDir -Force
     $data = Import-PowerShellDataFile -LiteralPath $ManifestPath
-    foreach ($file in @($data.RootModule) + @($data['FormatsToProcess']) + @($data['TypesToProcess'])) {
+    foreach ($file in @($data.RootModule) + @($data['FormatsToProcess']) + @($data['TypesToProcess']) + @($data['FileList'])) {
         if (-not $file -or $file -like '*.dll') { continue }
         $src = @((Join-Path $RepoRoot $file), (Join-Path $RepoRoot "src/PSContainerd/$file")) |
             Where-Object { Test-Path -LiteralPath $_ } | Select-Object -First 1
@@ -397,7 +374,10 @@ $m = Import-Module -Name $manifest -PassThru
 $expected = (Import-PowerShellDataFile -LiteralPath $manifest).CmdletsToExport
 $missing = @($expected | Where-Object { -not $m.ExportedCmdlets.ContainsKey($_) })
 "    PSContainerd $($m.Version): $($m.ExportedCmdlets.Count) cmdlets"
-if ($missing) { "    WARNING: not implemented yet: $($missing -join ', ')" }
+# a manifest that names a cmdlet the assembly lacks (or the other way round) is a broken build
+$extra = @($m.ExportedCmdlets.Keys | Where-Object { $_ -notin $expected })
+if ($missing) { [Console]::Error.WriteLine("manifest names cmdlets the module does not implement: $($missing -join ', ')"); exit 1 }
+if ($extra) { [Console]::Error.WriteLine("module exports cmdlets the manifest does not name: $($extra -join ', ')"); exit 1 }
 '@
     Push-Location $RepoRoot
     try {

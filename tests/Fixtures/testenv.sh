@@ -352,6 +352,8 @@ cmd_stop() {
   kill_daemon
   kill_leftover_shims
   unmount_under_dir
+  # the default logs New-Container kept for this socket (docs/New-Container.md, -NoLog)
+  rm -rf /var/log/pscontainerd/*@"$(printf '%s' "${SOCK#/}" | tr '/' '_')" 2>/dev/null
   if [ "${KEEP:-0}" != 1 ]; then
     if [ -e "$MARKER" ] || [ -f "$CONFIG" ]; then
       rm -rf --one-file-system "$DIR" 2>/dev/null || { unmount_under_dir; rm -rf --one-file-system "$DIR"; }

@@ -59,7 +59,7 @@ public sealed class DaemonRestartTests
     }
 
     [Fact]
-    public async Task E21_a_call_made_after_containerd_came_back_never_sees_the_ended_outage()
+    public async Task A_call_made_after_containerd_came_back_never_sees_the_ended_outage()
     {
         await using var c = await TestContainer.StartAsync(_fx, "dr-e21", Containers.IgnoresTerm);
         _fx.RunScript("kill-daemon", _fx.Dir);
@@ -144,7 +144,7 @@ public sealed class DaemonRestartTests
     }
 
     [Fact]
-    public async Task E14_a_container_deleted_while_the_event_stream_was_down_wakes_its_Removed_waiters()
+    public async Task A_container_deleted_while_the_event_stream_was_down_wakes_its_Removed_waiters()
     {
         string id = await _fx.NewContainerAsync("dr-e14", Containers.IgnoresTerm);
         bool removed = false;

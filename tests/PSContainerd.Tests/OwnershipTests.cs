@@ -27,7 +27,7 @@ public sealed class OwnershipTests
     private ContainerEngine Engine => _fx.Engine;
 
     [Fact]
-    public async Task E1_a_manual_stop_by_another_session_is_never_undone_by_the_supervisor()
+    public async Task A_manual_stop_by_another_session_is_never_undone_by_the_supervisor()
     {
         await Containers.Until(() => Task.FromResult(Engine.IsSupervisor), TimeSpan.FromSeconds(5), "the fixture's engine holds the duty");
         await using var c = await TestContainer.StartAsync(_fx, "e1", Containers.IgnoresTerm, Containers.Policy("always"));
@@ -44,7 +44,7 @@ public sealed class OwnershipTests
     }
 
     [Fact]
-    public async Task E1_an_engine_that_is_not_the_supervisor_records_exits_but_never_restarts()
+    public async Task An_engine_that_is_not_the_supervisor_records_exits_but_never_restarts()
     {
         await using var scratch = new Scratch(_fx, "e1b");
         var (_, second) = await scratch.OpenHolderAndOtherAsync();
@@ -58,7 +58,7 @@ public sealed class OwnershipTests
     }
 
     [Fact]
-    public async Task E2_a_stop_landing_while_a_restart_is_in_flight_leaves_the_container_stopped()
+    public async Task A_stop_landing_while_a_restart_is_in_flight_leaves_the_container_stopped()
     {
         // The restart's start and the stop's decision used to run off the container's queue:
         // 4 of 8 stops at 10-90 ms after the backoff returned RestartCancelled with the container running.
@@ -167,7 +167,7 @@ public sealed class OwnershipTests
     }
 
     [Fact]
-    public async Task E9_a_timeout_past_49_days_waits_instead_of_failing()
+    public async Task A_timeout_past_49_days_waits_instead_of_failing()
     {
         await using var c = await TestContainer.StartAsync(_fx, "e9", Containers.Cooperative);
         using (var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300)))
@@ -182,7 +182,7 @@ public sealed class OwnershipTests
     }
 
     [Fact]
-    public async Task E11_a_disposed_engine_restarts_nothing_and_the_next_holder_carries_out_the_pending_restart()
+    public async Task A_disposed_engine_restarts_nothing_and_the_next_holder_carries_out_the_pending_restart()
     {
         await using var scratch = new Scratch(_fx, "e11");
         var first = scratch.Open();
@@ -202,7 +202,7 @@ public sealed class OwnershipTests
     }
 
     [Fact]
-    public async Task E17_a_container_paused_during_the_grace_period_is_resumed_so_SIGKILL_lands()
+    public async Task A_container_paused_during_the_grace_period_is_resumed_so_SIGKILL_lands()
     {
         await using var c = await TestContainer.StartAsync(_fx, "e17", Containers.IgnoresTerm);
         var signalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -227,7 +227,7 @@ public sealed class OwnershipTests
     }
 
     [Fact]
-    public async Task E18_an_observer_that_throws_does_not_abort_the_shared_stop()
+    public async Task An_observer_that_throws_does_not_abort_the_shared_stop()
     {
         await using var c = await TestContainer.StartAsync(_fx, "e18", Containers.Cooperative);
         var broken = Engine.StopAsync(c.Id, null, 5, _ => throw new InvalidOperationException("the job's streams are closed"));
@@ -247,7 +247,7 @@ public sealed class OwnershipTests
     }
 
     [Fact]
-    public async Task E20_a_first_look_without_the_duty_records_the_exit_only_and_the_holder_restarts_it()
+    public async Task A_first_look_without_the_duty_records_the_exit_only_and_the_holder_restarts_it()
     {
         await using var scratch = new Scratch(_fx, "e20");
         var blocker = await scratch.HoldDutyAsync();
@@ -329,7 +329,7 @@ public sealed class OwnershipTests
     }
 
     [Fact]
-    public async Task E7_E12_a_failed_restart_is_recorded_as_stopped_with_its_error_and_wakes_waiters()
+    public async Task A_failed_restart_is_recorded_as_stopped_with_its_error_and_wakes_waiters()
     {
         string rootfs = Path.Combine(Path.GetTempPath(), "pscd-e7-" + Guid.NewGuid().ToString("N")[..8]);
         Host.Must("cp", "-a", _fx.RootFs, rootfs);

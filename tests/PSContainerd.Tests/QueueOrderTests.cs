@@ -25,7 +25,7 @@ public sealed class QueueOrderTests
     private async Task<IReadOnlyDictionary<string, string>> LabelsOf(string id) => (await _fx.Client.GetContainerAsync(id)).Labels;
 
     [Fact]
-    public async Task E10_a_start_and_a_stop_at_once_never_lose_the_stops_manual_flag()
+    public async Task A_start_and_a_stop_at_once_never_lose_the_stops_manual_flag()
     {
         await using var c = await TestContainer.StartAsync(_fx, "e10", Containers.Cooperative, Containers.Policy("always"));
         Assert.Equal(StopOutcome.Stopped, (await Engine.StopAsync(c.Id, null, 5, null)).Outcome);
@@ -60,7 +60,7 @@ public sealed class QueueOrderTests
     }
 
     [Fact]
-    public async Task E16_a_stop_that_meets_the_exit_leaves_no_stop_intent_for_a_restore_to_resume()
+    public async Task A_stop_that_meets_the_exit_leaves_no_stop_intent_for_a_restore_to_resume()
     {
         // Exits by itself about 1 s in (SIGTERM is acted on only when the foreground sleep ends,
         // so a stop also ends it then, with 0): the stops land before, at and after that moment.
@@ -88,7 +88,7 @@ public sealed class QueueOrderTests
     }
 
     [Fact]
-    public async Task E6_an_exit_reported_while_containerd_says_the_task_runs_is_not_recorded()
+    public async Task An_exit_reported_while_containerd_says_the_task_runs_is_not_recorded()
     {
         await using var c = await TestContainer.StartAsync(_fx, "e6", Containers.IgnoresTerm);
         var events = Engine.Events.Subscribe();

@@ -27,7 +27,7 @@ public sealed class SignalMaybeDeliveredTests
     private ContainerEngine Engine => _fx.Engine;
 
     [Fact]
-    public async Task E3_the_grace_period_still_runs_after_a_timed_out_stop_signal_and_minus_1_is_never_forced()
+    public async Task The_grace_period_still_runs_after_a_timed_out_stop_signal_and_minus_1_is_never_forced()
     {
         string graceful = await UnverifiedContainer.StartAsync(_fx, "e3t", Containers.IgnoresTerm);
         string never = await UnverifiedContainer.StartAsync(_fx, "e3n", Containers.IgnoresTerm);

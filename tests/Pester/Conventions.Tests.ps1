@@ -16,13 +16,16 @@ BeforeAll {
 }
 
 Describe 'Exported cmdlets' {
-    It 'exports every cmdlet the README names' {
-        $names = (Get-Command -Module PSContainerd).Name
-        foreach ($n in 'Get-Container', 'New-Container', 'Start-Container', 'Stop-Container', 'Wait-Container',
-            'Send-ContainerSignal', 'Suspend-Container', 'Resume-Container', 'Remove-Container',
-            'Restore-ContainerState', 'Get-ContainerEvent', 'Get-ContainerSupervisor', 'Start-ContainerSupervisor') {
-            $names | Should -Contain $n
-        }
+    It 'exports exactly the cmdlets its manifest names' {
+        $manifest = Import-PowerShellDataFile -LiteralPath $script:ModulePath
+        @((Get-Command -Module PSContainerd -CommandType Cmdlet).Name | Sort-Object) |
+            Should -Be @($manifest.CmdletsToExport | Sort-Object)
+    }
+
+    It "<Name> has a row in the README's cmdlet table" -ForEach $script:Commands {
+        # the table's rows start with the cmdlet's name in backticks, some rows naming several
+        $rows = @(Get-Content -LiteralPath (Join-Path $PSScriptRoot '../../README.md') | Where-Object { $_ -match '^\| `' })
+        @($rows | Where-Object { $_.Split('|')[1] -match "``$([regex]::Escape($Name))``" }).Count | Should -Be 1
     }
 
     It '<Name> declares [OutputType]' -ForEach ($script:Commands | Where-Object Name -NE 'Remove-Container') {

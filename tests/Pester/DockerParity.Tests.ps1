@@ -138,9 +138,9 @@ Describe 'Get-ContainerLog' {
         }
     }
 
-    It 'writes NoContainerLog for a container created without -LogPath' {
+    It 'writes NoContainerLog for a container created with -NoLog' {
         $id = New-TestId 'log'
-        New-Container -Id $id -RootFs $RootFs | Out-Null
+        New-Container -Id $id -RootFs $RootFs -NoLog | Out-Null
         Get-ContainerLog -Id $id -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -BeLike 'NoContainerLog,*'
     }

@@ -105,7 +105,7 @@ Describe 'Lifecycle cmdlets' {
         It 'removes an -AutoRemove container once its task exits' {
             $c = New-TestContainer -Command sh, -c, 'exit 0' -With @{ AutoRemove = $true; Start = $true }
             $c.Labels['pscontainerd/auto-remove'] | Should -Be 'true'
-            Wait-Condition -Because 'the container is removed after its exit' { -not (Get-TestStatus $c.Id) } | Should -BeTrue
+            Wait-Condition -Because 'the container is removed after its exit' { -not (Get-TestStatus $c.Id) }
         }
     }
 
@@ -158,7 +158,7 @@ Describe 'Lifecycle cmdlets' {
             $log = Join-Path $TestDrive 'hi.log'
             $c = New-TestContainer -Command sh, -c, 'echo hi; sleep 100' -With @{ LogPath = $log; Start = $true }
             $c.Status | Should -Be 'Running'
-            Wait-Condition -Because "'hi' reaches $log" { (Test-Path $log) -and (Get-Content $log) -contains 'hi' } | Should -BeTrue
+            Wait-Condition -Because "'hi' reaches $log" { (Test-Path $log) -and (Get-Content $log) -contains 'hi' }
         }
     }
 
@@ -208,7 +208,7 @@ Describe 'Lifecycle cmdlets' {
             $p.Status | Should -Be 'Paused'
             (Get-Container -Id $c.Id).Status | Should -Be 'Paused'
             # The kernel agrees: a frozen cgroup's task is not runnable.
-            Wait-Condition -Because 'the init process is frozen' { (Get-Content "/proc/$($c.Pid)/status" | Select-String '^State:') -match '\b[DST]\b' } | Should -BeTrue
+            Wait-Condition -Because 'the init process is frozen' { (Get-Content "/proc/$($c.Pid)/status" | Select-String '^State:') -match '\b[DST]\b' }
 
             $r = Resume-Container -Id $c.Id -PassThru
             $r.Status | Should -Be 'Running'
@@ -262,7 +262,7 @@ Describe 'Lifecycle cmdlets' {
             $c = New-TestContainer -With @{ Start = $true }
             Remove-Container -Id $c.Id -Force
             Get-TestStatus $c.Id | Should -BeNullOrEmpty
-            Wait-Condition -Because 'the init process is gone' { -not (Test-Path "/proc/$($c.Pid)") } | Should -BeTrue
+            Wait-Condition -Because 'the init process is gone' { -not (Test-Path "/proc/$($c.Pid)") }
         }
 
         It 'removes a paused container with -Force' {

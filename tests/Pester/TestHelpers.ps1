@@ -23,12 +23,19 @@ function Import-ModuleUnderTest {
     Import-Module $script:ModulePath -Force -ErrorAction Stop
 }
 
+# What a suite's BeforeAll does first: the fixture checked, the module under test imported.
+function Initialize-TestSuite {
+    Assert-TestEnvironment
+    Import-ModuleUnderTest
+}
+
 # A container id no other test (or earlier run) uses.
 function New-TestId([string] $Prefix = 'lc') {
     "$Prefix-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
 }
 
-# Polls $Condition until it returns something truthy, which is returned; throws at the deadline.
+# Polls $Condition until it returns something truthy, which is returned; throws at the deadline,
+# so a bare Wait-Condition is an assertion (piping it to Should -BeTrue adds nothing that can fail).
 function Wait-Condition {
     param(
         [Parameter(Mandatory)] [scriptblock] $Condition,

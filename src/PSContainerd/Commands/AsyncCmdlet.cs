@@ -14,7 +14,6 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable, IOutputSink
 {
     private readonly CancellationTokenSource _cancel = new();
     private readonly BlockingCollection<Action> _queue = new();
-    private readonly List<Task> _work = new();
     private int _running;
 
     protected CancellationToken Cancellation => _cancel.Token;
@@ -30,7 +29,7 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable, IOutputSink
     protected void StartWork(Func<CancellationToken, Task> work)
     {
         Interlocked.Increment(ref _running);
-        _work.Add(Task.Run(async () =>
+        _ = Task.Run(async () =>
         {
             try
             {
@@ -51,7 +50,7 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable, IOutputSink
                     Post(static () => { }); // wakes the drain
                 }
             }
-        }));
+        });
     }
 
     /// <summary>Writes whatever output is ready, without waiting.</summary>
@@ -88,7 +87,6 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable, IOutputSink
         }
 
         DrainAvailable();
-        _work.Clear();
     }
 
     protected void Emit(object value) => Post(() => WriteObject(value));

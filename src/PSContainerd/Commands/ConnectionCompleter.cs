@@ -17,8 +17,8 @@ public abstract class ConnectionCompleter : IArgumentCompleter
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
     {
         string address = fakeBoundParameters["Address"] is { } a && a.ToString() is { Length: > 0 } text
-            ? Path.GetFullPath(text)
-            : Path.GetFullPath(ContainerdCmdlet.DefaultAddressFromEnvironment);
+            ? SocketAddress.ToPath(text)
+            : ContainerdCmdlet.DefaultAddressFromEnvironment;
         string ns = fakeBoundParameters["Namespace"] is { } n && n.ToString() is { Length: > 0 } nsText
             ? nsText
             : Environment.GetEnvironmentVariable("CONTAINERD_NAMESPACE") is { Length: > 0 } e ? e : "default";

@@ -13,7 +13,7 @@ public sealed record ContainerTarget(ContainerEngine Engine, string Id, bool Lis
 {
     /// <summary>How -WhatIf and -Confirm name it: the id and namespace, and the socket when it is not the default one.</summary>
     public override string ToString() =>
-        Engine.Address == Path.GetFullPath(ContainerdCmdlet.DefaultAddressFromEnvironment)
+        Engine.Address == ContainerdCmdlet.DefaultAddressFromEnvironment
             ? $"{Id} (namespace '{Engine.Namespace}')"
             : $"{Id} (namespace '{Engine.Namespace}', socket '{Engine.Address}')";
 }

@@ -8,12 +8,12 @@ public abstract class ContainerdCmdlet : AsyncCmdlet
 {
     public const string DefaultAddress = "/run/containerd/containerd.sock";
 
-    /// <summary>-Address when none is given: $env:CONTAINERD_ADDRESS, else <see cref="DefaultAddress"/>.</summary>
+    /// <summary>-Address when none is given: $env:CONTAINERD_ADDRESS (a path or unix:// address), else <see cref="DefaultAddress"/>.</summary>
     public static string DefaultAddressFromEnvironment =>
-        Environment.GetEnvironmentVariable("CONTAINERD_ADDRESS") is { Length: > 0 } a ? a : DefaultAddress;
+        Environment.GetEnvironmentVariable("CONTAINERD_ADDRESS") is { Length: > 0 } a ? SocketAddress.ToPath(a) : DefaultAddress;
 
     /// <summary>
-    /// containerd's gRPC unix socket. Default: $env:CONTAINERD_ADDRESS, else /run/containerd/containerd.sock.
+    /// containerd's gRPC unix socket: a path or a unix:// address. Default: $env:CONTAINERD_ADDRESS, else /run/containerd/containerd.sock.
     /// Binds from piped objects (every result carries Address), so `Get-Container -Address B | Stop-Container` acts on B.
     /// </summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -26,7 +26,7 @@ public abstract class ContainerdCmdlet : AsyncCmdlet
             _address = value;
             // Bound on the pipeline thread, where the PowerShell location can be read; a relative
             // path means relative to it, as for every other PowerShell path parameter.
-            _resolvedAddress = Path.IsPathRooted(value) ? value : Path.GetFullPath(value, SessionState.Path.CurrentFileSystemLocation.ProviderPath);
+            _resolvedAddress = SocketAddress.ToPath(value, SessionState.Path.CurrentFileSystemLocation.ProviderPath);
         }
     }
 
@@ -62,7 +62,7 @@ public abstract class ContainerdCmdlet : AsyncCmdlet
 
     protected override void OnDisposed() => _diagnostics?.Dispose();
 
-    protected string ResolvedAddress => _resolvedAddress ??= Path.GetFullPath(_address);
+    protected string ResolvedAddress => _resolvedAddress ??= SocketAddress.ToPath(_address);
 
     /// <summary>
     /// For state-changing cmdlets: refuses a namespace another manager owns unless -Force was given;

@@ -98,6 +98,19 @@ public sealed class NewContainerCommand : ContainerdCmdlet
     [ValidateNotNullOrEmpty]
     public string? WorkingDirectory { get; set; }
 
+    /// <summary>Host files or folders to bind into the container: 'SOURCE:DESTINATION' or 'SOURCE:DESTINATION:ro' (docker -v).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string[] Mount { get; set; } = Array.Empty<string>();
+
+    /// <summary>None (default): a network namespace of its own with only loopback. Host: the host's network (docker --network host).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public ContainerNetwork Network { get; set; }
+
+    /// <summary>Keep no log: without -LogPath the output otherwise goes to /var/log/pscontainerd/NAMESPACE/ID.log.</summary>
+    [Parameter]
+    public SwitchParameter NoLog { get; set; }
+
     /// <summary>Start the container's task once it is created.</summary>
     [Parameter]
     public SwitchParameter Start { get; set; }
@@ -140,6 +153,12 @@ public sealed class NewContainerCommand : ContainerdCmdlet
             try
             {
                 info = await t.Engine.CreateAsync(request, c).ConfigureAwait(false);
+                if (request.LogPath == DefaultLogs.PathFor(t.Engine.Address, t.Engine.Namespace, t.Id))
+                {
+                    // Left by an earlier container of this id that was removed by another tool:
+                    // its lines are not this container's.
+                    DefaultLogs.Delete(t.Engine.Address, t.Engine.Namespace, t.Id);
+                }
             }
             catch when (archive is not null)
             {
@@ -255,6 +274,35 @@ public sealed class NewContainerCommand : ContainerdCmdlet
             }
         }
 
+        if (NoLog && LogPath is not null)
+        {
+            WriteError(ErrorRecords.InvalidContainerSpec(nameof(NoLog), LogPath, "cannot go with -LogPath"));
+            return null;
+        }
+
+        if (logPath is null && !NoLog)
+        {
+            logPath = DefaultLogs.PathFor(ResolvedAddress, Namespace, Id);
+            if (DefaultLogs.Prepare(logPath) is { } why)
+            {
+                WriteWarning($"Container '{Id}' keeps no log: {why}. Give -LogPath, or -NoLog to say so.");
+                logPath = null;
+            }
+        }
+
+        var mounts = new List<ContainerMount>();
+        foreach (var m in Mount)
+        {
+            var (mount, why) = MountArgument.Parse(m, p => ResolveFileSystemPath(p, nameof(Mount)));
+            if (mount is null)
+            {
+                WriteError(ErrorRecords.InvalidContainerSpec(nameof(Mount), m, why!));
+                return null;
+            }
+
+            mounts.Add(mount);
+        }
+
         if (WorkingDirectory is not null && !WorkingDirectory.StartsWith('/'))
         {
             WriteError(ErrorRecords.InvalidContainerSpec(nameof(WorkingDirectory), WorkingDirectory, "is not an absolute path inside the container"));
@@ -269,7 +317,10 @@ public sealed class NewContainerCommand : ContainerdCmdlet
         // With -Image an absent -Command keeps the image's Cmd (an empty command says so).
         var command = ParameterSetName == ImageSet && !MyInvocation.BoundParameters.ContainsKey(nameof(Command)) ? Array.Empty<string>() : Command;
         var image = ParameterSetName == ImageSet ? new ImageSource(Image, Snapshotter) : null;
-        return new NewContainerRequest(Id, rootFs, command, Environment, labels, stopSignal, StopTimeout, policy, AutoRemove, logPath, WorkingDirectory, Image: image);
+        return new NewContainerRequest(Id, rootFs, command, Environment, labels, stopSignal, StopTimeout, policy, AutoRemove, logPath, WorkingDirectory, mounts, Image: image)
+        {
+            Network = Network,
+        };
     }
 
     /// <summary>A host path for <paramref name="path"/> (relative to the current location), or null after writing the error.</summary>

@@ -4,8 +4,8 @@ using PSContainerd.Engine;
 namespace PSContainerd.Commands;
 
 /// <summary>
-/// <para type="synopsis">Waits for containers to stop, exit again, or be removed, like docker wait.</para>
-/// <para type="description">NotRunning returns at once for a container that is not running, with its recorded exit (also when something else stopped it). NextExit always waits for the next exit. Removed waits for deletion.</para>
+/// <para type="synopsis">Waits for containers to stop, exit again, be removed, or become ready, like docker wait.</para>
+/// <para type="description">NotRunning returns at once for a container that is not running, with its recorded exit (also when something else stopped it). NextExit always waits for the next exit. Removed waits for deletion. Ready waits until the container runs and passes every readiness check given (-LogPattern, -Command, -TcpPort, -SignalHandled).</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Wait, "Container", HelpUri = HelpUris.Base + "Wait-Container.md")]
 [OutputType(typeof(WaitResult))]
@@ -15,9 +15,28 @@ public sealed class WaitContainerCommand : ContainerIdCmdlet
     private readonly System.Collections.Concurrent.ConcurrentQueue<WaitResult> _timedOut = new();
     private int _met;
 
-    /// <summary>NotRunning (default), NextExit or Removed.</summary>
+    /// <summary>NotRunning (default), NextExit, Removed or Ready.</summary>
     [Parameter]
     public WaitCondition Condition { get; set; } = WaitCondition.NotRunning;
+
+    /// <summary>Ready: a line of the container's log file matches this regular expression.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? LogPattern { get; set; }
+
+    /// <summary>Ready: this command, run in the container (as Invoke-ContainerCommand), exits 0.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? Command { get; set; }
+
+    /// <summary>Ready: a socket in the container's network namespace listens on this TCP port.</summary>
+    [Parameter]
+    [ValidateRange(1, 65535)]
+    public int? TcpPort { get; set; }
+
+    /// <summary>Ready: the container's init process has a handler for its stop signal, so a stop will not be dropped.</summary>
+    [Parameter]
+    public SwitchParameter SignalHandled { get; set; }
 
     /// <summary>Seconds to wait; -1 (default) waits for ever. A container still waiting then gives a result with TimedOut.</summary>
     [Parameter]
@@ -31,6 +50,33 @@ public sealed class WaitContainerCommand : ContainerIdCmdlet
 
     protected override string? ShouldProcessAction => null;
 
+    private ReadinessCriteria? _ready;
+
+    protected override void BeginProcessing()
+    {
+        bool probes = LogPattern is not null || Command is not null || TcpPort is not null || SignalHandled;
+        if (probes && Condition != WaitCondition.Ready)
+        {
+            ThrowTerminatingError(ErrorRecords.Make(new ArgumentException("-LogPattern, -Command, -TcpPort and -SignalHandled are readiness checks: use them with -Condition Ready."),
+                "ReadinessCheckWithoutReady", ErrorCategory.InvalidArgument, Condition));
+        }
+
+        if (Condition == WaitCondition.Ready)
+        {
+            System.Text.RegularExpressions.Regex? pattern = null;
+            try
+            {
+                pattern = LogPattern is null ? null : new System.Text.RegularExpressions.Regex(LogPattern, System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+            }
+            catch (ArgumentException e)
+            {
+                ThrowTerminatingError(ErrorRecords.Make(e, "InvalidLogPattern", ErrorCategory.InvalidArgument, LogPattern));
+            }
+
+            _ready = new ReadinessCriteria(pattern, Command, TcpPort, SignalHandled);
+        }
+    }
+
     /// <summary>A wait holds no resource: every container is waited for at once.</summary>
     protected override int Throttle => int.MaxValue;
 
@@ -41,7 +87,9 @@ public sealed class WaitContainerCommand : ContainerIdCmdlet
         try
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, _anyMet.Token);
-            r = await target.Engine.WaitAsync(target.Id, Condition, timeout, linked.Token).ConfigureAwait(false);
+            r = _ready is not null
+                ? await target.Engine.WaitReadyAsync(target.Id, _ready, timeout, linked.Token).ConfigureAwait(false)
+                : await target.Engine.WaitAsync(target.Id, Condition, timeout, linked.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_anyMet.IsCancellationRequested && !ct.IsCancellationRequested)
         {

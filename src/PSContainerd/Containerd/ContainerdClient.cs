@@ -300,6 +300,11 @@ public sealed partial class ContainerdClient
             _ => ContainerdErrorKind.Unknown,
         };
 
+        if (SocketProbe.IsForeignProtocol(e))
+        {
+            return SocketProbe.ForeignProtocol(Address, e);
+        }
+
         if (kind == ContainerdErrorKind.Unavailable && SocketProbe.Find<System.Net.Sockets.SocketException>(e) is not null)
         {
             return SocketProbe.Explain(Address, e);

@@ -31,4 +31,14 @@ public sealed class ContainerdException : Exception
     public ContainerdErrorKind Kind { get; }
 
     public string Address { get; }
+
+    /// <summary>
+    /// The same failure, its message led by what was being done (`container 'web' could not
+    /// start: ...`): runc's and containerd's own text names a path or a pid, never the container.
+    /// A socket-level failure already names the socket and is returned as it is.
+    /// </summary>
+    public ContainerdException For(string doing) =>
+        Kind is ContainerdErrorKind.Unavailable or ContainerdErrorKind.PermissionDenied or ContainerdErrorKind.Cancelled
+            ? this
+            : new ContainerdException(Kind, Address, $"{doing}: {Message}", this);
 }

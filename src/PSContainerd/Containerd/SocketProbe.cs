@@ -1,3 +1,4 @@
+using System.Net.Http;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
@@ -67,6 +68,22 @@ internal static class SocketProbe
         return new ContainerdException(ContainerdErrorKind.Unavailable, address,
             $"containerd is not running at '{address}': {why} (tried to connect; {Inner(cause).Message.TrimEnd('.')}).", cause);
     }
+
+    /// <summary>
+    /// Whether a call failed because the peer answered with something other than HTTP/2 (an
+    /// HTTP/1.1 server, a line of text, another daemon's protocol): the socket is live, and what
+    /// listens on it is not containerd. Not for a peer that accepted and closed without a word
+    /// (containerd shutting down does that too).
+    /// </summary>
+    public static bool IsForeignProtocol(Exception cause) =>
+        Find<HttpProtocolException>(cause) is not null
+        || (Find<HttpRequestException>(cause) is { HttpRequestError: HttpRequestError.InvalidResponse or HttpRequestError.HttpProtocolError }
+            && Find<HttpIOException>(cause) is not { HttpRequestError: HttpRequestError.ResponseEnded });
+
+    /// <summary>The error for a socket <see cref="IsForeignProtocol"/> found live but not containerd.</summary>
+    public static ContainerdException ForeignProtocol(string address, Exception cause) =>
+        new(ContainerdErrorKind.Unavailable, address,
+            $"containerd is not running at '{address}': something answers on the socket, but this socket does not speak containerd's API (gRPC over HTTP/2; {Inner(cause).Message.TrimEnd('.')}). Check -Address or $env:CONTAINERD_ADDRESS.", cause);
 
     internal static T? Find<T>(Exception? e) where T : Exception
     {

@@ -140,7 +140,15 @@ public sealed partial class ContainerEngine
             if (s.Status == ContainerStatus.Created
                 && await Client.GetTaskAsync(id, ct).ConfigureAwait(false) is { Status: Containerd.TaskStatus.Created })
             {
-                await Client.StartTaskAsync(id, ct).ConfigureAwait(false);
+                try
+                {
+                    await Client.StartTaskAsync(id, ct).ConfigureAwait(false);
+                }
+                catch (ContainerdException e)
+                {
+                    throw e.For(CouldNotStart(id));
+                }
+
                 return;
             }
 
@@ -149,6 +157,8 @@ public sealed partial class ContainerEngine
         }).WaitAsync(ct).ConfigureAwait(false);
         return await GetInfoAsync(id, ct).ConfigureAwait(false);
     }
+
+    private static string CouldNotStart(string id) => $"Container '{id}' could not start";
 
     /// <summary>How long the record of a start (state, start time, restart count) is retried while containerd is slow or restarting.</summary>
     internal static readonly TimeSpan RecordStartRetry = TimeSpan.FromSeconds(30);
@@ -173,17 +183,23 @@ public sealed partial class ContainerEngine
         var notBefore = DateTime.UtcNow;
         string? log = s.Labels.Get(StateLabels.LogPath);
         string? io = log is null ? null : new Uri(log).AbsoluteUri;
-        await Client.CreateTaskThroughLeftoversAsync(s.Id, io, m => Diagnose(s.Id, m), ct).ConfigureAwait(false);
-
         uint pid;
         try
         {
-            pid = await Client.StartTaskAsync(s.Id, ct).ConfigureAwait(false);
+            await Client.CreateTaskThroughLeftoversAsync(s.Id, io, m => Diagnose(s.Id, m), ct).ConfigureAwait(false);
+            try
+            {
+                pid = await Client.StartTaskAsync(s.Id, ct).ConfigureAwait(false);
+            }
+            catch (ContainerdException)
+            {
+                await Client.TryDeleteTaskAsync(s.Id).ConfigureAwait(false);
+                throw;
+            }
         }
-        catch (ContainerdException)
+        catch (ContainerdException e)
         {
-            await Client.TryDeleteTaskAsync(s.Id).ConfigureAwait(false);
-            throw;
+            throw e.For(CouldNotStart(s.Id));
         }
 
         var now = DateTime.UtcNow;
@@ -269,6 +285,7 @@ public sealed partial class ContainerEngine
         {
         }
 
+        DefaultLogs.Delete(Address, Namespace, id);
         if (s is not null)
         {
             Forget(s);

@@ -116,8 +116,6 @@ public sealed partial class ContainerEngine : IAsyncDisposable
     /// <summary>Completes once the event stream is live (started on first use); fails if containerd cannot be reached.</summary>
     public Task WhenMonitoringAsync(CancellationToken ct = default) => _monitor.WhenLiveAsync(TimeSpan.FromSeconds(10), ct);
 
-    public Task<VersionInfo> ProbeAsync(CancellationToken ct = default) => Client.VersionAsync(ct, TimeSpan.FromSeconds(5));
-
     /// <summary>The one container <paramref name="idOrPrefix"/> names (<see cref="ContainerIdMatcher"/>'s rules).</summary>
     public async Task<string> ResolveAsync(string idOrPrefix, CancellationToken ct = default)
     {
@@ -203,6 +201,31 @@ public sealed partial class ContainerEngine : IAsyncDisposable
             TimedOut = timedOut,
             Error = exit?.Detail,
         };
+    }
+
+    /// <summary>
+    /// A Version call to <paramref name="address"/> in the background, its result dropped: the
+    /// channel and its connection are made, and their code compiled, before the first real call
+    /// needs them. Nothing happens when no file is at the path.
+    /// </summary>
+    public static void WarmUp(string address)
+    {
+        if (!File.Exists(address))
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await new ContainerdClient(address, "default").VersionAsync(CancellationToken.None, TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // the first real call reports what is wrong
+            }
+        });
     }
 
     internal void Log(string message) => Diagnostic?.Invoke(message);

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 namespace PSContainerd.Engine;
 
 /// <summary>What New-Container asks for, already validated by the command.</summary>
-public sealed record NewContainerRequest(
+public sealed partial record NewContainerRequest(
     string Id,
     string RootFs,
     IReadOnlyList<string> Command,
@@ -133,6 +133,13 @@ public static class OciSpecBuilder
         foreach (var m in r.Mounts ?? Array.Empty<ContainerMount>())
         {
             mounts.Add(Mount(m.Destination, m.Type, m.Source, (m.Options ?? (m.Type == "bind" ? new[] { "rbind", "rw" } : Array.Empty<string>())).ToArray()));
+        }
+
+        if (r.Network == ContainerNetwork.Host)
+        {
+            // No "network" entry: runc makes no namespace, and the container shares the host's.
+            var namespaces = (JsonArray)spec["linux"]!["namespaces"]!;
+            namespaces.Remove(namespaces.First(n => (string?)n!["type"] == "network"));
         }
 
         return spec.ToJsonString();

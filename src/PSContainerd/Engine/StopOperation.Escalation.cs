@@ -128,18 +128,24 @@ internal sealed partial class StopOperation
         return Result(StopOutcome.Stopped, escalation, exit, exit?.Detail);
     }
 
+    // A stop that found the container stopped, or only cancelled its pending restart, sent no
+    // signal and gave no grace: its result says so (null) instead of the settings it never used.
     private StopResult Result(StopOutcome outcome, StopEscalation escalation, RecordedExit? exit, string? error = null) => new()
     {
         Id = _state.Id,
         Namespace = _parts.Namespace,
         Outcome = outcome,
-        Signal = Signals.Name(_settings.Signal),
-        Timeout = _settings.TimeoutSeconds,
+        Signal = outcome is StopOutcome.AlreadyStopped or StopOutcome.RestartCancelled ? null : Signals.Name(_settings.Signal),
+        Timeout = outcome is StopOutcome.AlreadyStopped or StopOutcome.RestartCancelled ? null : _settings.TimeoutSeconds,
         Escalation = escalation,
         ExitCode = exit?.ExitCode,
         ExitedAt = exit?.ExitedAt,
         OOMKilled = exit?.OomKilled ?? false,
         Duration = _clock.Elapsed,
+        SignalHandled = _signalHandled,
+        TimeToExit = _signalledAt is DateTime at && exit?.ExitedAt is DateTime end && outcome != StopOutcome.AlreadyStopped
+            ? (end > at ? end - at : TimeSpan.Zero)
+            : null,
         Steps = Snapshot(),
         Error = error,
     };

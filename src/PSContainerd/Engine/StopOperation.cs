@@ -38,6 +38,8 @@ internal sealed partial class StopOperation
     private readonly TaskCompletionSource<StopResult> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly GracePeriod _grace = new();
+    private bool? _signalHandled;
+    private DateTime? _signalledAt;
 
     public StopOperation(StopParts parts, ContainerState state, StopSettings settings, IEnumerable<string> warnings)
     {
@@ -219,9 +221,11 @@ internal sealed partial class StopOperation
         _parts.WatchExitSources(_state, pid, handle, sources.Token);
         var signals = new SignalRouter(_parts.Client, _state, _timeline, handle, why, _settings.TimeoutSeconds < 0, _parts.ObserveExit);
 
+        NoteSignalHandling(pid);
         var sent = await signals.SignalAsync(_settings.Signal).ConfigureAwait(false);
         // As docker: the grace period runs from the signal (its delivery, through the pidfd), not from the request.
-        _grace.StartAt(DateTime.UtcNow, _settings.TimeoutSeconds);
+        _signalledAt = DateTime.UtcNow;
+        _grace.StartAt(_signalledAt.Value, _settings.TimeoutSeconds);
         await ResumeIfPausedAsync().ConfigureAwait(false);
 
         try
@@ -231,6 +235,21 @@ internal sealed partial class StopOperation
         finally
         {
             sources.Cancel();
+        }
+    }
+
+    /// <summary>
+    /// Whether the init process handles the stop signal, read just before it is sent: a signal the
+    /// kernel will drop (a pid namespace's init without a handler) gets a warning step now, not a
+    /// puzzle after the grace period.
+    /// </summary>
+    private void NoteSignalHandling(uint pid)
+    {
+        var fate = ReadinessChecks.SignalFate(pid, _settings.Signal);
+        _signalHandled = _settings.Signal == Signals.SIGKILL ? null : fate?.Handled;
+        if (fate?.Dropped == true)
+        {
+            AddStep(StopStepKind.Warning, $"the init process (pid {pid}) has no handler for {Signals.Name(_settings.Signal)}: the kernel drops it for a pid namespace's init, so the stop will escalate when the grace period ends (wait for Wait-Container -Condition Ready -SignalHandled before stopping)");
         }
     }
 

@@ -14,7 +14,9 @@ public sealed class ContainerEvent
 
     public string Type { get; init; } = string.Empty;
 
-    public IReadOnlyDictionary<string, string> Attributes { get; init; } = new Dictionary<string, string>();
+    private readonly IReadOnlyDictionary<string, string> _attributes = TextMap.None;
+
+    public IReadOnlyDictionary<string, string> Attributes { get => _attributes; init => _attributes = TextMap.Of(value); }
 
     public override string ToString() => $"{Time:O} {Type} {Id}";
 }

@@ -29,7 +29,9 @@ public sealed class ContainerInfo
 
     public int RestartCount { get; init; }
 
-    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+    private readonly IReadOnlyDictionary<string, string> _labels = TextMap.None;
+
+    public IReadOnlyDictionary<string, string> Labels { get => _labels; init => _labels = TextMap.Of(value); }
 
     public DateTime? CreatedAt { get; init; }
 

@@ -1,5 +1,9 @@
+using Newtonsoft.Json;
+using Newtonsoft.Json.Converters;
+
 namespace PSContainerd;
 
+[JsonConverter(typeof(StringEnumConverter))]
 public enum RestoreAction
 {
     Unchanged,

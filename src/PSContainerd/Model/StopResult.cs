@@ -1,5 +1,10 @@
+using Newtonsoft.Json;
+using Newtonsoft.Json.Converters;
+
 namespace PSContainerd;
 
+// Every enum of a result: ConvertTo-Json writes its name, as the types file does for remoting.
+[JsonConverter(typeof(StringEnumConverter))]
 public enum StopOutcome
 {
     Stopped,
@@ -8,6 +13,7 @@ public enum StopOutcome
     Failed,
 }
 
+[JsonConverter(typeof(StringEnumConverter))]
 public enum StopEscalation
 {
     None,
@@ -16,6 +22,7 @@ public enum StopEscalation
 }
 
 /// <summary>What a step of a stop was. <see cref="StopStep.Action"/> spells it as the timeline shows it (restart-cancelled, direct-kill, ...).</summary>
+[JsonConverter(typeof(StringEnumConverter))]
 public enum StopStepKind
 {
     Warning,
@@ -38,6 +45,7 @@ public enum StopStepKind
 }
 
 /// <summary>Which way a signal went to the container's init process.</summary>
+[JsonConverter(typeof(StringEnumConverter))]
 public enum SignalRoute
 {
     /// <summary>Not a signal step.</summary>
@@ -77,10 +85,11 @@ public sealed class StopResult
 
     public StopOutcome Outcome { get; init; }
 
-    public string Signal { get; init; } = "SIGTERM";
+    /// <summary>The stop signal sent; null when none was (AlreadyStopped, RestartCancelled).</summary>
+    public string? Signal { get; init; }
 
-    /// <summary>Seconds of grace given; -1 means never forced.</summary>
-    public int Timeout { get; init; }
+    /// <summary>Seconds of grace given; -1 means never forced; null when no signal was sent (AlreadyStopped, RestartCancelled).</summary>
+    public int? Timeout { get; init; }
 
     public StopEscalation Escalation { get; init; }
 
@@ -90,12 +99,45 @@ public sealed class StopResult
 
     public bool OOMKilled { get; init; }
 
+    /// <summary>
+    /// How long the stop took. Hidden from listings, ConvertTo-Json and ConvertTo-Csv, which would
+    /// write a TimeSpan as its 15 fields or as text no tool reads: they show <see cref="DurationMs"/>.
+    /// `$r.Duration.TotalSeconds` works as before, and remoting still carries it as a TimeSpan.
+    /// </summary>
+    [System.Management.Automation.Hidden]
+    [JsonIgnore]
     public TimeSpan Duration { get; init; }
 
-    public IReadOnlyList<StopStep> Steps { get; init; } = Array.Empty<StopStep>();
+    /// <summary>How long the stop took, in milliseconds: what logs, JSON and CSV carry.</summary>
+    public double DurationMs => Math.Round(Duration.TotalMilliseconds, 1);
+
+    /// <summary>
+    /// Whether the container's init process had a handler for the stop signal when it was sent
+    /// (its SigCgt mask). False: the kernel drops the signal for a pid namespace's init, and the stop
+    /// escalates once the grace period runs out. Null when no signal was sent or /proc did not say.
+    /// </summary>
+    public bool? SignalHandled { get; init; }
+
+    /// <summary>
+    /// From the stop signal's delivery to the exit; null when no signal was sent or no exit seen.
+    /// Hidden from listings and the converters as <see cref="Duration"/> is: they show <see cref="TimeToExitMs"/>.
+    /// </summary>
+    [System.Management.Automation.Hidden]
+    [JsonIgnore]
+    public TimeSpan? TimeToExit { get; init; }
+
+    /// <summary>From the stop signal's delivery to the exit, in milliseconds; null as <see cref="TimeToExit"/>.</summary>
+    public double? TimeToExitMs => TimeToExit is TimeSpan t ? Math.Round(t.TotalMilliseconds, 1) : null;
+
+    private readonly IReadOnlyList<StopStep> _steps = TextList<StopStep>.None;
+
+    public IReadOnlyList<StopStep> Steps { get => _steps; init => _steps = TextList<StopStep>.Of(value); }
 
     /// <summary>What the stop had to warn about (a garbage stop-signal or stop-timeout label, and what it used instead).</summary>
-    public IReadOnlyList<string> Warnings => Steps.Where(s => s.Kind == StopStepKind.Warning).Select(s => s.Detail).ToList();
+    public IReadOnlyList<string> Warnings => TextList<string>.Of(Steps.Where(s => s.Kind == StopStepKind.Warning).Select(s => s.Detail));
 
     public string? Error { get; init; }
+
+    public override string ToString() =>
+        $"{Id}: {Outcome}{(Escalation == StopEscalation.None ? string.Empty : $" ({Escalation})")}{(ExitCode is int c ? $", exit code {c}" : string.Empty)}, {DurationMs:0} ms";
 }

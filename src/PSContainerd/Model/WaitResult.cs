@@ -1,5 +1,9 @@
+using Newtonsoft.Json;
+using Newtonsoft.Json.Converters;
+
 namespace PSContainerd;
 
+[JsonConverter(typeof(StringEnumConverter))]
 public enum WaitCondition
 {
     /// <summary>Returns at once for a container that is not running, with its recorded exit.</summary>
@@ -8,6 +12,8 @@ public enum WaitCondition
     NextExit,
     /// <summary>Waits until the container is deleted.</summary>
     Removed,
+    /// <summary>Waits until the container runs and passes its readiness checks (log line, command, TCP port, signal handler).</summary>
+    Ready,
 }
 
 /// <summary>What Wait-Container writes per container.</summary>

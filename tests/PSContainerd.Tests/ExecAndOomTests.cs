@@ -53,6 +53,50 @@ public sealed class ExecAndOomTests
     }
 
     [Fact]
+    public async Task An_exec_whose_id_is_the_container_id_is_told_from_the_init_by_its_pid()
+    {
+        // The holder has never looked at the container (another session started it): the exit
+        // event's process id says "init", only the pid says otherwise.
+        await using var scratch = new Scratch(_fx, "execid");
+        var (holder, other) = await scratch.OpenHolderAndOtherAsync();
+        await holder.WhenMonitoringAsync();
+        var events = holder.Events.Subscribe();
+        try
+        {
+            string id = await scratch.NewContainerAsync(other, "execid", Containers.IgnoresTerm, policy: Containers.Policy("always"));
+            uint init = (await scratch.Client.GetTaskAsync(id))!.Pid;
+            var ctr = Process.Start(new ProcessStartInfo("ctr", new[] { "--address", _fx.Address, "-n", scratch.Namespace, "tasks", "exec", "--exec-id", id, id, "/bin/sh", "-c", "exit 42" })
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            })!;
+            await ctr.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
+            Assert.Equal(42, ctr.ExitCode);
+
+            var seen = await Containers.Collect(events, id, l => l.Any(e => e.Type is "ExecExit" or "Exit"), TimeSpan.FromSeconds(10));
+            Assert.DoesNotContain(seen, e => e.Type == "Exit");
+            Assert.Equal("42", seen.Single(e => e.Type == "ExecExit").Attributes["ExitCode"]);
+
+            var task = await scratch.Client.GetTaskAsync(id);
+            Assert.Equal(Containerd.TaskStatus.Running, task?.Status);
+            Assert.Equal(init, task!.Pid);
+            var labels = (await scratch.Client.GetContainerAsync(id)).Labels;
+            Assert.False(labels.ContainsKey(StateLabels.ExitCode), $"the exec's exit was recorded as the container's: exit code {labels.GetValueOrDefault(StateLabels.ExitCode)}, state {labels.GetValueOrDefault(StateLabels.State)}");
+            Assert.Equal(StateLabels.StateRunning, labels[StateLabels.State]);
+            Assert.Equal(ContainerStatus.Running, (await holder.GetInfoAsync(id)).Status);
+
+            // The holder still owns the real exit: it restarts the container after it.
+            await scratch.Client.KillAsync(id, Signals.SIGKILL);
+            await Containers.Until(async () => await scratch.Client.GetTaskAsync(id) is { Status: Containerd.TaskStatus.Running } t && t.Pid != init,
+                TimeSpan.FromSeconds(15), "the holder restarted the container after its init's real exit");
+        }
+        finally
+        {
+            holder.Events.Unsubscribe(events);
+        }
+    }
+
+    [Fact]
     public async Task An_oom_event_makes_the_next_exit_report_OOMKilled()
     {
         var events = Engine.Events.Subscribe();

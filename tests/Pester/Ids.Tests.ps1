@@ -33,6 +33,27 @@ Describe 'Id rules' {
         Get-Container | Remove-Container -Force -ErrorAction SilentlyContinue
     }
 
+    It 'resolves an exact id without listing the namespace: Stop-Container reaches a container this session started while containerd does not answer' {
+        $id = New-Running (New-TestId 'exact')
+        $daemon = [int](Get-Content -LiteralPath (Join-Path $env:PSCD_TEST_DIR 'containerd.pid') -Raw).Trim()
+        # containerd frozen for 3 s; SIGCONT from a child, so it comes whatever the stop does.
+        & kill -STOP $daemon
+        $thaw = Start-Process -FilePath sh -ArgumentList "-c `"sleep 3; kill -CONT $daemon`"" -PassThru
+        try {
+            $began = [datetime]::UtcNow
+            $r = Stop-Container -Id $id -Signal SIGKILL -Timeout 0 -ErrorAction Stop
+        }
+        finally {
+            & kill -CONT $daemon
+            $thaw.WaitForExit(10000) | Out-Null
+        }
+        $r.Outcome | Should -Be 'Stopped'
+        $sent = @($r.Steps | Where-Object { $_.Kind -in 'Signal', 'Kill' -and $_.Route -eq 'Pidfd' })
+        $sent.Count | Should -BeGreaterThan 0 -Because ($r.Steps | Out-String)
+        # Sent while containerd was still frozen: no List (which would wait out its deadline) came first.
+        ($sent[0].At.ToUniversalTime() - $began).TotalSeconds | Should -BeLessThan 2.5 -Because ($r.Steps | Out-String)
+    }
+
     It 'never matches a name by prefix: Remove-Container -Id pay -Force leaves payments-db alone' {
         $base = New-TestId 'pay'
         $victim = New-Running "$base-payments-db"

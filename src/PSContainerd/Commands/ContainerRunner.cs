@@ -12,52 +12,67 @@ internal static class ContainerRunner
 {
     /// <summary>
     /// The distinct containers the requests name, in the order asked, writing an error for each id
-    /// that names none or several. Each (socket, namespace) is listed once per call; when it cannot
-    /// be listed (containerd unreachable) one error is written and its ids are not tried.
+    /// that names none or several. An exact id is looked up by itself (the engine's tracked state,
+    /// else one Containers.Get): a namespace is listed only for wildcards, hex id prefixes and
+    /// requests with no ids, once per call. When containerd cannot be reached one error is written
+    /// for the (socket, namespace) and its other ids are not tried.
     /// </summary>
     public static async Task<IReadOnlyList<ContainerTarget>> ResolveAsync(
         IEnumerable<ContainerRequest> requests, IOutputSink sink, bool emptyPatternIsError, CancellationToken ct)
     {
-        var listed = new Dictionary<ContainerEngine, IReadOnlyList<string>?>();
+        var listed = new Dictionary<ContainerEngine, IReadOnlyList<string>>();
+        var unreachable = new HashSet<ContainerEngine>();
         var targets = new List<ContainerTarget>();
         var seen = new HashSet<(ContainerEngine, string)>();
         foreach (var request in requests)
         {
-            if (!listed.TryGetValue(request.Engine, out var ids))
+            var engine = request.Engine;
+            foreach (string? raw in (IEnumerable<string?>?)request.Ids ?? new string?[] { null })
             {
-                try
+                if (unreachable.Contains(engine))
                 {
-                    ids = await request.Engine.ListIdsAsync(ct).ConfigureAwait(false);
-                }
-                catch (Exception e) when (ErrorRecords.TryFrom(e, request.Engine.Address, out var record))
-                {
-                    sink.Error(record);
-                    ids = null;
+                    break;
                 }
 
-                listed[request.Engine] = ids;
-            }
-
-            if (ids is null)
-            {
-                continue;
-            }
-
-            foreach (var raw in request.Ids ?? ids)
-            {
+                IReadOnlyList<string> matched;
                 try
                 {
-                    foreach (var id in ContainerIdMatcher.Match(raw, ids, request.Engine.Where, emptyPatternIsError))
+                    if (raw is not null && !ContainerIdMatcher.IsPattern(raw) && !string.IsNullOrWhiteSpace(raw) && await engine.ExistsAsync(raw, ct).ConfigureAwait(false))
                     {
-                        if (seen.Add((request.Engine, id)))
+                        matched = new[] { raw };
+                    }
+                    else if (raw is not null && !ContainerIdMatcher.NeedsList(raw))
+                    {
+                        matched = ContainerIdMatcher.Match(raw, Array.Empty<string>(), engine.Where, emptyPatternIsError); // names nothing: the error
+                    }
+                    else
+                    {
+                        if (!listed.TryGetValue(engine, out var ids))
                         {
-                            targets.Add(new ContainerTarget(request.Engine, id, request.Ids is null));
+                            listed[engine] = ids = await engine.ListIdsAsync(ct).ConfigureAwait(false);
                         }
+
+                        matched = raw is null ? ids : ContainerIdMatcher.Match(raw, ids, engine.Where, emptyPatternIsError);
                     }
                 }
-                catch (Exception e) when (ErrorRecords.TryFrom(e, raw, out var record))
+                catch (Containerd.ContainerdException e) when (ErrorRecords.TryFrom(e, engine.Address, out var record))
                 {
                     sink.Error(record);
+                    unreachable.Add(engine);
+                    break;
+                }
+                catch (Exception e) when (ErrorRecords.TryFrom(e, raw ?? engine.Address, out var record))
+                {
+                    sink.Error(record);
+                    continue;
+                }
+
+                foreach (var id in matched)
+                {
+                    if (seen.Add((engine, id)))
+                    {
+                        targets.Add(new ContainerTarget(engine, id, request.Ids is null));
+                    }
                 }
             }
         }

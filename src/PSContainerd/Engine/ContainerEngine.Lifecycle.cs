@@ -64,6 +64,11 @@ public sealed partial class ContainerEngine
         return true;
     }
 
+    /// <summary>Whether a container with exactly this id exists: the engine's tracked state answers without a call, else one Containers.Get (never a List).</summary>
+    public async Task<bool> ExistsAsync(string id, CancellationToken ct = default) =>
+        (_states.TryGetValue(id, out var known) && known.Loaded && !known.IsRemoved)
+        || await TryGetRecordAsync(id, ct).ConfigureAwait(false) is not null;
+
     private async Task<ContainerRecord?> TryGetRecordAsync(string id, CancellationToken ct)
     {
         try
@@ -224,71 +229,6 @@ public sealed partial class ContainerEngine
             {
                 Diagnose(s.Id, $"the task started (pid {pid}) but its start could not be recorded: {e.Message}");
             }
-        }
-    }
-
-    /// <summary>
-    /// Deletes a stopped task and the container; with <paramref name="force"/> a live task is
-    /// SIGKILLed first. The record of a live task is never deleted: when the kill did not end the
-    /// process (D state, a hung shim) it refuses, as moby's "could not kill container", and says
-    /// what the process is doing. Otherwise the container and its shim would live on, invisible.
-    /// </summary>
-    public async Task RemoveAsync(string id, bool force, CancellationToken ct = default)
-    {
-        var task = await Client.GetTaskAsync(id, ct).ConfigureAwait(false);
-        if (task is not null && task.Status != Containerd.TaskStatus.Stopped)
-        {
-            if (!force)
-            {
-                throw new ContainerdException(ContainerdErrorKind.FailedPrecondition, Address,
-                    $"Container '{id}' is {task.Status.ToString().ToLowerInvariant()}: stop it first, or use -Force.");
-            }
-
-            var stop = await StopAsync(id, Signals.SIGKILL, 0, null, ct).ConfigureAwait(false);
-            if (stop.Outcome == StopOutcome.Failed)
-            {
-                throw new ContainerdException(ContainerdErrorKind.FailedPrecondition, Address,
-                    $"Could not kill container '{id}', so it was not removed: {stop.Error}");
-            }
-        }
-
-        var s = _states.GetValueOrDefault(id);
-        if (s is not null)
-        {
-            Restarts.CancelPending(s);
-        }
-
-        try
-        {
-            await Client.DeleteTaskAsync(id, ct).ConfigureAwait(false);
-        }
-        catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
-        {
-        }
-        catch (ContainerdException e)
-        {
-            // A task containerd would not delete still runs (or its shim does not answer): deleting
-            // the record now would orphan it.
-            var now = await Client.GetTaskAsync(id, ct).ConfigureAwait(false);
-            if (now is not null && now.Status != Containerd.TaskStatus.Stopped)
-            {
-                throw new ContainerdException(ContainerdErrorKind.FailedPrecondition, Address,
-                    $"Container '{id}' was not removed: its task is {now.Status.ToString().ToLowerInvariant()} (pid {now.Pid}: {InitProcessHandle.Diagnose((int)now.Pid)}) and could not be deleted ({e.Message}).", e);
-            }
-        }
-
-        try
-        {
-            await Client.DeleteContainerWithSnapshotAsync(id, ct).ConfigureAwait(false);
-        }
-        catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
-        {
-        }
-
-        DefaultLogs.Delete(Address, Namespace, id);
-        if (s is not null)
-        {
-            Forget(s);
         }
     }
 

@@ -109,7 +109,9 @@ public sealed partial class ContainerEngine
             {
                 // Known here already: follow the record and the task as they are now (an exit
                 // missed while the stream was down is finalised, and decided, by this holder).
-                s.RefreshLabels((await Client.GetContainerAsync(s.Id).ConfigureAwait(false)).Labels);
+                var rec = await Client.GetContainerAsync(s.Id).ConfigureAwait(false);
+                s.BindRecord(rec.CreatedAt);
+                s.RefreshLabels(rec.Labels);
                 await ReconcileAsync(s, await Client.GetTaskAsync(s.Id).ConfigureAwait(false)).ConfigureAwait(false);
             }
 

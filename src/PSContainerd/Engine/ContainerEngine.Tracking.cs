@@ -25,6 +25,7 @@ public sealed partial class ContainerEngine
             throw new ContainerLookupException(LookupFailure.NotFound, s.Id, $"No container with id '{s.Id}' in namespace '{Namespace}'.");
         }
 
+        s.BindRecord(rec.CreatedAt);
         var task = await Client.GetTaskAsync(s.Id, ct).ConfigureAwait(false);
         await ApplyAsync(s, rec.Labels, task, recordOnly ? "load" : "supervisor").ConfigureAwait(false);
         s.MarkLoaded();
@@ -65,7 +66,7 @@ public sealed partial class ContainerEngine
         if (ev is TaskExitEvent { IsInit: false } exec)
         {
             // An exec process: it does not change the container's state.
-            Events.Publish(Namespace, ev.ContainerId, EventTypes.ExecExit, exec.ExitedAt, ("ExecId", exec.ProcessId), ("ExitCode", exec.ExitStatus.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            PublishExecExit(exec);
             return Task.CompletedTask;
         }
 
@@ -108,6 +109,12 @@ public sealed partial class ContainerEngine
             switch (ev)
             {
                 case TaskExitEvent exit:
+                    if (!await InitExitCheck.IsInitAsync(Client, s, exit.Pid).ConfigureAwait(false))
+                    {
+                        PublishExecExit(exit); // an exec given the container's id as its exec id
+                        break;
+                    }
+
                     if (!s.Loaded && !await AdoptAsync(s, exit.Pid).ConfigureAwait(false))
                     {
                         Events.Publish(Namespace, s.Id, EventTypes.Exit, exit.ExitedAt, ("ExitCode", exit.ExitStatus.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("Source", "event"));
@@ -161,6 +168,9 @@ public sealed partial class ContainerEngine
         }
     }
 
+    private void PublishExecExit(TaskExitEvent exec) =>
+        Events.Publish(Namespace, exec.ContainerId, EventTypes.ExecExit, exec.ExitedAt, ("ExecId", exec.ProcessId), ("ExitCode", exec.ExitStatus.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
     /// <summary>
     /// An exit of a container nobody here looked at yet: take it on when the module created it
     /// (it carries the module's labels, so restart policy and auto-remove apply); leave others' alone.
@@ -182,6 +192,7 @@ public sealed partial class ContainerEngine
             return false;
         }
 
+        s.BindRecord(rec.CreatedAt);
         s.RefreshLabels(rec.Labels);
         s.SetRunning(pid, StateLabels.ParseTime(rec.Labels.Get(StateLabels.StartedAt)));
         s.MarkLoaded();

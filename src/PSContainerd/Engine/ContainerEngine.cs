@@ -119,12 +119,14 @@ public sealed partial class ContainerEngine : IAsyncDisposable
     /// <summary>The one container <paramref name="idOrPrefix"/> names (<see cref="ContainerIdMatcher"/>'s rules).</summary>
     public async Task<string> ResolveAsync(string idOrPrefix, CancellationToken ct = default)
     {
-        if (!string.IsNullOrWhiteSpace(idOrPrefix) && _states.TryGetValue(idOrPrefix, out var known) && known.Loaded && !known.IsRemoved)
+        if (!string.IsNullOrWhiteSpace(idOrPrefix) && !ContainerIdMatcher.IsPattern(idOrPrefix) && await ExistsAsync(idOrPrefix, ct).ConfigureAwait(false))
         {
             return idOrPrefix;
         }
 
-        var matches = ContainerIdMatcher.Match(idOrPrefix, await ListIdsAsync(ct).ConfigureAwait(false), Where);
+        // Listed only when the text can name another container (a wildcard, a hex prefix); else the error.
+        var ids = ContainerIdMatcher.NeedsList(idOrPrefix) ? await ListIdsAsync(ct).ConfigureAwait(false) : Array.Empty<string>();
+        var matches = ContainerIdMatcher.Match(idOrPrefix, ids, Where);
         return matches.Count == 1 ? matches[0] : throw new ContainerLookupException(LookupFailure.Ambiguous, idOrPrefix,
             $"'{idOrPrefix}' matches {matches.Count} containers {Where}: {string.Join(", ", matches.Take(10))}.", matches);
     }
@@ -273,8 +275,10 @@ public sealed partial class ContainerEngine : IAsyncDisposable
         ObserveExit(s, pid, null, "pidfd");
     }
 
+    /// <summary>Drops a container that is gone, with any restart it had pending (a new container may take its id).</summary>
     internal void Forget(ContainerState s)
     {
+        Restarts.CancelPending(s);
         s.SetRemoved();
         _states.TryRemove(new KeyValuePair<string, ContainerState>(s.Id, s));
     }

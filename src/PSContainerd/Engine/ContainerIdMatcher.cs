@@ -122,6 +122,13 @@ public static class ContainerIdMatcher
         return new Regex(sb.Append('$').ToString(), RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
     }
 
+    /// <summary>
+    /// Whether <paramref name="text"/> can name a container other than one with exactly that id
+    /// (a wildcard, or a prefix of a generated id): only then must every id of the namespace be
+    /// listed. Any other text is resolved by looking that one id up.
+    /// </summary>
+    public static bool NeedsList(string? text) => !string.IsNullOrEmpty(text) && (IsPattern(text) || IsHexPrefix(text));
+
     /// <summary>A whole generated id: 64 lowercase hex digits.</summary>
     public static bool IsHexId(string id) => id.Length == HexIdLength && id.All(IsLowerHex);
 

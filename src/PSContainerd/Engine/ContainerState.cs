@@ -42,6 +42,34 @@ internal sealed class ContainerState
 
     public bool Loaded { get; private set; }
 
+    /// <summary>
+    /// containerd's CreatedAt of the record this state follows (null until read): the record's
+    /// identity. A record of the same id with another CreatedAt is a container removed and
+    /// created again, whose past (a pending restart) is not this one's.
+    /// </summary>
+    public DateTime? RecordCreatedAt { get; private set; }
+
+    /// <summary>Notes the identity of the record this state follows now (read at a load, a restore, a restart decision).</summary>
+    public void BindRecord(DateTime createdAt)
+    {
+        lock (_gate)
+        {
+            if (createdAt != DateTime.MinValue)
+            {
+                RecordCreatedAt = createdAt;
+            }
+        }
+    }
+
+    /// <summary>Whether a record with <paramref name="createdAt"/> is the one this state follows (true while either is unknown).</summary>
+    public bool IsSameRecord(DateTime createdAt)
+    {
+        lock (_gate)
+        {
+            return RecordCreatedAt is null || createdAt == DateTime.MinValue || RecordCreatedAt == createdAt;
+        }
+    }
+
     public bool IsRemoved => _removed.Task.IsCompleted;
 
     /// <summary>The stop in flight, joined by every further caller.</summary>

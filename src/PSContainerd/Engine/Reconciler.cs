@@ -51,6 +51,7 @@ internal sealed class Reconciler
     private async Task<Plan> InspectAsync(ContainerState s, bool stopRunning, CancellationToken ct)
     {
         var rec = await _recordOf(s, ct).ConfigureAwait(false);
+        s.BindRecord(rec.CreatedAt);
         TaskInfo? task;
         // The look at the task and the delete below under the container's lock across processes:
         // a start by another session (which takes it) is never between them, so the delete cannot
@@ -141,7 +142,7 @@ internal sealed class Reconciler
         {
             if (s.HasPendingRestart)
             {
-                return new Plan(Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, $"restart pending, due {labels.Get(StateLabels.RestartDue) ?? "soon"}"));
+                return new Plan(Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, $"restart pending, due {DueText(labels)}"));
             }
 
             s.SetNotRunning(ContainerStatus.Restarting, recorded);
@@ -151,7 +152,7 @@ internal sealed class Reconciler
                 return new Plan(Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, "a restart was pending but the container was stopped by hand: left stopped"));
             }
 
-            int count = RestartManager.CountOf(labels) + 1;
+            int count = RestartManager.NextCountOf(labels);
             bool restarted = await _restarts.RestartNowAsync(s, "restore", resetCount: false).ConfigureAwait(false);
             return new Plan(restarted
                 ? Result(s, taskStatus, RestoreAction.Restarted, recorded?.ExitCode, $"the restart that was pending (due {labels.Get(StateLabels.RestartDue) ?? "?"}) was carried out; restart count {count}")
@@ -257,6 +258,18 @@ internal sealed class Reconciler
         }
 
         return Result(s, taskStatus, RestoreAction.RecordedExit, exit?.ExitCode, $"{why}: exit code {code} recorded{(exit?.OomKilled == true ? " (OOM-killed)" : string.Empty)}");
+    }
+
+    /// <summary>When the pending restart comes: as recorded, or, beyond the longest backoff (a clock step, a hand-set label), when the supervisor carries it out instead.</summary>
+    private static string DueText(IReadOnlyDictionary<string, string> labels)
+    {
+        if (StateLabels.ParseTime(labels.Get(StateLabels.RestartDue)) is not DateTime due)
+        {
+            return "soon";
+        }
+
+        var at = RestartManager.ClampDue(due, DateTime.UtcNow, out bool clamped);
+        return clamped ? $"{at:O} (recorded as {due:O}, beyond the longest backoff)" : labels.Get(StateLabels.RestartDue)!;
     }
 
     private static string Describe(string? recordedState, RecordedExit? exit) =>

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace PSContainerd.Engine;
 
 /// <summary>What the restart policy says about one exit: restart after <see cref="After"/>, or not.</summary>
@@ -74,12 +76,36 @@ internal sealed class RestartManager
         return next > MaxBackoff ? MaxBackoff : next;
     }
 
+    /// <summary>
+    /// When a restart recorded as due at <paramref name="due"/> is carried out: no later than the
+    /// longest backoff from now. No decision ever sets it further away, so a due time beyond that
+    /// is a clock stepped back or a hand-set label, and taken as it stands it would never come
+    /// (a timer holds ~49.7 days at most) and leave the restart pending for ever.
+    /// </summary>
+    public static DateTime ClampDue(DateTime due, DateTime now, out bool clamped)
+    {
+        clamped = due - now > MaxBackoff;
+        return clamped ? now + MaxBackoff : due;
+    }
+
     public static RestartPolicy PolicyOf(IReadOnlyDictionary<string, string> labels) =>
         RestartPolicy.TryParse(labels.Get(StateLabels.RestartPolicy), out var p) ? p : RestartPolicy.No;
 
     public static bool IsManuallyStopped(IReadOnlyDictionary<string, string> labels) => labels.Get(StateLabels.ManuallyStopped) == "true";
 
-    public static int CountOf(IReadOnlyDictionary<string, string> labels) => StateLabels.ParseInt(labels.Get(StateLabels.RestartCount)) ?? 0;
+    /// <summary>
+    /// The recorded restart count. The label can be set by hand: a negative count is no count (0,
+    /// else on-failure:N would restart for ever), and one beyond an int saturates (a count read
+    /// as 0 would start on-failure:N over).
+    /// </summary>
+    public static int CountOf(IReadOnlyDictionary<string, string> labels) =>
+        long.TryParse(labels.Get(StateLabels.RestartCount), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long n)
+            ? (int)Math.Clamp(n, 0, int.MaxValue)
+            : 0;
+
+    /// <summary>The count the next policy restart records: one more, saturating at <see cref="int.MaxValue"/> rather than wrapping to a negative count.</summary>
+    public static int NextCountOf(IReadOnlyDictionary<string, string> labels) =>
+        CountOf(labels) is var count && count == int.MaxValue ? count : count + 1;
 
     /// <summary>Whether an exit may lead to a restart by these labels (policy, manual flag, count), without touching any backoff.</summary>
     public static bool WouldRestart(IReadOnlyDictionary<string, string> labels, int exitCode, bool manuallyStopped) =>

@@ -61,7 +61,10 @@ internal sealed class RestartSupervisor : IDisposable
 
         try
         {
-            s.RefreshLabels((await _client.GetContainerAsync(s.Id).ConfigureAwait(false)).Labels);
+            var rec = await _client.GetContainerAsync(s.Id).ConfigureAwait(false);
+            // The exit is decided for the record there is now: a restart it schedules is that record's.
+            s.BindRecord(rec.CreatedAt);
+            s.RefreshLabels(rec.Labels);
         }
         catch (ContainerdException e)
         {
@@ -92,8 +95,17 @@ internal sealed class RestartSupervisor : IDisposable
         _ = WaitThenRestartAsync(s, due, cts);
     }
 
-    /// <summary>A restart a dead holder left pending (labels say restarting): carried out when due.</summary>
-    public void ResumePending(ContainerState s, DateTime due) => _ = WaitThenRestartAsync(s, due, Pend(s));
+    /// <summary>A restart a dead holder left pending (labels say restarting): carried out when due, and no later than the longest backoff from now.</summary>
+    public void ResumePending(ContainerState s, DateTime due)
+    {
+        var at = RestartManager.ClampDue(due, DateTime.UtcNow, out bool clamped);
+        if (clamped)
+        {
+            _diagnostic(s.Id, $"the restart recorded as due at {due:O} is further away than the longest backoff ({RestartManager.MaxBackoff.TotalSeconds:0} s; a clock step or a hand-set label): carried out at {at:O} instead");
+        }
+
+        _ = WaitThenRestartAsync(s, at, Pend(s));
+    }
 
     /// <summary>Cancels a pending restart, leaving the container stopped by hand; no signal is sent. On the container's queue.</summary>
     public async Task CancelAsync(ContainerState s)
@@ -156,7 +168,7 @@ internal sealed class RestartSupervisor : IDisposable
         }
 
         s.Restarts.Reset();
-        int count = resetCount ? 0 : RestartManager.CountOf(s.Labels) + 1;
+        int count = resetCount ? 0 : RestartManager.NextCountOf(s.Labels);
         return await StartAsync(s, manual: resetCount, count, source).ConfigureAwait(false);
     }
 
@@ -263,6 +275,11 @@ internal sealed class RestartSupervisor : IDisposable
             return;
         }
 
+        if (!IsStillTheContainer(s, rec))
+        {
+            return;
+        }
+
         s.RefreshLabels(rec.Labels);
         if (task is not null && task.Status != Containerd.TaskStatus.Stopped)
         {
@@ -287,7 +304,23 @@ internal sealed class RestartSupervisor : IDisposable
             await pause(s.Id).ConfigureAwait(false);
         }
 
-        await StartAsync(s, manual: false, RestartManager.CountOf(rec.Labels) + 1, "policy").ConfigureAwait(false);
+        await StartAsync(s, manual: false, RestartManager.NextCountOf(rec.Labels), "policy").ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="rec"/> is the record whose exit this restart is for. One removed and
+    /// created again under the same id (another CreatedAt; the delete event missed, or not yet
+    /// handled) is a new container: the old one's restart is not its own.
+    /// </summary>
+    private bool IsStillTheContainer(ContainerState s, ContainerRecord rec)
+    {
+        if (!s.IsRemoved && s.IsSameRecord(rec.CreatedAt))
+        {
+            return true;
+        }
+
+        _diagnostic(s.Id, $"restart: the container was removed{(s.IsRemoved ? string.Empty : $" and created again (at {rec.CreatedAt:O}, was {s.RecordCreatedAt:O})")} since its exit; its restart is dropped");
+        return false;
     }
 
     /// <summary>

@@ -29,6 +29,7 @@ internal sealed partial class StopOperation
             AddStep(sent == Delivery.NotDelivered ? StopStepKind.Escalate : StopStepKind.Timeout,
                 sent == Delivery.NotDelivered ? "stop signal not delivered; no grace period to wait" : "grace period over");
             killed = await signals.KillAsync().ConfigureAwait(false);
+            _sent |= killed != Delivery.NotDelivered;
             // A container paused during the grace period acts on no SIGKILL until thawed (moby's killWithSignal resumes too).
             await ResumeIfPausedAsync().ConfigureAwait(false);
         }
@@ -48,6 +49,7 @@ internal sealed partial class StopOperation
         }
 
         signals.DirectKill();
+        _sent |= handle is not null;
         if (await WaitBoundedAsync(exited, DirectKillWait).ConfigureAwait(false))
         {
             return await ExitedAsync(StopEscalation.DirectKill, exited.Result, signals).ConfigureAwait(false);

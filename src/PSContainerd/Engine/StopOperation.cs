@@ -92,7 +92,7 @@ internal sealed partial class StopOperation
         }
 
         _state.EndStop(this);
-
+        SettleIntent(result);
         _done.TrySetResult(result);
     }
 
@@ -164,9 +164,10 @@ internal sealed partial class StopOperation
             // Written before the first signal, so a process that dies mid-stop leaves enough for
             // Restore-ContainerState to finish it. The deadline is the earliest escalation time.
             DateTime? intended = _settings.TimeoutSeconds < 0 ? null : DateTime.UtcNow.AddSeconds(_settings.TimeoutSeconds);
-            var rec = await _parts.Store.RecordStopIntentAsync(_state.Id, new StopIntent(_settings.Signal, _settings.TimeoutSeconds, intended, ProcessIdentity.Current())).ConfigureAwait(false);
-            _state.RefreshLabels(rec.Labels);
-            AddStep(StopStepKind.RecordIntent, intended is null ? "no deadline" : $"deadline {intended:HH:mm:ss.fff}");
+            if (await RecordIntentAsync(new StopIntent(_settings.Signal, _settings.TimeoutSeconds, intended, ProcessIdentity.Current())).ConfigureAwait(false))
+            {
+                AddStep(StopStepKind.RecordIntent, intended is null ? "no deadline" : $"deadline {intended:HH:mm:ss.fff}");
+            }
         }
 
         return new Begun(null, pid, exited);
@@ -223,6 +224,7 @@ internal sealed partial class StopOperation
 
         NoteSignalHandling(pid);
         var sent = await signals.SignalAsync(_settings.Signal).ConfigureAwait(false);
+        _sent |= sent != Delivery.NotDelivered;
         // As docker: the grace period runs from the signal (its delivery, through the pidfd), not from the request.
         _signalledAt = DateTime.UtcNow;
         _grace.StartAt(_signalledAt.Value, _settings.TimeoutSeconds);

@@ -13,6 +13,8 @@
 #   start-daemon DIR  start containerd again with the same arguments and wait until it answers.
 #   status DIR        exit 0 if containerd for DIR answers, 1 otherwise.
 #   env DIR           print CONTAINERD_ADDRESS=..., PSCD_TEST_DIR=..., PSCD_TEST_ROOTFS=... lines.
+#   image DIR NS [S]  import the test images (testimage.sh; built into DIR/images.tar once) into
+#                     namespace NS, unpacked for snapshotter S (default overlayfs).
 #
 # Environment: PSCD_START_TIMEOUT (seconds, default 20), KEEP=1 (stop keeps DIR).
 # Needs root, containerd, ctr, runc and a static busybox (Debian: containerd runc busybox-static).
@@ -24,7 +26,7 @@ log() { echo "testenv: $*" >&2; }
 START_TIMEOUT="${PSCD_START_TIMEOUT:-20}"
 
 usage() {
-  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -384,6 +386,12 @@ case "$CMD" in
   kill-daemon)  kill_daemon ;;
   start-daemon) check_tools; start_daemon ;;
   status)       answers ;;
+  image)
+    [ $# -ge 3 ] || usage
+    images="$DIR/images.tar"
+    [ -f "$images" ] || bash "$(dirname "${BASH_SOURCE[0]}")/testimage.sh" build "$ROOTFS" "$images" || die "could not build $images"
+    bash "$(dirname "${BASH_SOURCE[0]}")/testimage.sh" import "$SOCK" "$3" "$images" "${4:-overlayfs}" || die "could not import $images into namespace $3"
+    ;;
   env)
     echo "CONTAINERD_ADDRESS=$SOCK"
     echo "PSCD_TEST_DIR=$DIR"

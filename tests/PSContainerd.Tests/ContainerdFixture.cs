@@ -71,10 +71,10 @@ public class ContainerdFixture : IDisposable
 
     public ContainerdClient Client { get; }
 
-    /// <summary>Runs testenv.sh (start, stop, restart, kill-daemon, start-daemon) and fails on a non-zero exit.</summary>
-    public void RunScript(string verb, string dir)
+    /// <summary>Runs testenv.sh (start, stop, restart, kill-daemon, start-daemon, image) and fails on a non-zero exit.</summary>
+    public void RunScript(string verb, string dir, params string[] more)
     {
-        var psi = new ProcessStartInfo("bash", new[] { Script, verb, dir }) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo("bash", new[] { Script, verb, dir }.Concat(more)) { RedirectStandardOutput = true, RedirectStandardError = true };
         if (_pathPrefix is not null)
         {
             psi.Environment["PATH"] = _pathPrefix + ":" + Environment.GetEnvironmentVariable("PATH");

@@ -93,3 +93,18 @@ function Start-ChildSession([string] $Script, [string] $Namespace = $script:Ns) 
     $psi.RedirectStandardError = $true
     [Diagnostics.Process]::Start($psi)
 }
+
+# Imports the fixture's test images (tests/Fixtures/testimage.sh: pscd.test/busybox:latest and
+# pscd.test/busybox-usr1:latest, one busybox layer) into $Namespace, unpacked for $Snapshotter.
+function Import-TestImage([string] $Namespace, [string] $Snapshotter = 'overlayfs') {
+    $fixture = if ($env:PSCD_FIXTURE) { $env:PSCD_FIXTURE } else { Join-Path $PSScriptRoot '../Fixtures/testenv.sh' }
+    $out = & bash $fixture image $env:PSCD_TEST_DIR $Namespace $Snapshotter 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "testenv.sh image could not import the test images into '$Namespace': $out" }
+}
+
+# The snapshot keys `ctr snapshots ls` lists in $Namespace for $Snapshotter.
+function Get-TestSnapshotKey([string] $Namespace, [string] $Snapshotter = 'overlayfs') {
+    $lines = & ctr --address $env:CONTAINERD_ADDRESS -n $Namespace snapshots --snapshotter $Snapshotter ls
+    if ($LASTEXITCODE -ne 0) { throw "ctr snapshots ls failed in '$Namespace'" }
+    $lines | Select-Object -Skip 1 | ForEach-Object { ($_ -split '\s+')[0] }
+}

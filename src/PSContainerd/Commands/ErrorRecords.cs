@@ -76,6 +76,9 @@ internal static class ErrorRecords
             ContainerLookupException { Failure: LookupFailure.NotFound } l => ContainerNotFound(target, l.Message),
             ContainerLookupException { Failure: LookupFailure.Ambiguous } l => AmbiguousContainerId(target, l.Message),
             ContainerLookupException { Failure: LookupFailure.Empty } => EmptyContainerId(),
+            ImageException { Failure: ImageFailure.NotFound } i => Make(i, "ImageNotFound", ErrorCategory.ObjectNotFound, i.Image),
+            ImageException { Failure: ImageFailure.NotUnpacked } i => Make(i, "ImageNotUnpacked", ErrorCategory.ResourceUnavailable, i.Image),
+            ImageException i => Make(i, "InvalidImage", ErrorCategory.InvalidData, i.Image),
             ContainerdException c => FromContainerd(c, target),
             _ => null!,
         };

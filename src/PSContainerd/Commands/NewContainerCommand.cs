@@ -7,8 +7,12 @@ using PSContainerd.Engine;
 namespace PSContainerd.Commands;
 
 /// <summary>
-/// <para type="synopsis">Creates a container from a root filesystem folder.</para>
+/// <para type="synopsis">Creates a container from a root filesystem folder or from an image in containerd's store.</para>
 /// <para type="description">
+/// With -Image the process (Entrypoint+Cmd, Env, WorkingDir, User) and stop signal come from the
+/// image's config for this host, and the container gets its own writable snapshot on the image's
+/// layers (-Snapshotter, default overlayfs), removed with the container. With -RootFs the folder
+/// is the container's root as is: shared by every container made from it, and writable.
 /// Writes an OCI runtime spec with docker-like Linux defaults (own pid/ipc/uts/mount/network
 /// namespaces, the usual mounts, docker's default capabilities, no-new-privileges, PATH) and
 /// creates the container, keeping its stop signal, stop timeout, restart policy, auto-remove and
@@ -16,13 +20,16 @@ namespace PSContainerd.Commands;
 /// created. With -Start the task is started too. Writes the new container's ContainerInfo.
 /// </para>
 /// </summary>
-[Cmdlet(VerbsCommon.New, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, HelpUri = HelpUris.Base + "New-Container.md")]
+[Cmdlet(VerbsCommon.New, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = RootFsSet, HelpUri = HelpUris.Base + "New-Container.md")]
 [OutputType(typeof(ContainerInfo))]
 public sealed class NewContainerCommand : ContainerdCmdlet
 {
     // containerd's identifiers.Validate: alphanumerics separated by single '.', '_' or '-', at most 76.
     private static readonly Regex IdRule = new("^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$", RegexOptions.CultureInvariant);
     private const int MaxIdLength = 76;
+
+    private const string RootFsSet = "RootFs";
+    private const string ImageSet = "Image";
 
     private string? _archive;
 
@@ -32,17 +39,28 @@ public sealed class NewContainerCommand : ContainerdCmdlet
     [Alias("ContainerId")]
     public string Id { get; set; } = string.Empty;
 
-    /// <summary>The folder holding the container's root filesystem, or a .tar/.tar.gz of one (docker export), unpacked for the container; relative to the current location.</summary>
-    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    /// <summary>The folder holding the container's root filesystem, used as is (shared with every container made from it, and writable), or a .tar/.tar.gz of one (docker export), unpacked for the container; relative to the current location.</summary>
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true, ParameterSetName = RootFsSet)]
     [ValidateNotNullOrEmpty]
     public string RootFs { get; set; } = string.Empty;
 
-    /// <summary>The init process's argv. Default: /bin/sh.</summary>
+    /// <summary>An image in containerd's image store (its full name, as `ctr images ls` lists it), unpacked for -Snapshotter.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ImageSet)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ImageCompleter))]
+    public string Image { get; set; } = string.Empty;
+
+    /// <summary>The snapshotter the container's writable layer is prepared with; the image must be unpacked for it. Default: overlayfs.</summary>
+    [Parameter(ParameterSetName = ImageSet)]
+    [ValidateNotNullOrEmpty]
+    public string Snapshotter { get; set; } = ImageSource.DefaultSnapshotter;
+
+    /// <summary>The init process's argv. Default: /bin/sh; with -Image, the image's Cmd (this replaces it; the image's Entrypoint stays, as docker run).</summary>
     [Parameter(Position = 2, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string[] Command { get; set; } = { "/bin/sh" };
 
-    /// <summary>Environment variables as 'NAME=value' strings. PATH defaults to the usual one.</summary>
+    /// <summary>Environment variables as 'NAME=value' strings. PATH defaults to the usual one; with -Image they replace the image's of the same NAME.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("Env")]
     public string[] Environment { get; set; } = Array.Empty<string>();
@@ -51,7 +69,7 @@ public sealed class NewContainerCommand : ContainerdCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public Hashtable? Label { get; set; }
 
-    /// <summary>The signal Stop-Container sends first. Default: SIGTERM.</summary>
+    /// <summary>The signal Stop-Container sends first. Default: the image's StopSignal with -Image, else SIGTERM.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(SignalCompleter))]
     public string? StopSignal { get; set; }
@@ -75,7 +93,7 @@ public sealed class NewContainerCommand : ContainerdCmdlet
     [ValidateNotNullOrEmpty]
     public string? LogPath { get; set; }
 
-    /// <summary>The init process's working directory inside the container (absolute). Default: /.</summary>
+    /// <summary>The init process's working directory inside the container (absolute). Default: the image's WorkingDir with -Image, else /.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string? WorkingDirectory { get; set; }
@@ -117,7 +135,11 @@ public sealed class NewContainerCommand : ContainerdCmdlet
         string? archive = _archive;
         Pump(ct => ContainerRunner.RunAsync(new[] { target }, 1, async (t, sink, c) =>
         {
-            if (archive is not null)
+            if (request.Image is { } image)
+            {
+                sink.Verbose($"Making '{t.Id}' from image '{image.Name}' on snapshotter '{image.Snapshotter}'.");
+            }
+            else if (archive is not null)
             {
                 sink.Verbose($"Unpacking '{archive}' into '{request.RootFs}'.");
                 await UnpackAsync(archive, request.RootFs, sink, c).ConfigureAwait(false);
@@ -174,12 +196,16 @@ public sealed class NewContainerCommand : ContainerdCmdlet
             return null;
         }
 
-        if (ResolveFileSystemPath(RootFs, nameof(RootFs)) is not { } rootFs)
+        string rootFs = string.Empty;
+        if (ParameterSetName == ImageSet)
+        {
+            // resolved by the engine, against the image store of -Address/-Namespace
+        }
+        else if (ResolveFileSystemPath(RootFs, nameof(RootFs)) is not { } resolvedRootFs)
         {
             return null;
         }
-
-        if (RootFsArchive.IsArchive(rootFs))
+        else if (RootFsArchive.IsArchive(rootFs = resolvedRootFs))
         {
             _archive = rootFs;
             rootFs = RootFsArchive.FolderFor(Namespace, Id);
@@ -288,7 +314,10 @@ public sealed class NewContainerCommand : ContainerdCmdlet
             labels[RootFsArchive.Label] = rootFs;
         }
 
-        return new NewContainerRequest(Id, rootFs, Command, Environment, labels, stopSignal, StopTimeout, policy, AutoRemove, logPath, WorkingDirectory, mounts)
+        // With -Image an absent -Command keeps the image's Cmd (an empty command says so).
+        var command = ParameterSetName == ImageSet && !MyInvocation.BoundParameters.ContainsKey(nameof(Command)) ? Array.Empty<string>() : Command;
+        var image = ParameterSetName == ImageSet ? new ImageSource(Image, Snapshotter) : null;
+        return new NewContainerRequest(Id, rootFs, command, Environment, labels, stopSignal, StopTimeout, policy, AutoRemove, logPath, WorkingDirectory, mounts, Image: image)
         {
             Network = Network,
         };

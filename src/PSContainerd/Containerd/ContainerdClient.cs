@@ -76,6 +76,9 @@ public sealed partial class ContainerdClient
                 Id = spec.Id,
                 Runtime = new Container.Types.Runtime { Name = spec.Runtime },
                 Spec = new Any { TypeUrl = SpecTypeUrl, Value = ByteString.CopyFromUtf8(spec.SpecJson) },
+                Image = spec.Image,
+                Snapshotter = spec.Snapshotter,
+                SnapshotKey = spec.SnapshotKey,
             };
             foreach (var (k, v) in spec.Labels)
             {

@@ -42,8 +42,9 @@ public sealed record TaskInfo(string ContainerId, uint Pid, TaskStatus Status, u
 /// <summary>An exit status with its time, from Wait, Delete or an exit event.</summary>
 public sealed record ExitInfo(uint ExitStatus, DateTime? ExitedAt, uint Pid = 0);
 
-/// <summary>What New-Container asks containerd to create.</summary>
-public sealed record ContainerCreateSpec(string Id, string SpecJson, IReadOnlyDictionary<string, string> Labels, string Runtime = "io.containerd.runc.v2");
+/// <summary>What New-Container asks containerd to create; an image-based container also names its image and snapshot.</summary>
+public sealed record ContainerCreateSpec(string Id, string SpecJson, IReadOnlyDictionary<string, string> Labels, string Runtime = "io.containerd.runc.v2",
+    string Image = "", string Snapshotter = "", string SnapshotKey = "");
 
 public sealed record VersionInfo(string Version, string Revision);
 

@@ -83,6 +83,18 @@ public sealed partial class ContainerEngine
 
     public async Task<ContainerInfo> CreateAsync(NewContainerRequest r, CancellationToken ct = default)
     {
+        if (r.Image is not null)
+        {
+            return await CreateFromImageAsync(r, ct).ConfigureAwait(false);
+        }
+
+        var rec = await Client.CreateContainerAsync(new ContainerCreateSpec(r.Id, OciSpecBuilder.Build(r, Namespace), RecordLabels(r)), ct).ConfigureAwait(false);
+        return BuildInfo(rec, null);
+    }
+
+    /// <summary>The labels a new container's record starts with: the caller's, and the settings the module keeps.</summary>
+    private static Dictionary<string, string> RecordLabels(NewContainerRequest r)
+    {
         var labels = new Dictionary<string, string>(r.Labels, StringComparer.Ordinal)
         {
             [StateLabels.RestartPolicy] = r.RestartPolicy.ToString(),
@@ -107,8 +119,7 @@ public sealed partial class ContainerEngine
             labels[StateLabels.LogPath] = r.LogPath;
         }
 
-        var rec = await Client.CreateContainerAsync(new ContainerCreateSpec(r.Id, OciSpecBuilder.Build(r, Namespace), labels), ct).ConfigureAwait(false);
-        return BuildInfo(rec, null);
+        return labels;
     }
 
     /// <summary>Starts the container's task (docker start): a stopped task is cleaned up first; a running one is left alone.</summary>

@@ -94,7 +94,7 @@ public sealed partial class ContainerEngine
 
         try
         {
-            await Client.DeleteContainerAsync(s.Id, ct).ConfigureAwait(false);
+            await Client.DeleteContainerWithSnapshotAsync(s.Id, ct).ConfigureAwait(false);
         }
         catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
         {

@@ -270,7 +270,7 @@ internal sealed class ExitRecorder
         }
         else if (s.Labels.Get(StateLabels.AutoRemove) == "true" && !(RestartManager.WouldRestart(s.Labels, exit.ExitCode ?? 255, s.ManuallyStopped) && !_restarts.IsHolder))
         {
-            await Try(() => _client.DeleteContainerAsync(s.Id)).ConfigureAwait(false);
+            await Try(() => _client.DeleteContainerWithSnapshotAsync(s.Id)).ConfigureAwait(false);
             DefaultLogs.Delete(_client.Address, _client.Namespace, s.Id);
             _forget(s);
         }

@@ -15,7 +15,21 @@ public sealed partial record NewContainerRequest(
     bool AutoRemove,
     string? LogPath,
     string? WorkingDirectory = null,
-    IReadOnlyList<ContainerMount>? Mounts = null);
+    IReadOnlyList<ContainerMount>? Mounts = null,
+    ImageSource? Image = null,
+    ProcessUser? User = null);
+
+/// <summary>
+/// An image in containerd's store to make the container from, and the snapshotter its own
+/// writable layer is prepared with (the image must be unpacked for it).
+/// </summary>
+public sealed record ImageSource(string Name, string Snapshotter = ImageSource.DefaultSnapshotter)
+{
+    public const string DefaultSnapshotter = "overlayfs";
+}
+
+/// <summary>The init process's user (an image config's User, resolved to ids).</summary>
+public sealed record ProcessUser(uint Uid, uint Gid);
 
 /// <summary>
 /// An extra mount, added after the default ones (so it may cover one of them). A bind mount
@@ -77,7 +91,7 @@ public static class OciSpecBuilder
             ["process"] = new JsonObject
             {
                 ["terminal"] = false,
-                ["user"] = new JsonObject { ["uid"] = 0, ["gid"] = 0 },
+                ["user"] = new JsonObject { ["uid"] = r.User?.Uid ?? 0, ["gid"] = r.User?.Gid ?? 0 },
                 ["args"] = Strings(r.Command),
                 ["env"] = env,
                 ["cwd"] = r.WorkingDirectory ?? "/",

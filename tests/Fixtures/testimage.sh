@@ -14,6 +14,9 @@
 #                                  ignores SIGTERM (so a stop that sends SIGTERM must force).
 #   pscd.test/busybox-multi:latest an index: linux/arm64 first (prints "wrong platform"), then
 #                                  linux/amd64 (the busybox image above).
+#   docker.io/library/pscd-busybox:latest       a plain busybox image as other tools make them
+#                                  (Cmd sh, WorkingDir /), for containers `ctr run` makes.
+#   docker.io/library/pscd-busybox-quit:latest  the same with StopSignal SIGQUIT.
 set -euo pipefail
 
 die() { echo "testimage: $*" >&2; exit 1; }
@@ -73,17 +76,21 @@ cmd_build() {
   tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$rootfs" -cf "$LAYOUT/layer.tar" .
   LAYER="$(add_blob "$LAYOUT/layer.tar")"
 
-  local path='"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"' plain usr1 arm
+  local path='"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"' plain usr1 arm bare quit
   plain="$(write_manifest "$(write_config "\"Env\":[$path,\"GREETING=hello\"],\"WorkingDir\":\"/tmp\",\"Cmd\":[\"/bin/sh\",\"-c\",\"echo \\\"\$GREETING from \$(pwd)\\\"; trap 'exit 0' TERM; while :; do sleep 0.1; done\"]")")"
   usr1="$(write_manifest "$(write_config "\"Env\":[$path],\"StopSignal\":\"SIGUSR1\",\"Cmd\":[\"/bin/sh\",\"-c\",\"trap 'echo got USR1; exit 42' USR1; trap '' TERM; echo ready; while :; do sleep 0.1; done\"]")")"
 
   # the busybox layer again, but said to be for arm64: never run here, only to be passed over
   arm="$(write_manifest "$(write_config "\"Env\":[$path],\"Cmd\":[\"/bin/sh\",\"-c\",\"echo wrong platform\"]" arm64)")"
 
+  bare="$(write_manifest "$(write_config "\"Env\":[$path],\"Cmd\":[\"sh\"],\"WorkingDir\":\"/\"")")"
+  quit="$(write_manifest "$(write_config "\"Env\":[$path],\"Cmd\":[\"sh\"],\"WorkingDir\":\"/\",\"StopSignal\":\"SIGQUIT\"")")"
+
   echo '{"imageLayoutVersion":"1.0.0"}' > "$LAYOUT/oci-layout"
-  printf '{"schemaVersion":2,"manifests":[%s,%s,%s]}\n' \
+  printf '{"schemaVersion":2,"manifests":[%s,%s,%s,%s,%s]}\n' \
     "$(index_entry pscd.test/busybox:latest "$plain")" "$(index_entry pscd.test/busybox-usr1:latest "$usr1")" \
-    "$(multi_entry pscd.test/busybox-multi:latest "$arm" "$plain")" > "$LAYOUT/index.json"
+    "$(multi_entry pscd.test/busybox-multi:latest "$arm" "$plain")" \
+    "$(index_entry docker.io/library/pscd-busybox:latest "$bare")" "$(index_entry docker.io/library/pscd-busybox-quit:latest "$quit")" > "$LAYOUT/index.json"
   tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$LAYOUT" -cf "$out.tmp.$$" oci-layout index.json blobs
   mv -f "$out.tmp.$$" "$out"
   rm -rf "$LAYOUT"

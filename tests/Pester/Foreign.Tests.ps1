@@ -141,7 +141,7 @@ Describe "Containers containerd's restart monitor restarts" {
 
 Describe "dockerd's containers (namespace moby)" {
     BeforeAll {
-        & bash "$PSScriptRoot/../Fixtures/foreign-image.sh" $env:CONTAINERD_ADDRESS moby $env:PSCD_TEST_ROOTFS docker.io/library/pscd-busybox-quit:latest SIGQUIT | Out-Null
+        & bash "$PSScriptRoot/../Fixtures/foreign-image.sh" $env:CONTAINERD_ADDRESS moby $env:PSCD_TEST_ROOTFS docker.io/library/pscd-busybox-quit:latest | Out-Null
         $script:MobyId = New-TestId 'moby'
         & timeout 60 ctr --address $env:CONTAINERD_ADDRESS -n moby containers create docker.io/library/pscd-busybox-quit:latest $MobyId sh | Out-Null
     }

@@ -12,6 +12,8 @@ BeforeAll {
     $script:Plain = 'pscd.test/busybox:latest'
     $script:Usr1 = 'pscd.test/busybox-usr1:latest'
     $script:Multi = 'pscd.test/busybox-multi:latest'
+    # the fixture's images as other tools name theirs (tests/Fixtures/testimage.sh): in the store too
+    $script:OtherTools = @('docker.io/library/pscd-busybox:latest', 'docker.io/library/pscd-busybox-quit:latest')
 }
 
 AfterAll {
@@ -114,7 +116,9 @@ Describe 'New-Container -Image' {
     It 'completes -Image from the store of the namespace given' {
         $line = "New-Container -Namespace $($script:Ns) -Id x -Image busybox"
         $m = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches
-        $m.CompletionText | Sort-Object | Should -Be (@($script:Plain, $script:Usr1, $script:Multi) | Sort-Object)
+        $m.CompletionText | Sort-Object | Should -Be (@($script:Plain, $script:Usr1, $script:Multi) + $script:OtherTools | Sort-Object)
+        $line = "New-Container -Namespace $($script:Ns) -Id x -Image usr1"
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be $script:Usr1
         $line = 'New-Container -Namespace pester-images-empty -Id x -Image busybox'
         (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches | Should -BeNullOrEmpty
     }

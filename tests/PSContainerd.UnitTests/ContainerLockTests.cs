@@ -10,16 +10,13 @@ namespace PSContainerd.UnitTests;
 /// </summary>
 public sealed class ContainerLockTests
 {
-    private static ContainerLock NewLock(out string ns)
-    {
-        ns = "unit-" + Guid.NewGuid().ToString("N")[..8];
-        return new ContainerLock($"/tmp/pscd-unit-{Guid.NewGuid():N}.sock", ns);
-    }
+    private static ContainerLock NewLock(TestSocket sock) => new(sock.Path, "unit-" + Guid.NewGuid().ToString("N")[..8]);
 
     [Fact]
     public async Task A_second_taker_waits_until_the_first_releases_and_gives_up_at_its_timeout()
     {
-        var locks = NewLock(out _);
+        using var sock = new TestSocket();
+        var locks = NewLock(sock);
         using (var first = await locks.AcquireAsync("web", TimeSpan.FromSeconds(1)))
         {
             Assert.NotNull(first);
@@ -38,7 +35,8 @@ public sealed class ContainerLockTests
     [Fact]
     public async Task A_cancelled_wait_throws_and_leaves_the_lock_free()
     {
-        var locks = NewLock(out _);
+        using var sock = new TestSocket();
+        var locks = NewLock(sock);
         var first = await locks.AcquireAsync("db", TimeSpan.FromSeconds(1));
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => locks.AcquireAsync("db", TimeSpan.FromSeconds(30), cts.Token));
@@ -48,15 +46,32 @@ public sealed class ContainerLockTests
     }
 
     [Fact]
-    public void A_fixed_number_of_files_beside_the_supervisor_lock_one_per_id_always_the_same()
+    public async Task Container_locks_are_ranges_of_the_duty_lock_file_and_make_no_files_of_their_own()
     {
-        string address = $"/tmp/pscd-unit-{Guid.NewGuid():N}.sock";
-        var locks = new ContainerLock(address, "ns");
-        string duty = SupervisorLock.LockPathFor(address, "ns");
-        var paths = Enumerable.Range(0, 1000).Select(i => locks.PathFor("c" + i)).Distinct().ToList();
-        Assert.True(paths.Count <= ContainerLock.Stripes, $"{paths.Count} files");
-        Assert.All(paths, p => Assert.StartsWith(duty[..^".lock".Length] + ".c", p, StringComparison.Ordinal));
-        Assert.Equal(locks.PathFor("web"), new ContainerLock(address, "ns").PathFor("web"));
-        Assert.NotEqual(locks.PathFor("web"), new ContainerLock(address, "other").PathFor("web"));
+        using var sock = new TestSocket();
+        string ns = "unit-" + Guid.NewGuid().ToString("N")[..8];
+        var locks = new ContainerLock(sock.Path, ns);
+        using var duty = new SupervisorLock(sock.Path, ns, _ => { });
+        duty.Start();
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (!duty.IsHeld)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the duty was not taken");
+            await Task.Delay(20);
+        }
+
+        string folder = Path.GetDirectoryName(SupervisorLock.LockPathFor(sock.Path, ns))!;
+        var before = Directory.GetFiles(folder).Length;
+        var held = new List<IDisposable>();
+        for (int i = 0; i < 200; i++)
+        {
+            held.Add((await locks.AcquireAsync("c" + i, TimeSpan.FromSeconds(1)))!);
+        }
+
+        Assert.All(held, Assert.NotNull);
+        Assert.True(Directory.GetFiles(folder).Length <= before, "container locks made files");
+        Assert.Equal(ContainerLock.OffsetFor("web"), ContainerLock.OffsetFor("web"));
+        Assert.NotEqual(ContainerLock.OffsetFor("web"), ContainerLock.OffsetFor("db"));
+        held.ForEach(h => h.Dispose());
     }
 }

@@ -14,7 +14,6 @@ public sealed class SupervisorLockTests
     /// <summary>How long a takeover may take: the brief is "within a second"; the margin is for a loaded machine.</summary>
     private static readonly TimeSpan TakeoverBound = TimeSpan.FromSeconds(3);
 
-    private static string NewAddress() => $"/tmp/pscd-unit-{Guid.NewGuid():N}.sock";
 
     [Fact]
     public void The_kernel_lock_table_names_the_holder_and_skips_waiters()
@@ -33,29 +32,31 @@ public sealed class SupervisorLockTests
     }
 
     [Fact]
-    public void One_lock_per_real_socket_path_and_namespace()
+    public void One_lock_per_socket_and_namespace_whatever_link_names_the_socket()
     {
-        string dir = Directory.CreateTempSubdirectory("pscd-unit-").FullName;
-        try
-        {
-            string sock = Path.Combine(dir, "containerd.sock");
-            File.WriteAllText(sock, string.Empty);
-            string link = Path.Combine(dir, "link.sock");
-            File.CreateSymbolicLink(link, sock);
-            Assert.Equal(SupervisorLock.LockPathFor(sock, "default"), SupervisorLock.LockPathFor(link, "default"));
-            Assert.NotEqual(SupervisorLock.LockPathFor(sock, "default"), SupervisorLock.LockPathFor(sock, "other"));
-            Assert.StartsWith(SupervisorLock.Directory(), SupervisorLock.LockPathFor(sock, "default"), StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
+        using var sock = new TestSocket();
+        string link = Path.Combine(sock.Folder, "link.sock");
+        File.CreateSymbolicLink(link, sock.Path);
+        Assert.Equal(SupervisorLock.LockPathFor(sock.Path, "default"), SupervisorLock.LockPathFor(link, "default"));
+        Assert.NotEqual(SupervisorLock.LockPathFor(sock.Path, "default"), SupervisorLock.LockPathFor(sock.Path, "other"));
+        Assert.StartsWith(LockFolder.RootPath + "/", SupervisorLock.LockPathFor(sock.Path, "default"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Two_paths_to_one_socket_by_hard_link_share_one_lock()
+    {
+        using var sock = new TestSocket();
+        string link = Path.Combine(sock.Folder, "hard.sock");
+        Process.Start("ln", new[] { sock.Path, link })!.WaitForExit();
+        Assert.True(File.Exists(link), "ln made no hard link");
+        Assert.Equal(SupervisorLock.LockPathFor(sock.Path, "default"), SupervisorLock.LockPathFor(link, "default"));
     }
 
     [Fact]
     public async Task One_holder_at_a_time_and_dispose_hands_the_duty_over()
     {
-        string address = NewAddress();
+        using var sock = new TestSocket();
+        string address = sock.Path;
         using var first = new SupervisorLock(address, "default", _ => { });
         var firstTook = Took(first);
         first.Start();
@@ -78,8 +79,9 @@ public sealed class SupervisorLockTests
     [Fact]
     public async Task Killing_the_holding_process_hands_the_duty_over_within_the_bound()
     {
-        string address = NewAddress();
-        string path = SupervisorLock.LockPathFor(address, "default");
+        using var sock = new TestSocket();
+        string address = sock.Path;
+        string path = SupervisorLock.LockPathFor(address, "default")!;
         // A real other process holds the lock: flock(1) keeps it for as long as it lives (-o: not its child).
         using var holder = Process.Start(new ProcessStartInfo("flock", new[] { "-o", path, "sleep", "600" }))!;
         try

@@ -134,3 +134,35 @@ Describe 'One restart supervisor across processes' {
         $restarted.RestartCount | Should -Be 1
     }
 }
+
+Describe 'A frozen restart supervisor' {
+    It 'shows as not responding within the bound while SIGSTOPped, and responding again once continued' {
+        $ns = "pester-sup-$([guid]::NewGuid().ToString('N').Substring(0, 6))"
+        $child = Start-ChildSession 'Start-ContainerSupervisor -Wait | Out-Null' $ns
+        $holder = $null
+        try {
+            $holder = Wait-Condition -TimeoutSeconds 60 -Because 'the child pwsh took the restart duty' {
+                if ($child.HasExited) { throw "the supervisor exited: $($child.StandardError.ReadToEnd())" }
+                Get-ContainerSupervisor -Namespace $ns | Where-Object ProcessId -ne $PID
+            }
+            $holder.Responding | Should -BeTrue
+
+            kill -STOP $holder.ProcessId
+            $sw = [Diagnostics.Stopwatch]::StartNew()
+            # The bound: a heartbeat every second, stale after 5 s (docs/supervisor.md).
+            $frozen = Wait-Condition -TimeoutSeconds 15 -Because 'the stopped holder shows as not responding' {
+                Get-ContainerSupervisor -Namespace $ns | Where-Object Responding -eq $false
+            }
+            $frozen.ProcessId | Should -Be $holder.ProcessId
+            $sw.Elapsed.TotalSeconds | Should -BeLessThan 10
+
+            kill -CONT $holder.ProcessId
+            Wait-Condition -TimeoutSeconds 15 -Because 'the continued holder responds again' {
+                Get-ContainerSupervisor -Namespace $ns | Where-Object Responding -eq $true
+            } | Out-Null
+        } finally {
+            if ($holder) { kill -CONT $holder.ProcessId 2>$null }
+            Stop-ChildTree $child
+        }
+    }
+}

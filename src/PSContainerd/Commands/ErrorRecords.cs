@@ -35,6 +35,10 @@ internal static class ErrorRecords
     public static ErrorRecord InvalidContainerSpec(string parameter, string value, string why) =>
         Make(new ArgumentException($"-{parameter} '{value}' {why}."), "InvalidContainerSpec", ErrorCategory.InvalidArgument, value);
 
+    /// <summary>The restart duty's lock folder is a link, another user's, or writable by others: nothing in it is opened (docs/supervisor.md, threat model).</summary>
+    public static ErrorRecord UnsafeLockFolder(string why, string target) =>
+        Make(new UnauthorizedAccessException($"No process can hold the restart duty safely here: {why}."), "UnsafeLockFolder", ErrorCategory.SecurityError, target);
+
     public static ErrorRecord ForeignNamespace(string ns, string owner) =>
         Make(new UnauthorizedAccessException($"Namespace '{ns}' is managed by {owner}, which would fight this change. Use -Force to act anyway."), "ForeignNamespace", ErrorCategory.PermissionDenied, ns);
 

@@ -5,7 +5,7 @@ namespace PSContainerd.Commands;
 
 /// <summary>
 /// <para type="synopsis">Shows which process holds the restart duty for a containerd socket and namespace on this host.</para>
-/// <para type="description">Reads the kernel's lock table; writes nothing when no process holds the duty.</para>
+/// <para type="description">Reads the kernel's lock table; writes nothing when no process holds the duty, and an error when the lock folder is not safe to use.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "ContainerSupervisor")]
 [OutputType(typeof(SupervisorInfo))]
@@ -14,23 +14,30 @@ public sealed class GetContainerSupervisorCommand : ContainerdCmdlet
     protected override void ProcessRecord()
     {
         // Only looks: creating this process's engine here would make it contend for the duty.
-        var holder = ContainerEngine.SupervisorOf(ResolvedAddress, Namespace);
-        if (holder is not { } h)
+        var look = ContainerEngine.LookAtSupervisor(ResolvedAddress, Namespace);
+        if (look.UnsafeFolder)
         {
-            WriteVerbose($"No process holds the restart duty for namespace '{Namespace}' at '{ResolvedAddress}' (lock {ContainerEngine.SupervisorLockPath(ResolvedAddress, Namespace)}).");
+            WriteError(ErrorRecords.UnsafeLockFolder(look.Problem!, look.LockPath ?? ResolvedAddress));
             return;
         }
 
-        WriteObject(SupervisorInfoOf(ResolvedAddress, Namespace, h.ProcessId, h.Since));
+        if (look.Holder is not { } h)
+        {
+            WriteVerbose($"No process holds the restart duty for namespace '{Namespace}' at '{ResolvedAddress}' ({(look.Problem is { } p ? p : $"lock {look.LockPath}")}).");
+            return;
+        }
+
+        WriteObject(SupervisorInfoOf(ResolvedAddress, Namespace, h.ProcessId, h.Since, h.LockPath, h.Responding));
     }
 
-    internal static SupervisorInfo SupervisorInfoOf(string address, string @namespace, int pid, DateTime? since) => new()
+    internal static SupervisorInfo SupervisorInfoOf(string address, string @namespace, int pid, DateTime? since, string? lockPath, bool? responding) => new()
     {
         ProcessId = pid,
         Address = address,
         Namespace = @namespace,
         Since = since,
         IsCurrentProcess = pid == Environment.ProcessId,
-        LockPath = ContainerEngine.SupervisorLockPath(address, @namespace),
+        LockPath = lockPath ?? string.Empty,
+        Responding = responding,
     };
 }

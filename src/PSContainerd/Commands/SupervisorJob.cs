@@ -50,9 +50,15 @@ public sealed class SupervisorJob : BackgroundJob
             verbose($"Process {other.ProcessId} holds the restart duty for namespace '{engine.Namespace}' at '{engine.Address}'; taking it when it is free.");
         }
 
+        else if (engine.SupervisorProblem is { } problem)
+        {
+            verbose($"This process cannot hold the restart duty for namespace '{engine.Namespace}' at '{engine.Address}' yet: {problem}.");
+        }
+
         await engine.WhenSupervisorAsync(ct).ConfigureAwait(false);
         verbose($"This process ({Environment.ProcessId}) holds the restart duty for namespace '{engine.Namespace}' at '{engine.Address}'.");
-        output(GetContainerSupervisorCommand.SupervisorInfoOf(engine.Address, engine.Namespace, Environment.ProcessId, engine.SupervisorSince));
+        var lockPath = ContainerEngine.LookAtSupervisor(engine.Address, engine.Namespace).LockPath;
+        output(GetContainerSupervisorCommand.SupervisorInfoOf(engine.Address, engine.Namespace, Environment.ProcessId, engine.SupervisorSince, lockPath, true));
         await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
     }
 }

@@ -81,8 +81,11 @@ public sealed partial class ContainerEngine : IAsyncDisposable
     public static (int ProcessId, DateTime? Since)? SupervisorOf(string address, string @namespace) =>
         SupervisorLock.Holder(address, @namespace) is { } h ? (h.ProcessId, h.Since) : null;
 
-    /// <summary>The lock file whose holder has the restart duty for (<paramref name="address"/>, <paramref name="namespace"/>).</summary>
-    public static string SupervisorLockPath(string address, string @namespace) => SupervisorLock.LockPathFor(address, @namespace);
+    /// <summary>The duty's lock file for (<paramref name="address"/>, <paramref name="namespace"/>), why this process cannot use it, and its holder with its heartbeat.</summary>
+    internal static SupervisorLookup LookAtSupervisor(string address, string @namespace) => SupervisorLock.Look(address, @namespace);
+
+    /// <summary>Why this engine does not contend for the restart duty (no socket, an unsafe lock folder, no access); null while it holds or waits for it.</summary>
+    public string? SupervisorProblem => Restarts.Lock?.Problem;
 
     /// <summary>
     /// An engine of its own, not shared through <see cref="For"/>: tests use it to play "a fresh
@@ -91,8 +94,12 @@ public sealed partial class ContainerEngine : IAsyncDisposable
     /// </summary>
     internal static ContainerEngine CreateUnshared(string address, string @namespace) => new(address, @namespace);
 
-    public static ContainerEngine For(string address, string @namespace) =>
-        Engines.GetOrAdd((address, @namespace), k => new Lazy<ContainerEngine>(() => new ContainerEngine(k.Address, k.Namespace))).Value;
+    public static ContainerEngine For(string address, string @namespace)
+    {
+        var engine = Engines.GetOrAdd((address, @namespace), k => new Lazy<ContainerEngine>(() => new ContainerEngine(k.Address, k.Namespace))).Value;
+        engine.Touch();
+        return engine;
+    }
 
     /// <summary>The manager that owns <paramref name="namespace"/>, or null when it is nobody's.</summary>
     public static string? ForeignOwner(string @namespace) => @namespace switch
@@ -104,6 +111,7 @@ public sealed partial class ContainerEngine : IAsyncDisposable
 
     public static async Task DisposeAllAsync()
     {
+        StopEvicting();
         foreach (var key in Engines.Keys.ToArray())
         {
             if (Engines.TryRemove(key, out var lazy) && lazy.IsValueCreated)

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -14,67 +13,80 @@ namespace PSContainerd.Engine;
 /// the manual stop and leaves the container alone, or the stop finds the task the restart made
 /// and stops it: a stop never answers RestartCancelled while a restart it did not see goes on.
 /// <para>
-/// <c>flock(LOCK_EX | LOCK_NB)</c>, polled (no thread blocked, the wait is bounded and
-/// cancellable) on one of <see cref="Stripes"/> files per (socket, namespace) beside the
-/// supervisor lock, picked by a hash of the container id: a fixed number of files, and two
-/// containers that share one only wait for each other's short hold. Read-only descriptors, as
-/// the supervisor lock: a user who reaches the socket through its group can take it.
+/// An open-file-description lock (<c>fcntl F_OFD_SETLK</c>, released with the descriptor, as a
+/// flock) on one byte of the (socket, namespace)'s <see cref="LockFile"/>, at an offset picked by
+/// a hash of the container id, polled (no thread blocked, the wait is bounded and cancellable).
+/// One file for the duty and every container (there were 64 stripe files per pair), ranges
+/// independent of the duty's flock, and 2^40 offsets, so two containers practically never share
+/// one. The file is opened read-write: a user without the socket's access cannot take it.
 /// </para>
 /// </summary>
 internal sealed class ContainerLock
 {
-    /// <summary>Lock files per (socket, namespace).</summary>
-    public const int Stripes = 64;
-
     /// <summary>How long a caller waits at most: a restart's task create and start, on a loaded host.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
 
-    private readonly string _prefix;
+    /// <summary>Container locks start past the heartbeat record (the bytes are never written: a lock may lie beyond the end of a file).</summary>
+    private const long FirstOffset = 1 << 20;
 
-    public ContainerLock(string address, string @namespace)
+    private readonly string _address;
+    private readonly string _namespace;
+    private readonly string? _folder;
+
+    /// <param name="folder">A lock folder of this user's other than the usual one (tests).</param>
+    public ContainerLock(string address, string @namespace, string? folder = null)
     {
-        // <supervisor lock without ".lock">.c<NN>.lock: beside the duty's lock, never matching its holder notes.
-        string duty = SupervisorLock.LockPathFor(address, @namespace);
-        _prefix = duty[..^".lock".Length];
+        _address = address;
+        _namespace = @namespace;
+        _folder = folder;
     }
 
-    /// <summary>The lock file for <paramref name="id"/>.</summary>
-    public string PathFor(string id)
+    /// <summary>The byte of the lock file that stands for <paramref name="id"/>.</summary>
+    public static long OffsetFor(string id)
     {
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(id));
-        int stripe = (int)(BitConverter.ToUInt32(hash, 0) % Stripes);
-        return $"{_prefix}.c{stripe:d2}.lock";
+        return FirstOffset + (long)(BitConverter.ToUInt64(hash, 0) & ((1UL << 40) - 1));
     }
 
     /// <summary>
     /// Takes the lock on <paramref name="id"/>, waiting at most <paramref name="timeout"/>; null when
-    /// it could not be had in time (or the file cannot be opened): the caller decides what is safe.
-    /// Dispose the result to release it (process exit releases it too).
+    /// it could not be had in time (or the file cannot be opened: no socket, no safe folder, no
+    /// access): the caller decides what is safe. Dispose the result to release it (process exit releases it too).
     /// </summary>
     public async Task<IDisposable?> AcquireAsync(string id, TimeSpan timeout, CancellationToken ct = default)
     {
-        string path = PathFor(id);
-        int fd = NativeMethods.open(path, NativeMethods.O_RDONLY | NativeMethods.O_CREAT | NativeMethods.O_CLOEXEC, 0b110_100_100);
-        if (fd < 0)
-        {
-            return null;
-        }
-
+        long offset = OffsetFor(id);
         var clock = Stopwatch.StartNew();
         var pause = TimeSpan.FromMilliseconds(2);
+        LockFile? file = null;
         try
         {
             while (true)
             {
-                if (NativeMethods.flock(fd, NativeMethods.LOCK_EX | NativeMethods.LOCK_NB) == 0)
+                file ??= LockFile.Open(_address, _namespace, _folder, out _);
+                if (file is null)
                 {
-                    var held = new Held(fd);
-                    fd = -1;
-                    return held;
+                    return null;
                 }
 
-                int errno = Marshal.GetLastWin32Error();
-                if ((errno != NativeMethods.EWOULDBLOCK && errno != NativeMethods.EINTR) || clock.Elapsed >= timeout)
+                int errno = FileCalls.TryLockRange(file.Fd, offset, 1);
+                if (errno == 0)
+                {
+                    if (file.StillNamed())
+                    {
+                        var held = new Held(file);
+                        file = null;
+                        return held;
+                    }
+
+                    // Locked a file removed as unused meanwhile: open the one there now.
+                    file.Dispose();
+                    file = null;
+                    continue;
+                }
+
+                // A conflicting lock answers EAGAIN or EACCES (fcntl(2)); anything else will not get better by waiting.
+                if ((errno != NativeMethods.EWOULDBLOCK && errno != FileCalls.EACCES && errno != NativeMethods.EINTR) || clock.Elapsed >= timeout)
                 {
                     return null;
                 }
@@ -85,27 +97,17 @@ internal sealed class ContainerLock
         }
         finally
         {
-            if (fd >= 0)
-            {
-                NativeMethods.close(fd);
-            }
+            file?.Dispose();
         }
     }
 
     /// <summary>The held lock: closing the descriptor releases it.</summary>
     private sealed class Held : IDisposable
     {
-        private int _fd;
+        private LockFile? _file;
 
-        public Held(int fd) => _fd = fd;
+        public Held(LockFile file) => _file = file;
 
-        public void Dispose()
-        {
-            int fd = Interlocked.Exchange(ref _fd, -1);
-            if (fd >= 0)
-            {
-                NativeMethods.close(fd);
-            }
-        }
+        public void Dispose() => Interlocked.Exchange(ref _file, null)?.Dispose();
     }
 }

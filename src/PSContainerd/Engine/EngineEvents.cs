@@ -21,6 +21,18 @@ public sealed class EngineEvents
         return ch.Reader;
     }
 
+    /// <summary>Whether anyone listens now (a Get-ContainerEvent, a monitor job).</summary>
+    public bool HasListeners
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _listeners.Count > 0;
+            }
+        }
+    }
+
     public void Unsubscribe(ChannelReader<ContainerEvent> reader)
     {
         lock (_gate)

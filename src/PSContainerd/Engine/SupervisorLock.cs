@@ -1,270 +1,234 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Security.Cryptography;
-using System.Text;
 
 namespace PSContainerd.Engine;
 
 /// <summary>
-/// The restart duty for one (socket, namespace) on this host: an exclusive <c>flock</c> on a lock
-/// file named after the socket's real path and the namespace. Every engine records exits; only the
-/// holder of this lock restarts containers, so two sessions never fight over a restart. The kernel
-/// drops the lock when its holder dies, so the duty passes on at once, with no expiry and no
-/// pid-reuse question. flock works on a read-only descriptor: a user who reaches the socket through
-/// its group can hold the duty without write access to a file root created. See docs/architecture.md.
+/// The restart duty for one (socket, namespace) on this host: an exclusive <c>flock</c> on the
+/// pair's <see cref="LockFile"/>, in a folder no other user can write (<see cref="LockFolder"/>).
+/// Every engine records exits; only the holder of this lock restarts containers, so two sessions
+/// never fight over a restart. The kernel drops the lock when its holder dies, so the duty passes
+/// on without expiry or pid-reuse question. Contenders poll (<see cref="Poll"/>) rather than block
+/// in flock, so a dispose, a re-created socket (containerd restarted: a new inode, a new key) and a
+/// folder that became unsafe are all noticed. The holder renews a heartbeat in the file every
+/// <see cref="HeartbeatEvery"/>; one older than <see cref="StaleAfter"/> shows as not responding.
+/// See docs/supervisor.md.
 /// </summary>
-internal sealed class SupervisorLock : IDisposable
+internal sealed partial class SupervisorLock : IDisposable
 {
-    /// <summary>Where lock files go; created mode 1777 (anyone may create files, only owners delete them).</summary>
-    public const string PreferredDirectory = "/run/lock/pscontainerd";
+    /// <summary>How often a contender tries the lock: the duty passes on within this (the brief is "within a second").</summary>
+    public static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>When <see cref="PreferredDirectory"/> cannot be used (no /run/lock, or not writable).</summary>
-    public static readonly string FallbackDirectory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "pscontainerd-lock");
+    public static readonly TimeSpan HeartbeatEvery = TimeSpan.FromSeconds(1);
 
-    /// <summary>rwxrwxrwt: anyone may create files, only a file's owner may delete it (as /tmp).</summary>
-    private const uint Shared = 0b1_111_111_111;
+    /// <summary>A heartbeat older than this means the holder is not running (stopped, frozen, starved).</summary>
+    public static readonly TimeSpan StaleAfter = TimeSpan.FromSeconds(5);
 
     private readonly object _gate = new();
     private readonly Action<string> _log;
-    private int _fd;
+    private readonly string? _folder;
+    private readonly CancellationTokenSource _stop = new();
+    private LockFile? _file;
     private bool _held;
     private bool _disposed;
-    private Thread? _waiter;
+    private Task? _loop;
+    private string? _reported;
 
-    public SupervisorLock(string address, string @namespace, Action<string> log)
+    /// <param name="folder">A lock folder of this user's other than the usual one (tests).</param>
+    public SupervisorLock(string address, string @namespace, Action<string> log, string? folder = null)
     {
         _log = log;
+        _folder = folder;
         Address = address;
         Namespace = @namespace;
-        FilePath = LockPathFor(address, @namespace);
-        _fd = NativeMethods.open(FilePath, NativeMethods.O_RDONLY | NativeMethods.O_CREAT | NativeMethods.O_CLOEXEC, 0b110_100_100);
-        if (_fd < 0)
-        {
-            _log($"restart supervisor: cannot open {FilePath}: errno {Marshal.GetLastWin32Error()}; this engine will not restart containers");
-        }
     }
 
-    /// <summary>Raised once, on the waiting thread, when this engine takes the duty.</summary>
+    /// <summary>Raised on the polling task each time this engine takes the duty.</summary>
     public event Action? Acquired;
 
     public string Address { get; }
 
     public string Namespace { get; }
 
-    /// <summary>The lock file.</summary>
-    public string FilePath { get; }
+    /// <summary>Why this engine cannot contend for the duty now (no socket, an unsafe folder, no access); null while it holds or waits.</summary>
+    public string? Problem { get; private set; }
 
+    /// <summary>Held, and the socket is still the one the lock is named after (a re-created socket is another key).</summary>
     public bool IsHeld
     {
         get
         {
             lock (_gate)
             {
-                return _held && !_disposed;
+                return _held && !_disposed && _file is { } f && SameSocket(f);
             }
         }
     }
 
     public DateTime? Since { get; private set; }
 
-    /// <summary>Starts waiting for the duty on a background thread (blocked in flock) unless already started.</summary>
+    /// <summary>Starts contending for the duty on a background task unless already started.</summary>
     public void Start()
     {
         lock (_gate)
         {
-            if (_waiter is not null || _disposed || _fd < 0)
+            if (_loop is not null || _disposed)
             {
                 return;
             }
 
-            _waiter = new Thread(Wait) { IsBackground = true, Name = "pscontainerd restart supervisor lock" };
-            _waiter.Start();
+            _loop = Task.Run(RunAsync);
         }
     }
 
-    /// <summary>Blocks until the lock is ours. The thread owns the descriptor until then: a dispose meanwhile leaves it to this thread to close.</summary>
-    private void Wait()
+    private async Task RunAsync()
     {
-        int fd = _fd;
-        while (NativeMethods.flock(fd, NativeMethods.LOCK_EX) != 0)
+        while (!_stop.IsCancellationRequested)
         {
-            int errno = Marshal.GetLastWin32Error();
-            if (errno != NativeMethods.EINTR)
+            bool took;
+            try
             {
-                _log($"restart supervisor: flock on {FilePath} failed: errno {errno}");
+                took = Tick();
+            }
+            catch (Exception e)
+            {
+                took = false;
+                Report(e.Message);
+            }
+
+            if (took)
+            {
+                try
+                {
+                    Acquired?.Invoke();
+                }
+                catch (Exception e)
+                {
+                    _log($"restart supervisor: taking the duty failed: {e.Message}");
+                }
+            }
+
+            try
+            {
+                // The holder only renews its heartbeat: once a second is enough; contenders try more often.
+                await Task.Delay(IsHeld ? HeartbeatEvery : Poll, _stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
                 return;
             }
         }
+    }
 
+    /// <summary>One look: renew the heartbeat while held, step down when the key changed, else try to take the lock. True when just taken.</summary>
+    private bool Tick()
+    {
         lock (_gate)
         {
             if (_disposed)
             {
-                // Disposed while blocked: give the duty straight back.
-                NativeMethods.close(fd);
-                return;
+                return false;
+            }
+
+            if (_held && _file is { } held)
+            {
+                if (SameSocket(held) && held.StillNamed())
+                {
+                    Beat(held);
+                    return false;
+                }
+
+                _log($"restart supervisor: the socket {Address} was re-created (or the lock file removed); contending again under its new key");
+                Release(remove: true);
+            }
+
+            if (_file is { } f && !(SameSocket(f) && f.StillNamed()))
+            {
+                Release(remove: true);
+            }
+
+            if (_file is null)
+            {
+                _file = LockFile.Open(Address, Namespace, _folder, out string? problem);
+                if (_file is null)
+                {
+                    Report(problem);
+                    return false;
+                }
+            }
+
+            Report(null);
+            if (NativeMethods.flock(_file.Fd, NativeMethods.LOCK_EX | NativeMethods.LOCK_NB) != 0)
+            {
+                return false;
+            }
+
+            if (!_file.StillNamed())
+            {
+                // Removed as unused between our open and our lock: a lock on a removed file is no lock.
+                Release(remove: false);
+                return false;
             }
 
             _held = true;
             Since = DateTime.UtcNow;
-        }
-
-        WriteHolderNote();
-        try
-        {
-            Acquired?.Invoke();
-        }
-        catch (Exception e)
-        {
-            _log($"restart supervisor: taking the duty failed: {e.Message}");
+            Beat(_file);
+            _file.RemoveOthersUnused();
+            return true;
         }
     }
 
-    /// <summary>Where the lock for (<paramref name="address"/>, <paramref name="namespace"/>) lives: one file per real socket path and namespace.</summary>
-    public static string LockPathFor(string address, string @namespace)
+    private bool SameSocket(LockFile f) =>
+        FileCalls.StatPath(Address) is { } now && now.Dev == f.Socket.Dev && now.Ino == f.Socket.Ino;
+
+    /// <summary>Says why this engine cannot contend, once per distinct reason, to the engine's diagnostics.</summary>
+    private void Report(string? problem)
     {
-        string real = RealPath(address);
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(real + "\0" + @namespace));
-        string name = Convert.ToHexString(hash)[..32].ToLowerInvariant() + ".lock";
-        return System.IO.Path.Combine(Directory(), name);
+        Problem = problem;
+        if (problem is not null && problem != _reported)
+        {
+            _log($"restart supervisor: this process does not contend for the restart duty of '{Namespace}' at '{Address}': {problem}");
+        }
+
+        _reported = problem;
     }
 
-    /// <summary>The folder for lock files: <see cref="PreferredDirectory"/>, else <see cref="FallbackDirectory"/>.</summary>
-    public static string Directory()
+    /// <summary>Drops the lock (and the file when nobody else uses it) under the gate.</summary>
+    private void Release(bool remove)
     {
-        foreach (var dir in new[] { PreferredDirectory, FallbackDirectory })
+        if (_file is { } f)
         {
-            if (Usable(dir))
+            if (remove)
             {
-                return dir;
-            }
-        }
-
-        return FallbackDirectory;
-    }
-
-    private static bool Usable(string dir)
-    {
-        try
-        {
-            if (!System.IO.Directory.Exists(dir) && mkdir(dir, Shared) == 0)
-            {
-                // The umask took bits off: set them as meant, so every user can create a lock here.
-                chmod(dir, Shared);
+                f.RemoveIfUnused();
             }
 
-            // Usable when a lock file can be created here (write and search permission).
-            return access(dir, 2 | 1) == 0;
+            f.Dispose();
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
+
+        _file = null;
+        _held = false;
+        Since = null;
     }
 
-    /// <summary>The socket's path with every symlink resolved, so two spellings of one socket share a lock.</summary>
-    public static string RealPath(string path)
+    /// <summary>The holder's record at the start of the file: pid, since (UTC ticks), last beat (monotonic ms).</summary>
+    private void Beat(LockFile f)
     {
-        var buf = new byte[4096];
-        IntPtr r = realpath(path, buf);
-        if (r == IntPtr.Zero)
+        long now = MonotonicMs();
+        var text = string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId} {Since!.Value.Ticks} {now}").PadRight(HeartbeatRecord.Length - 1) + "\n";
+        var bytes = System.Text.Encoding.ASCII.GetBytes(text);
+        if (FileCalls.pwrite(f.Fd, bytes, (ulong)bytes.Length, 0) != bytes.Length)
         {
-            return System.IO.Path.GetFullPath(path);
-        }
-
-        int len = Array.IndexOf(buf, (byte)0);
-        return Encoding.UTF8.GetString(buf, 0, len < 0 ? buf.Length : len);
-    }
-
-    /// <summary>Who holds the duty for (<paramref name="address"/>, <paramref name="namespace"/>) now, from the kernel's lock table; null when nobody does.</summary>
-    public static SupervisorHolder? Holder(string address, string @namespace)
-    {
-        string path = LockPathFor(address, @namespace);
-        if (!TryInode(path, out ulong dev, out ulong ino))
-        {
-            return null;
-        }
-
-        int? pid = HolderPid(File.ReadAllLines("/proc/locks"), dev, ino);
-        if (pid is not int p)
-        {
-            return null;
-        }
-
-        DateTime? since = null;
-        try
-        {
-            var note = NotePath(path, p);
-            if (File.Exists(note))
-            {
-                since = StateLabels.ParseTime(File.ReadAllText(note).Split('\n')[0]);
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-        }
-
-        return new SupervisorHolder(p, since, path);
-    }
-
-    /// <summary>
-    /// The pid holding an exclusive FLOCK on (<paramref name="dev"/>, <paramref name="ino"/>) in
-    /// /proc/locks lines ("1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; "->" lines are waiters).
-    /// </summary>
-    internal static int? HolderPid(IEnumerable<string> procLocks, ulong dev, ulong ino)
-    {
-        string id = $"{Major(dev):x2}:{Minor(dev):x2}:{ino}";
-        foreach (var line in procLocks)
-        {
-            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (f.Length >= 6 && f[1] == "FLOCK" && f[3] == "WRITE" && string.Equals(f[5], id, StringComparison.OrdinalIgnoreCase)
-                && int.TryParse(f[4], NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
-            {
-                return pid;
-            }
-        }
-
-        return null;
-    }
-
-    private static ulong Major(ulong dev) => ((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfffUL);
-
-    private static ulong Minor(ulong dev) => (dev & 0xff) | ((dev >> 12) & ~0xffUL);
-
-    private static string NotePath(string lockPath, int pid) => lockPath + "." + pid.ToString(CultureInfo.InvariantCulture) + ".holder";
-
-    /// <summary>A note beside the lock saying since when this process holds it (the lock file itself is opened read-only).</summary>
-    private void WriteHolderNote()
-    {
-        try
-        {
-            File.WriteAllText(NotePath(FilePath, Environment.ProcessId), $"{StateLabels.FormatTime(Since!.Value)}\n{Address}\n{Namespace}\n");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            _log($"restart supervisor: cannot write the holder note beside {FilePath}: {e.Message}");
-        }
-
-        // Notes of holders that died (kill -9): best effort, only our own files can be removed from a sticky folder.
-        try
-        {
-            foreach (var stale in System.IO.Directory.EnumerateFiles(System.IO.Path.GetDirectoryName(FilePath)!, System.IO.Path.GetFileName(FilePath) + ".*.holder"))
-            {
-                var pidText = System.IO.Path.GetFileName(stale)[(System.IO.Path.GetFileName(FilePath).Length + 1)..^".holder".Length];
-                if (int.TryParse(pidText, NumberStyles.None, CultureInfo.InvariantCulture, out int p) && p != Environment.ProcessId && !System.IO.Directory.Exists($"/proc/{p}"))
-                {
-                    File.Delete(stale);
-                }
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
+            _log($"restart supervisor: cannot write the heartbeat to {f.Path}: errno {Marshal.GetLastWin32Error()}");
         }
     }
+
+    /// <summary>CLOCK_MONOTONIC in ms, the same clock in every process of the host; wall-clock steps do not move it.</summary>
+    internal static long MonotonicMs() => Stopwatch.GetTimestamp() * 1000 / Stopwatch.Frequency;
 
     public void Dispose()
     {
-        bool close;
         lock (_gate)
         {
             if (_disposed)
@@ -273,53 +237,9 @@ internal sealed class SupervisorLock : IDisposable
             }
 
             _disposed = true;
-            // Not held and a thread is blocked on the descriptor: that thread closes it when it returns.
-            close = _held || _waiter is null;
-        }
-
-        if (close && _fd >= 0)
-        {
-            NativeMethods.close(_fd);
-            try
-            {
-                File.Delete(NotePath(FilePath, Environment.ProcessId));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-            }
+            _stop.Cancel();
+            // The file goes with us when nobody else holds or waits on it (a mistyped namespace leaves nothing).
+            Release(remove: true);
         }
     }
-
-    private static bool TryInode(string path, out ulong dev, out ulong ino)
-    {
-        // struct stat on x86_64: st_dev at 0, st_ino at 8; 144 bytes.
-        var buf = new byte[256];
-        dev = ino = 0;
-        if (stat(path, buf) != 0)
-        {
-            return false;
-        }
-
-        dev = BitConverter.ToUInt64(buf, 0);
-        ino = BitConverter.ToUInt64(buf, 8);
-        return true;
-    }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern IntPtr realpath([MarshalAs(UnmanagedType.LPUTF8Str)] string path, byte[] resolved);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int stat([MarshalAs(UnmanagedType.LPUTF8Str)] string path, byte[] buf);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int mkdir([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint mode);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int chmod([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint mode);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int access([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int mode);
 }
-
-/// <summary>The process that holds a restart duty, as the kernel's lock table says.</summary>
-internal sealed record SupervisorHolder(int ProcessId, DateTime? Since, string LockPath);

@@ -23,5 +23,12 @@ public sealed class SupervisorInfo
     /// <summary>The lock file whose exclusive flock is the duty.</summary>
     public string LockPath { get; init; } = string.Empty;
 
-    public override string ToString() => $"{Namespace} at {Address}: process {ProcessId}{(IsCurrentProcess ? " (this one)" : string.Empty)}";
+    /// <summary>
+    /// Whether the holder renewed its heartbeat (every second) within the last 5 s: false when it
+    /// is stopped or frozen (it still holds the duty, and restarts wait for it); null when this
+    /// user cannot read the heartbeat (no access to the socket's group) or the holder writes none.
+    /// </summary>
+    public bool? Responding { get; init; }
+
+    public override string ToString() => $"{Namespace} at {Address}: process {ProcessId}{(IsCurrentProcess ? " (this one)" : string.Empty)}{(Responding == false ? " (not responding)" : string.Empty)}";
 }

@@ -1,0 +1,55 @@
+using PSContainerd.Engine;
+using Xunit;
+
+namespace PSContainerd.UnitTests;
+
+/// <summary>
+/// Engines made for sockets that are not there (a mistyped -Address) are dropped once the bound
+/// passes with nobody using them, and leave no lock file, no descriptor and no retrying behind.
+/// </summary>
+[Collection(Alone.Name)]
+public sealed class EngineEvictionTests
+{
+    private const int Engines = 20;
+
+    [Fact]
+    public async Task Engines_on_missing_sockets_are_dropped_after_the_bound_leaving_no_lock_file_or_descriptor()
+    {
+        var bound = TimeSpan.FromSeconds(1);
+        ContainerEngine.EvictAfter = bound;
+        string lockFolder = LockFolder.RootPath;
+        int filesBefore = Directory.Exists(lockFolder) ? Directory.GetFiles(lockFolder).Length : 0;
+        string prefix = $"/tmp/pscd-typo-{Guid.NewGuid():N}";
+        // The first failed call sets up what the process keeps for every later one (the thread pool's, the HTTP stack's descriptors).
+        await Assert.ThrowsAnyAsync<Exception>(() => ContainerEngine.For($"{prefix}-warm.sock", "default").WhenMonitoringAsync(new CancellationTokenSource(TimeSpan.FromSeconds(2)).Token));
+        int fdsBefore = Directory.GetFiles("/proc/self/fd").Length;
+        var engines = new List<ContainerEngine>();
+        for (int i = 0; i < Engines; i++)
+        {
+            var e = ContainerEngine.For($"{prefix}-{i}.sock", "default");
+            engines.Add(e);
+            // What a mistyped call does: it fails to reach containerd, and the engine's event stream keeps retrying.
+            await Assert.ThrowsAnyAsync<Exception>(() => e.WhenMonitoringAsync(new CancellationTokenSource(TimeSpan.FromSeconds(2)).Token));
+        }
+
+        var deadline = DateTime.UtcNow + bound * 3 + TimeSpan.FromSeconds(10);
+        while (engines.Any(e => ReferenceEquals(ContainerEngine.Registered(e.Address, e.Namespace), e)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{engines.Count(e => ReferenceEquals(ContainerEngine.Registered(e.Address, e.Namespace), e))} of {Engines} engines still registered");
+            await Task.Delay(100);
+        }
+
+        int files = Directory.Exists(lockFolder) ? Directory.GetFiles(lockFolder).Length : 0;
+        Assert.True(files <= filesBefore, $"{files - filesBefore} lock files left");
+        await Task.Delay(500);
+        int fds = Directory.GetFiles("/proc/self/fd").Length;
+        Assert.True(fds <= fdsBefore + 2, $"{fds - fdsBefore} descriptors left");
+    }
+}
+
+/// <summary>Alone: the test counts the process's descriptors and the lock folder's files.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class Alone
+{
+    public const string Name = "alone";
+}

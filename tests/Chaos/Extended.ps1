@@ -63,15 +63,18 @@ $Freezes = [System.Collections.Generic.List[object]]::new()
 # Get-ContainerSupervisor, whose answer waits behind the calls queued in a busy session.
 function Get-DutyHolder {
     $ours = @{}; foreach ($s in @($Sessions) + $Observer) { if ($s) { $ours["$($s.Pid)"] = $true } }
-    $inodes = @{}
-    foreach ($d in '/run/pscontainerd', '/run/lock/pscontainerd') {
-        foreach ($f in @(Get-ChildItem -LiteralPath $d -File -ErrorAction Ignore)) { $ino = & stat -c %i $f.FullName 2>$null; if ($ino) { $inodes["$ino"] = $f.FullName } }
-    }
+    $held = @{}
     foreach ($l in @(Get-Content -LiteralPath /proc/locks -ErrorAction Ignore)) {
         $p = -split $l
-        if ($p.Count -lt 6 -or $p[1] -ne 'FLOCK' -or $p[3] -ne 'WRITE' -or -not $ours.ContainsKey($p[4])) { continue }
-        $ino = $p[5].Split(':')[-1]
-        if ($inodes.ContainsKey($ino)) { return @{ Pid = [int] $p[4]; Path = $inodes[$ino] } }
+        if ($p.Count -ge 6 -and $p[1] -eq 'FLOCK' -and $p[3] -eq 'WRITE' -and $ours.ContainsKey($p[4])) { $held[$p[5].Split(':')[-1]] = [int] $p[4] }
+    }
+    if (-not $held.Count) { return $null }
+    # one stat for every file of the folders (an old engine's folder may hold thousands)
+    $files = @(foreach ($d in '/run/pscontainerd', '/run/lock/pscontainerd') { try { [IO.Directory]::GetFiles($d) } catch { } })
+    if (-not $files) { return $null }
+    foreach ($line in @(& stat -c '%i %n' -- $files 2>$null)) {
+        $ino, $path = $line.Split(' ', 2)
+        if ($held.ContainsKey($ino)) { return @{ Pid = $held[$ino]; Path = $path } }
     }
     return $null
 }
@@ -90,8 +93,9 @@ function Invoke-ExtendedFault($F, $Rec) {
     if ($F.Kind -eq 'ForeignUser') { Invoke-ForeignUser $Rec } else { Invoke-SupervisorFreeze $F $Rec }
 }
 
-# Asks Get-ContainerSupervisor (from a session that is not frozen) 6 s into each freeze, when the
-# holder must show as not responding, and 3 s after its SIGCONT, when it must respond again.
+# Asks Get-ContainerSupervisor 6 s into each freeze, when the holder must show as not responding,
+# and 3 s after its SIGCONT, when it must respond again: through the observer, which answers at
+# once, unless it is the frozen one (then through the least busy session).
 function Update-FreezeProbes {
     foreach ($z in $Freezes) {
         $rec = $z.Rec
@@ -99,7 +103,7 @@ function Update-FreezeProbes {
         if (-not $z.AskedFrozen -and -not $rec.t1 -and (Now) -ge $rec.t + 6000) { $z.AskedFrozen = $true; $ask = 'frozen' }
         elseif (-not $z.AskedThawed -and $rec.t1 -and (Now) -ge $rec.t1 + 3000) { $z.AskedThawed = $true; $ask = 'thawed' }
         if (-not $ask) { continue }
-        $s = @($Sessions | Where-Object { $_.Pid -ne $rec.pid -and $_.Ready } | Sort-Object { $_.Backlog.Count }) | Select-Object -First 1
+        $s = if ($Observer.Pid -ne $rec.pid) { $Observer } else { @($Sessions | Where-Object { $_.Pid -ne $rec.pid -and $_.Ready } | Sort-Object { $_.Backlog.Count }) | Select-Object -First 1 }
         if ($s) { $s.Backlog.Enqueue((New-Call 'Supervisor' $null ([ordered]@{ Probe = $ask; Fault = $rec.t; Pid = $rec.pid }))) }
     }
 }

@@ -241,7 +241,9 @@ function Update-Sessions {
         if ($s.Ready -and -not $s.Busy -and $s.Backlog.Count -gt 0) { Send-Request $s $s.Backlog.Dequeue() }
     }
     if (-not (Receive-Session $Observer)) { Stop-Session $Observer 'observer ended'; $script:Observer = Start-Session -1 }
-    if ($Observer.Ready -and -not $Observer.Busy -and (Now) - $Observer.LastObserve -ge 250) {
+    # the observer answers at once: probes that must return during a freeze go through it first
+    if ($Observer.Ready -and -not $Observer.Busy -and $Observer.Backlog.Count -gt 0) { Send-Request $Observer $Observer.Backlog.Dequeue() }
+    elseif ($Observer.Ready -and -not $Observer.Busy -and (Now) - $Observer.LastObserve -ge 250) {
         $Observer.LastObserve = Now
         Send-Request $Observer (New-Call 'Observe' $null @{})
     }

@@ -82,6 +82,8 @@ function Get-DutyHolder {
 function Invoke-SupervisorFreeze($F, $Rec) {
     $holder = (Get-DutyHolder).Pid
     if (-not $holder -or -not (@($Sessions) + $Observer | Where-Object { $_.Pid -eq $holder })) { $Rec.detail = "the duty holder ($holder) is no session: nothing done"; return }
+    # a second freeze of a frozen holder would be ended by the first one's SIGCONT
+    if (@($Frozen | Where-Object { $_.Pid -eq $holder })) { $Rec.detail = "the duty holder ($holder) is frozen already: nothing done"; return }
     $Rec.pid = $holder
     if (-not (Send-UnixSignal $holder 'STOP')) { $Rec.detail = "SIGSTOP $holder failed"; $Rec.pid = $null; return }
     $Frozen.Add(@{ Pid = $holder; Until = (Now) + $F.Duration; Rec = $Rec })

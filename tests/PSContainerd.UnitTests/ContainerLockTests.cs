@@ -8,6 +8,7 @@ namespace PSContainerd.UnitTests;
 /// The short per-container lock a restart and a stop by hand take across processes (docs/architecture.md,
 /// Ownership rule 7), against the real kernel. Two descriptors exclude each other as two processes would.
 /// </summary>
+[Collection(Alone.Name)]
 public sealed class ContainerLockTests
 {
     private static ContainerLock NewLock(TestSocket sock) => new(sock.Path, "unit-" + Guid.NewGuid().ToString("N")[..8]);

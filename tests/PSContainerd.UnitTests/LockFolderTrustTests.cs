@@ -97,6 +97,33 @@ public sealed class LockFolderTrustTests
         }
     }
 
+    [Fact]
+    public async Task Only_a_user_who_may_write_the_socket_can_open_its_lock_file()
+    {
+        using var shared = new TestSocket();
+        using var rootOnly = new TestSocket();
+        // The socket's group (nobody's group here) may use it: its members may hold the duty too.
+        using (var chgrp = Process.Start("chgrp", new[] { "65534", shared.Path })!)
+        {
+            chgrp.WaitForExit();
+            Assert.Equal(0, chgrp.ExitCode);
+        }
+
+        File.SetUnixFileMode(shared.Path, (UnixFileMode)0b110_110_000);
+        File.SetUnixFileMode(rootOnly.Path, (UnixFileMode)0b110_100_100);
+        string ns = "ns-" + Guid.NewGuid().ToString("N")[..8];
+        using (await HoldAsync(shared.Path, ns))
+        using (await HoldAsync(rootOnly.Path, ns))
+        {
+            string sharedLock = SupervisorLock.LockPathFor(shared.Path, ns)!;
+            string rootLock = SupervisorLock.LockPathFor(rootOnly.Path, ns)!;
+            Assert.Equal(0, AsNobody.Run($"exec 3<>'{sharedLock}'").ExitCode);
+            var refused = AsNobody.Run($"exec 3<'{rootLock}'");
+            Assert.NotEqual(0, refused.ExitCode);
+            Assert.Contains("Permission denied", refused.Error);
+        }
+    }
+
     /// <summary>A file only root can read or write, in a folder only root can enter.</summary>
     private static string RootOnlyFile(TestSocket sock, string name, string content)
     {

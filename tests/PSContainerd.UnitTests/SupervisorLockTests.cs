@@ -53,6 +53,38 @@ public sealed class SupervisorLockTests
     }
 
     [Fact]
+    public async Task A_recreated_socket_is_a_new_key_the_holder_steps_down_from_the_old_one_at_once_and_takes_the_new()
+    {
+        using var sock = new TestSocket();
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var holder = new SupervisorLock(sock.Path, "default", log.Enqueue);
+        int taken = 0;
+        holder.Acquired += () => Interlocked.Increment(ref taken);
+        holder.Start();
+        await Until(() => holder.IsHeld, () => "the duty was taken");
+        string before = SupervisorLock.LockPathFor(sock.Path, "default")!;
+
+        sock.Recreate();
+        // At once, before the holder's next look: a restart decided now must not run under the old key.
+        Assert.False(holder.IsHeld, "still the holder for a socket that is gone");
+        Assert.NotEqual(before, SupervisorLock.LockPathFor(sock.Path, "default"));
+
+        await Until(() => holder.IsHeld && Volatile.Read(ref taken) == 2, () => "the duty was taken under the new key (" + string.Join("; ", log) + $"; taken {taken})");
+        Assert.Equal(Environment.ProcessId, SupervisorLock.Holder(sock.Path, "default")?.ProcessId);
+        Assert.False(File.Exists(before), "the old key's lock file was left");
+    }
+
+    private static async Task Until(Func<bool> condition, Func<string> what)
+    {
+        var deadline = DateTime.UtcNow + TakeoverBound;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, what() + ": not within " + TakeoverBound);
+            await Task.Delay(20);
+        }
+    }
+
+    [Fact]
     public async Task One_holder_at_a_time_and_dispose_hands_the_duty_over()
     {
         using var sock = new TestSocket();

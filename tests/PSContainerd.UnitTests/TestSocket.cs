@@ -10,15 +10,36 @@ namespace PSContainerd.UnitTests;
 /// </summary>
 internal sealed class TestSocket : IDisposable
 {
-    private readonly Socket _socket;
+    private readonly List<Socket> _replaced = new();
+    private Socket _socket;
 
     public TestSocket()
     {
         Folder = Directory.CreateTempSubdirectory("pscd-unit-").FullName;
         Path = System.IO.Path.Combine(Folder, "containerd.sock");
-        _socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        _socket.Bind(new UnixDomainSocketEndPoint(Path));
-        _socket.Listen();
+        _socket = Listen(Path);
+    }
+
+    /// <summary>
+    /// What containerd does when it restarts: a new socket at the same path. Bound beside it and
+    /// renamed over it while the old one is still open, so the file system cannot hand the new
+    /// socket the old inode number (which would make it the same key, and no test). The old one
+    /// is closed only at the end: closing a bound socket removes the file at its path.
+    /// </summary>
+    public void Recreate()
+    {
+        var fresh = Listen(Path + ".new");
+        File.Move(Path + ".new", Path, overwrite: true);
+        _replaced.Add(_socket);
+        _socket = fresh;
+    }
+
+    private static Socket Listen(string path)
+    {
+        var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        s.Bind(new UnixDomainSocketEndPoint(path));
+        s.Listen();
+        return s;
     }
 
     public string Folder { get; }
@@ -28,6 +49,7 @@ internal sealed class TestSocket : IDisposable
     public void Dispose()
     {
         _socket.Dispose();
+        _replaced.ForEach(s => s.Dispose());
         Directory.Delete(Folder, true);
     }
 }

@@ -72,11 +72,14 @@ function Get-DutyHolder {
     # one stat for every file of the folders (an old engine's folder may hold thousands)
     $files = @(foreach ($d in '/run/pscontainerd', '/run/lock/pscontainerd') { try { [IO.Directory]::GetFiles($d) } catch { } })
     if (-not $files) { return $null }
-    foreach ($line in @(& stat -c '%i %n' -- $files 2>$null)) {
-        $ino, $path = $line.Split(' ', 2)
-        if ($held.ContainsKey($ino)) { return @{ Pid = $held[$ino]; Path = $path } }
+    # a lock on the key of a socket containerd has since re-created may linger: the holder's file
+    # is the one its heartbeat touched last
+    $best = $null
+    foreach ($line in @(& stat -c '%i %Y %n' -- $files 2>$null)) {
+        $ino, $mtime, $path = $line.Split(' ', 3)
+        if ($held.ContainsKey($ino) -and (-not $best -or [long] $mtime -gt $best.MTime)) { $best = @{ Pid = $held[$ino]; Path = $path; MTime = [long] $mtime } }
     }
-    return $null
+    return $best
 }
 
 function Invoke-SupervisorFreeze($F, $Rec) {

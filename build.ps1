@@ -653,18 +653,19 @@ function Read-ChaosSeeds {
         $t = ($line -replace '#.*$', '').Trim()
         if (-not $t) { continue }
         $f = -split $t
-        [pscustomobject]@{ Seed = [int] $f[0]; Seconds = [int] $f[1]; Size = [int] $f[2]; Status = $f[3] }
+        # a fifth field `extended`: the seed runs the extended plan (docs/chaos.md)
+        [pscustomobject]@{ Seed = [int] $f[0]; Seconds = [int] $f[1]; Size = [int] $f[2]; Status = $f[3]; Extended = ($f.Count -gt 4 -and $f[4] -eq 'extended') }
     }
 }
 
 # One run of tests/Chaos/Invoke-Chaos.ps1 in a fresh pwsh, bounded; its containerd is stopped
 # afterwards even when the run had to be killed. Returns its exit code ($null when killed).
-function Invoke-ChaosRun([int] $RunSeed, [int] $Seconds, [int] $RunSize, [string] $History, [int] $TimeoutSeconds) {
+function Invoke-ChaosRun([int] $RunSeed, [int] $Seconds, [int] $RunSize, [string] $History, [int] $TimeoutSeconds, [bool] $Extended = $false) {
     $envDir = (& mktemp -d /tmp/pscd-chaos-XXXXXX)
     try {
-        return Invoke-Child -FilePath 'dotnet' -ArgumentList @('pwsh', '-NoProfile', '-NonInteractive', '-File', $ChaosScript,
+        return Invoke-Child -FilePath 'dotnet' -ArgumentList (@('pwsh', '-NoProfile', '-NonInteractive', '-File', $ChaosScript,
             '-Seed', $RunSeed, '-Seconds', $Seconds, '-Size', $RunSize, '-ModulePath', (Join-Path $ModuleDir 'PSContainerd.psd1'),
-            '-HistoryPath', $History, '-EnvDir', $envDir) -TimeoutSeconds $TimeoutSeconds -Name "chaos seed $RunSeed"
+            '-HistoryPath', $History, '-EnvDir', $envDir) + @(if ($Extended) { '-Extended' })) -TimeoutSeconds $TimeoutSeconds -Name "chaos seed $RunSeed"
     } finally {
         if (Test-Path -LiteralPath $envDir) { & bash $Fixture stop $envDir 2>&1 | Out-Null }
     }
@@ -677,7 +678,7 @@ function Invoke-ChaosSuite {
     if ($TestFilter) { $seeds = @($seeds | Where-Object { "Chaos seed $($_.Seed)" -like "*$TestFilter*" }) }
     foreach ($s in $seeds) {
         $history = Join-Path $TestResultDir "chaos-$($s.Seed).jsonl"
-        $code = Invoke-ChaosRun -RunSeed $s.Seed -Seconds $s.Seconds -RunSize $s.Size -History $history -TimeoutSeconds ($s.Seconds + 480)
+        $code = Invoke-ChaosRun -RunSeed $s.Seed -Seconds $s.Seconds -RunSize $s.Size -History $history -TimeoutSeconds ($s.Seconds + 480) -Extended $s.Extended
         if ($code -eq 0) { $r.Passed++; Write-Note "[+] Chaos seed $($s.Seed) ($($s.Status))" }
         else { $r.Failed++; $r.FailedNames += "Chaos seed $($s.Seed) ($($s.Status)): exit $code; history $history"; Write-Host "    [-] Chaos seed $($s.Seed) ($($s.Status)): exit $code; history $history" -ForegroundColor Red }
     }
@@ -690,10 +691,14 @@ function Invoke-Chaos {
     Invoke-Build
     $null = New-Item -ItemType Directory -Path $TestResultDir -Force
     $s = if ($Seed) { $Seed } else { Get-Random -Minimum 1 -Maximum 1000000 }
+    # the extended plan for every seed but those of seeds.txt, which replay their own schedule
+    # unless their line says `extended`
+    $listed = @(Read-ChaosSeeds | Where-Object { $_.Seed -eq $s }) | Select-Object -First 1
+    $extended = if ($listed) { $listed.Extended } else { $true }
     $seconds = [int] [Math]::Max(5, [Math]::Round($Minutes * 60))
     $history = Join-Path $TestResultDir "chaos-$s.jsonl"
-    Write-Step "Chaos: seed $s, $seconds s, $Size containers (history: $history)"
-    $code = Invoke-ChaosRun -RunSeed $s -Seconds $seconds -RunSize $Size -History $history -TimeoutSeconds ($seconds + 900)
+    Write-Step "Chaos: seed $s, $seconds s, $Size containers$(if ($extended) { ', extended plan' }) (history: $history)"
+    $code = Invoke-ChaosRun -RunSeed $s -Seconds $seconds -RunSize $Size -History $history -TimeoutSeconds ($seconds + 900) -Extended $extended
     if ($null -eq $code) { $code = 1 }
     return $code
 }

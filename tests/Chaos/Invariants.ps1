@@ -99,7 +99,7 @@ function Get-LastDecision($Calls, [string] $Id) {
     foreach ($c in ($Calls | Where-Object { $_.id -eq $Id } | Sort-Object { $_.t0 })) {
         if ($c.op -eq 'Stop') { $last = 'stop' }
         elseif ($c.op -eq 'Signal' -and $c.args.Signal -in 'SIGKILL', 'SIGTERM') { $last = if ($c.ok) { 'stop' } elseif ($c.lost) { 'unknown' } else { $last } }
-        elseif ($c.op -eq 'Remove') { $last = if ($c.ok) { 'removed' } else { 'unknown' } }
+        elseif ($c.op -in 'Remove', 'Recreate') { $last = if ($c.ok) { 'removed' } else { 'unknown' } }
         elseif (Test-StartCall $c) {
             $last = if ($c.ok) { 'start' } elseif ($c.errorId -like 'AlreadyExists*' -or $c.errorId -like 'ContainerExists*') { $last } else { 'unknown' }
         }
@@ -247,6 +247,7 @@ function Get-CallBound($Call, $Spec) {
         'Stop'    { [int] $Call.args.Timeout + 5 + 2 + 12 }
         'Restart' { [int] $Call.args.Timeout + 5 + 2 + 12 + 10 }
         'Remove'  { $(if ($Spec) { $Spec.StopTimeout } else { 10 }) + 5 + 2 + 12 }
+        'Recreate' { $(if ($Spec) { $Spec.StopTimeout } else { 10 }) + 5 + 2 + 12 + 10 }
         'Wait'    { [int] $Call.args.Timeout + 2 }
         'Restore' { 30 }
         default   { 10 }

@@ -26,7 +26,10 @@ param(
     # the private containerd's folder (default: a new /tmp/pscd-chaos-* folder); the caller may
     # name it so it can clean up after a run it had to kill
     [string] $EnvDir,
-    [switch] $KeepEnv
+    [switch] $KeepEnv,
+    # the extended plan (docs/chaos.md): execs, Recreate, two paths to the socket, a frozen
+    # supervisor, a second local user; off unless asked, so a seed replays its own schedule
+    [switch] $Extended
 )
 
 Set-StrictMode -Off
@@ -34,6 +37,8 @@ $ErrorActionPreference = 'Stop'
 . (Join-Path $PSScriptRoot 'Plan.ps1')
 . (Join-Path $PSScriptRoot 'Faults.ps1')
 . (Join-Path $PSScriptRoot 'Invariants.ps1')
+. (Join-Path $PSScriptRoot 'ExtendedInvariants.ps1')
+. (Join-Path $PSScriptRoot 'Extended.ps1')
 
 $Fixture = Join-Path $PSScriptRoot '../Fixtures/testenv.sh'
 # A namespace of the run's own: runc keeps its state under /run/containerd/runc/NAMESPACE/ID for
@@ -64,6 +69,8 @@ if (-not $EnvDir) { $EnvDir = (& mktemp -d /tmp/pscd-chaos-XXXXXX) }
 if ($LASTEXITCODE -ne 0) { throw "testenv.sh start $EnvDir failed" }
 $Socket = "$EnvDir/containerd.sock"
 $RootFs = "$EnvDir/rootfs"
+$AltSocket = "$EnvDir/alt/containerd.sock"
+Update-AltSocket
 $null = New-Item -ItemType Directory -Path "$RootFs/chaos" -Force
 # the containers log /proc/uptime; pairs of (uptime, wall time) taken every second turn it into
 # wall time (ConvertFrom-Uptime: the wall clock can be stepped while uptime runs on)
@@ -85,7 +92,7 @@ function Start-Session([int] $Slot) {
     $psi.RedirectStandardInput = $true
     $psi.RedirectStandardOutput = $true
     $psi.RedirectStandardError = $true
-    $psi.Environment['CONTAINERD_ADDRESS'] = $Socket
+    $psi.Environment['CONTAINERD_ADDRESS'] = Get-SessionAddress $Slot
     $psi.Environment['CONTAINERD_NAMESPACE'] = $Namespace
     $p = [Diagnostics.Process]::Start($psi)
     [pscustomobject]@{
@@ -99,10 +106,10 @@ $Observer = Start-Session -1
 $HasRestart = $null -ne (Get-Module -ListAvailable -Name $ModulePath | ForEach-Object { $_.ExportedCmdlets['Restart-Container'] })
 $HasSupervisor = $null -ne (Get-Module -ListAvailable -Name $ModulePath | ForEach-Object { $_.ExportedCmdlets['Get-ContainerSupervisor'] })
 
-$Plan = New-ChaosPlan -Seed $Seed -Seconds $Seconds -Size $Size -Workers $SessionCount
+$Plan = New-ChaosPlan -Seed $Seed -Seconds $Seconds -Size $Size -Workers $SessionCount -Extended:$Extended
 $Specs = $Plan.Containers
 $SpecById = @{}; foreach ($s in $Specs) { $SpecById[$s.Id] = $s }
-Add-History ([ordered]@{ k = 'plan'; seed = $Seed; seconds = $Seconds; size = $Size; env = $EnvDir; containers = $Specs; ops = $Plan.Ops.Count; faults = $Plan.Faults })
+Add-History ([ordered]@{ k = 'plan'; seed = $Seed; seconds = $Seconds; size = $Size; env = $EnvDir; containers = $Specs; ops = $Plan.Ops.Count; faults = $Plan.Faults; extended = [bool] $Extended; altSocket = $(if ($Extended) { $AltSocket }) })
 
 $Calls = [System.Collections.Generic.List[object]]::new()
 $Faults = [System.Collections.Generic.List[object]]::new()
@@ -168,7 +175,8 @@ function Complete-Call($S, $Answer) {
     if ($c.op -ne 'Observe') {
         $Calls.Add($c)
         Add-History $c
-        foreach ($r in $c.result) { if ($r -and $r.Id) { Add-Exit $r.Id $r.ExitCode $r.ExitedAt "$($c.op) #$($c.n)"; Add-Created $r.Id $r.Status $c.t1 } }
+        # an exec's ExecResult carries the exec's code, not the container's
+        foreach ($r in $c.result) { if ($r -and $r.Id -and $c.op -ne 'Exec') { Add-Exit $r.Id $r.ExitCode $r.ExitedAt "$($c.op) #$($c.n)"; Add-Created $r.Id $r.Status $c.t1 } }
         Add-Violations (Test-CallBound $c $SpecById[$c.id] (Now))
     } else {
         foreach ($x in $c.result) {
@@ -233,7 +241,9 @@ function Update-Sessions {
         if ($s.Ready -and -not $s.Busy -and $s.Backlog.Count -gt 0) { Send-Request $s $s.Backlog.Dequeue() }
     }
     if (-not (Receive-Session $Observer)) { Stop-Session $Observer 'observer ended'; $script:Observer = Start-Session -1 }
-    if ($Observer.Ready -and -not $Observer.Busy -and (Now) - $Observer.LastObserve -ge 250) {
+    # the observer answers at once: probes that must return during a freeze go through it first
+    if ($Observer.Ready -and -not $Observer.Busy -and $Observer.Backlog.Count -gt 0) { Send-Request $Observer $Observer.Backlog.Dequeue() }
+    elseif ($Observer.Ready -and -not $Observer.Busy -and (Now) - $Observer.LastObserve -ge 250) {
         $Observer.LastObserve = Now
         Send-Request $Observer (New-Call 'Observe' $null @{})
     }
@@ -297,6 +307,7 @@ function Invoke-Fault($F) {
             Stop-Session $s "session killed (fault)"
             $Sessions[$slot] = Restart-Session $s
         }
+        { $_ -in 'SupervisorFreeze', 'ForeignUser' } { Invoke-ExtendedFault $F $rec }
     }
     Add-History $rec
     $Faults.Add($rec)
@@ -307,7 +318,7 @@ function Update-Faults {
         if ((Now) -ge $f.Until) {
             $null = Send-UnixSignal $f.Pid 'CONT'
             $f.Rec.t1 = Now
-            Add-History ([ordered]@{ k = 'fault-end'; kind = 'ShimFreeze'; t = $f.Rec.t1; id = $f.Rec.id; pid = $f.Pid; detail = 'SIGCONT' })
+            Add-History ([ordered]@{ k = 'fault-end'; kind = $f.Rec.kind; t = $f.Rec.t1; id = $f.Rec.id; pid = $f.Pid; detail = 'SIGCONT' })
             $null = $Frozen.Remove($f)
         }
     }
@@ -338,6 +349,7 @@ function Update-Faults {
         if ($j.Proc.ExitCode -ne 0) { $j.Rec.detail += "; start-daemon failed: $("$($j.Err.Result)".Trim())" }
         Add-History $j.Rec
         $Faults.Add($j.Rec)
+        Update-AltSocket
     }
 }
 
@@ -368,6 +380,7 @@ function Invoke-LiveChecks {
     foreach ($id in @($Exits.Keys)) { $recentExits[$id] = @(foreach ($e in $Exits[$id]) { if ($e -and $e.at -ge $since) { $e } }) }
     Add-Violations (Test-StopInvariant $known $decided $now)
     Add-Violations (Test-ExitInvariant $runs $recentExits $Faults $Created $Calls)
+    if ($Extended) { Add-Violations (Test-ExtendedInvariants $known $runs $recentExits $Faults) }
     foreach ($s in $Sessions) { if ($s.Busy) { Add-Violations (Test-CallBound $s.Busy $SpecById[$s.Busy.id] $now) } }
 }
 
@@ -471,6 +484,7 @@ function Invoke-FinalChecks {
     Add-Violations (Test-ExitInvariant $runs $Exits $Faults $Created $Calls)
     $tally = @{ PolicyRestarts = 0 }
     Add-Violations (Test-PolicyInvariant $Calls $runs $Specs $MaxRestartCount $tally)
+    if ($Extended) { Add-Violations (Test-ExtendedInvariants $Calls $runs $Exits $Faults) }
     return @{ Runs = $runs; Unchecked = $unchecked; PolicyRestarts = $tally.PolicyRestarts }
 }
 
@@ -505,18 +519,21 @@ try {
             $o = $planOps[$opIndex++]
             $args2 = [ordered]@{}; foreach ($k in $o.Args.Keys) { $args2[$k] = $o.Args[$k] }
             if ($o.Op -eq 'Restart' -and -not $HasRestart) { $o = [ordered]@{ Op = 'Start'; Id = $o.Id; Worker = $o.Worker }; $args2 = [ordered]@{} }
-            if ($o.Op -eq 'New') { $spec = $SpecById[$o.Id]; foreach ($k in 'Policy', 'Life', 'Trap', 'StopTimeout') { $args2[$k] = $spec[$k] }; $args2.RootFs = $RootFs; $args2.Script = $ChaosProgram }
+            if ($o.Op -in 'New', 'Recreate') { $spec = $SpecById[$o.Id]; foreach ($k in 'Policy', 'Life', 'Trap', 'StopTimeout') { $args2[$k] = $spec[$k] }; $args2.RootFs = $RootFs; $args2.Script = $ChaosProgram }
+            if ($o.Op -eq 'Exec') { $o = Resolve-ExecTarget $o; $args2.Address = $Socket }
+            if ($o.Op -eq 'Supervisors') { $args2.Paths = @($Socket, $AltSocket) }
             $Sessions[$o.Worker].Backlog.Enqueue((New-Call $o.Op $o.Id $args2))
         }
         while ($faultIndex -lt $planFaults.Count -and $planFaults[$faultIndex].At -le $el) { Invoke-Fault $planFaults[$faultIndex++] }
         # ask who holds the restart duty shortly before a fault that kills the holder
-        if ($HasSupervisor -and $faultIndex -lt $planFaults.Count -and $planFaults[$faultIndex].Kind -eq 'SupervisorKill' -and
+        if ($HasSupervisor -and $faultIndex -lt $planFaults.Count -and $planFaults[$faultIndex].Kind -in 'SupervisorKill', 'SupervisorFreeze' -and
             $script:SupervisorAskedFor -ne $faultIndex -and $planFaults[$faultIndex].At - $el -lt 2000) {
             $script:SupervisorAskedFor = $faultIndex
             $Sessions[($faultIndex + 1) % $Sessions.Count].Backlog.Enqueue((New-Call 'Supervisor' $null @{}))
         }
         Update-Sessions
         Update-Faults
+        if ($Extended) { Update-FreezeProbes }
         if ($HasSupervisor) {
             $sup = $Calls | Where-Object { $_.op -eq 'Supervisor' -and $_.ok } | Select-Object -Last 1
             if ($sup) { $script:LastSupervisor = @($sup.result | ForEach-Object { $_.ProcessId }) }
@@ -557,7 +574,7 @@ try {
     foreach ($id in $final.Runs.Keys) { foreach ($r in $final.Runs[$id]) { Add-History ([ordered]@{ k = 'run'; id = $id; run = $r.run; start = $r.start; end = $r.end; code = $r.code; term = $r.term }) } }
     $exitCount = 0; foreach ($id in $Exits.Keys) { $exitCount += $Exits[$id].Count }
     $summary = "chaos seed ${Seed}: $($Calls.Count) calls, $(@($Faults | Where-Object { $_.pid }).Count) faults ($($Faults.Count) planned), $runCount runs ($($final.PolicyRestarts) by restart policy), $exitCount exits checked, " +
-        "$($Violations.Count) violation(s)$(if ($final.Unchecked) { "; restart duty not judged (backoff beyond the wait): $($final.Unchecked -join ', ')" })"
+        "$($Violations.Count) violation(s)$(Get-ExtendedFigures)$(if ($final.Unchecked) { "; restart duty not judged (backoff beyond the wait): $($final.Unchecked -join ', ')" })"
     $exitCode = if ($Violations.Count -gt 0) { 1 } else { 0 }
     $null = Invoke-Now 'Cleanup' $null ([ordered]@{}) 60000
 } catch {

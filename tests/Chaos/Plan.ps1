@@ -25,7 +25,10 @@ function New-ChaosPlan {
         [Parameter(Mandatory)] [int] $Seed,
         [Parameter(Mandatory)] [int] $Seconds,
         [Parameter(Mandatory)] [int] $Size,
-        [int] $Workers = 3
+        [int] $Workers = 3,
+        # the operations and faults added later (Add-ExtendedPlan); a seed of seeds.txt replays
+        # without them unless its line says `extended`
+        [switch] $Extended
     )
     # The plan depends on the seed alone, not on the module's cmdlets, so a seed replays the same
     # schedule on every version: a Restart is run as a Start, and a kill of the supervisor as a
@@ -83,5 +86,51 @@ function New-ChaosPlan {
             Duration = 500 + $rng.Next(3500)    # a frozen shim's time in SIGSTOP
         })
     }
-    [ordered]@{ Seed = $Seed; Seconds = $Seconds; Size = $Size; Containers = @($containers); Ops = $ops.ToArray(); Faults = $faults.ToArray() }
+    $plan = [ordered]@{ Seed = $Seed; Seconds = $Seconds; Size = $Size; Containers = @($containers); Ops = $ops.ToArray(); Faults = $faults.ToArray() }
+    if ($Extended) { Add-ExtendedPlan $plan $Workers }
+    $plan
+}
+
+# The extended plan: execs (through Invoke-ContainerCommand, and through ctr with the container's
+# id as exec id), Recreate (Remove-Container -Force and New-Container of the same id in one call),
+# Supervisors (Get-ContainerSupervisor through both paths to the socket), and the faults
+# SupervisorFreeze and ForeignUser. They come from a second generator seeded from the seed, and
+# are merged into the base plan by time: the base plan of a seed stays as it was, draw for draw.
+function Add-ExtendedPlan($Plan, [int] $Workers) {
+    $rng = [System.Random]::new([int] (([long] $Plan.Seed * 31 + 7) % [int]::MaxValue))
+    $size = $Plan.Size
+    $end = $Plan.Seconds * 1000
+    $extra = [System.Collections.Generic.List[object]]::new()
+    $t = 2000
+    while ($true) {
+        $t += 1000 + $rng.Next(2500)
+        if ($t -ge $end) { break }
+        $pick = $rng.Next(10)
+        $id = 'cx' + $rng.Next($size)
+        $w = $rng.Next($Workers)
+        # exec codes 120..126: no run's program exits with them (10 + RUN % 100, 137, 143)
+        if ($pick -lt 6) { $extra.Add([ordered]@{ At = $t; Worker = $w; Op = 'Exec'; Id = $id; Args = [ordered]@{ Via = @('ctr', 'ctr', 'cmdlet')[$rng.Next(3)]; Code = 120 + $rng.Next(7); Pick = $rng.Next(1000) } }) }
+        elseif ($pick -lt 8) { $extra.Add([ordered]@{ At = $t; Worker = $w; Op = 'Recreate'; Id = $id; Args = [ordered]@{ Start = $false } }) }
+        else { $extra.Add([ordered]@{ At = $t; Worker = $w; Op = 'Supervisors'; Id = $null; Args = [ordered]@{} }) }
+    }
+    $faults = [System.Collections.Generic.List[object]]::new()
+    $t = 4000
+    while ($true) {
+        $t += 7000 + $rng.Next(8000)
+        if ($t -ge $end - 1000) { break }
+        # a freeze long enough for the holder to show as not responding (5 s without a heartbeat) and
+        # for a probe, asked 6 s in, to return before the SIGCONT on a loaded machine
+        $faults.Add([ordered]@{ At = $t; Kind = @('SupervisorFreeze', 'SupervisorFreeze', 'ForeignUser')[$rng.Next(3)]; Pick = $rng.Next(1000); Duration = 10000 + $rng.Next(4000) })
+    }
+    $Plan.Ops = @(Merge-ByTime $Plan.Ops $extra)
+    $Plan.Faults = @(Merge-ByTime $Plan.Faults $faults)
+    $Plan.Extended = $true
+}
+
+# two lists in time order as one, the first's item first on a tie
+function Merge-ByTime($First, $Second) {
+    $i = 0; $j = 0
+    while ($i -lt $First.Count -or $j -lt $Second.Count) {
+        if ($j -ge $Second.Count -or ($i -lt $First.Count -and $First[$i].At -le $Second[$j].At)) { $First[$i++] } else { $Second[$j++] }
+    }
 }

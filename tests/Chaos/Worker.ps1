@@ -43,7 +43,8 @@ function Select-ResultFields($Item) {
     $names = $Item.PSObject.Properties.Name
     $r = [ordered]@{}
     foreach ($n in 'Id', 'Outcome', 'Escalation', 'ExitCode', 'Status', 'Pid', 'RestartCount', 'RestartPolicy',
-                   'TimedOut', 'Condition', 'Action', 'TaskStatus', 'Detail', 'Error', 'ProcessId', 'IsCurrentProcess') {
+                   'TimedOut', 'Condition', 'Action', 'TaskStatus', 'Detail', 'Error', 'ProcessId', 'IsCurrentProcess',
+                   'Responding', 'LockPath', 'ExecId', 'Via', 'RemovedAt', 'PathA', 'PathB', 'PathA2') {
         if ($names -contains $n) { $r[$n] = $Item.$n }
     }
     foreach ($n in 'ExitedAt') { if ($names -contains $n) { $r[$n] = ConvertTo-Utc $Item.$n } }
@@ -70,6 +71,31 @@ function Get-Snapshot {
     }
 }
 
+function New-ChaosContainer([string] $Id, $a, [bool] $Start) {
+    $env = @("CHAOS_ID=$Id", "CHAOS_LIFE=$($a.Life)", "CHAOS_TRAP=$($a.Trap)")
+    New-Container -Id $Id -RootFs $a.RootFs -Command '/bin/sh', '-c', $a.Script -Environment $env `
+        -RestartPolicy $a.Policy -StopTimeout $a.StopTimeout -Start:$Start
+}
+
+# An exec that exits with $a.Code: through Invoke-ContainerCommand (its exec id is generated), or
+# through ctr with the container's own id as exec id, which the engine once took for the init.
+function Invoke-ChaosExec([string] $Id, $a) {
+    $cmd = 'sh', '-c', "exit $($a.Code)"
+    if ($a.Via -eq 'cmdlet') {
+        $r = Invoke-ContainerCommand -Id $Id -Command $cmd -Timeout 10 -Confirm:$false
+        return [pscustomobject]@{ Id = $Id; Via = 'cmdlet'; ExecId = $r.ExecId; ExitCode = $r.ExitCode }
+    }
+    $psi = [Diagnostics.ProcessStartInfo]::new('ctr')
+    foreach ($x in @('--address', $a.Address, '-n', $env:CONTAINERD_NAMESPACE, 'task', 'exec', '--exec-id', $Id, $Id) + $cmd) { $psi.ArgumentList.Add($x) }
+    $psi.RedirectStandardOutput = $true; $psi.RedirectStandardError = $true; $psi.UseShellExecute = $false
+    $p = [Diagnostics.Process]::Start($psi)
+    $err = $p.StandardError.ReadToEndAsync(); $null = $p.StandardOutput.ReadToEndAsync()
+    if (-not $p.WaitForExit(15000)) { $p.Kill($true); throw "ctr task exec --exec-id $Id ${Id}: no answer within 15 s" }
+    # ctr answers the exec's own status; anything else is ctr's failure (no task, exec id in use)
+    if ($p.ExitCode -ne [int] $a.Code) { throw "ctr task exec --exec-id $Id $Id exited $($p.ExitCode): $("$($err.Result)".Trim())" }
+    [pscustomobject]@{ Id = $Id; Via = 'ctr'; ExecId = $Id; ExitCode = $p.ExitCode }
+}
+
 function Invoke-Request {
     [CmdletBinding()]
     param($Req)
@@ -77,10 +103,20 @@ function Invoke-Request {
     if ($Req.args) { foreach ($p in $Req.args.PSObject.Properties) { $a[$p.Name] = $p.Value } }
     $id = $Req.id
     switch ($Req.op) {
-        'New' {
-            $env = @("CHAOS_ID=$id", "CHAOS_LIFE=$($a.Life)", "CHAOS_TRAP=$($a.Trap)")
-            New-Container -Id $id -RootFs $a.RootFs -Command '/bin/sh', '-c', $a.Script -Environment $env `
-                -RestartPolicy $a.Policy -StopTimeout $a.StopTimeout -Start:([bool] $a.Start)
+        'New'     { New-ChaosContainer $id $a ([bool] $a.Start) }
+        # remove and create again in one call: a restart the old container had pending must never
+        # start the new one (RemovedAt: when the remove returned)
+        'Recreate' {
+            if (Get-Container -Id $id -ErrorAction Ignore) { Remove-Container -Id $id -Force }
+            $removed = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
+            $c = New-ChaosContainer $id $a ([bool] $a.Start)
+            [pscustomobject]@{ Id = $id; Status = [string] $c.Status; RemovedAt = $removed }
+        }
+        'Exec'    { Invoke-ChaosExec $id $a }
+        # the holder through both paths to the socket, then the first again
+        'Supervisors' {
+            $h = foreach ($addr in @($a.Paths) + @($a.Paths)[0]) { "$((@(Get-ContainerSupervisor -Address $addr) | Select-Object -First 1).ProcessId)" }
+            [pscustomobject]@{ PathA = $h[0]; PathB = $h[1]; PathA2 = $h[2] }
         }
         'Start'   { Start-Container -Id $id }
         'Stop'    { Stop-Container -Id $id -Timeout $a.Timeout }

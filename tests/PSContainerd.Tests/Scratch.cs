@@ -164,6 +164,12 @@ internal static class Containers
     {
         try
         {
+            // runc's init (a Go program that catches every signal) is PID 1 until it execs the command
+            if (File.ReadAllText($"/proc/{pid}/comm").StartsWith("runc:", StringComparison.Ordinal))
+            {
+                return false;
+            }
+
             var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("SigCgt:", StringComparison.Ordinal));
             return line is null || (Convert.ToUInt64(line[7..].Trim(), 16) & mask) == mask;
         }

@@ -87,7 +87,7 @@ public sealed partial class ContainerEngine
     /// <summary>The first check that does not pass, in words (null when all pass), and whether the command probe ran.</summary>
     private async Task<(string? Unmet, bool RanCommand)> FirstUnmetAsync(string id, uint pid, int stopSignal, ReadinessCriteria c, LogScan? log, bool commandDue, TimeSpan? left, CancellationToken ct)
     {
-        if (c.SignalHandled && !(ReadinessChecks.CaughtSignals(pid) is ulong mask && ReadinessChecks.Catches(mask, stopSignal)))
+        if (c.SignalHandled && !(ReadinessChecks.SignalFate(pid, stopSignal) is { Handled: true }))
         {
             return ($"its init process does not handle {Signals.Name(stopSignal)} yet", false);
         }

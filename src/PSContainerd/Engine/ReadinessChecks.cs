@@ -48,29 +48,6 @@ internal static class ReadinessChecks
     private const string Listen = "0A"; // TCP_LISTEN in /proc/net/tcp's st column
     private const int SIGSTOP = 19;
 
-    /// <summary>The signals the process has a handler for (SigCgt), or null when it is gone.</summary>
-    public static ulong? CaughtSignals(uint pid)
-    {
-        try
-        {
-            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-            {
-                if (line.StartsWith("SigCgt:", StringComparison.Ordinal))
-                {
-                    return ulong.Parse(line.AsSpan(7).Trim(), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-                }
-            }
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-
-        return null;
-    }
-
     /// <summary>
     /// What becomes of <paramref name="signal"/> if it is sent now: whether the process has a handler
     /// for it (its SigCgt mask), and whether the kernel will drop it: the process is the init of its
@@ -80,6 +57,11 @@ internal static class ReadinessChecks
     /// </summary>
     public static (bool Handled, bool Dropped)? SignalFate(uint pid, int signal)
     {
+        if (!HasExecuted(pid))
+        {
+            return null; // still runc's init, whose Go runtime catches every signal: says nothing of the program
+        }
+
         string? nspid = null;
         ulong? caught = null;
         try
@@ -113,6 +95,27 @@ internal static class ReadinessChecks
         bool handled = Catches(mask, signal);
         bool namespaceInit = nspid.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[^1] == "1";
         return (handled, namespaceInit && !handled && signal is not (Signals.SIGKILL or SIGSTOP));
+    }
+
+    /// <summary>
+    /// Whether the container's init is its own program yet: between the task's start and runc's
+    /// exec, PID 1 is runc's init (comm <c>runc:[2:INIT]</c>), a Go program that catches every
+    /// signal, so its SigCgt would pass any check for a handler.
+    /// </summary>
+    public static bool HasExecuted(uint pid)
+    {
+        try
+        {
+            return !File.ReadAllText($"/proc/{pid}/comm").StartsWith("runc:", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Whether <paramref name="signal"/> (1..64) is among the caught signals of a SigCgt mask.</summary>

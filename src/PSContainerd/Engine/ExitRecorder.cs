@@ -75,6 +75,11 @@ internal sealed class ExitRecorder
             return;
         }
 
+        if (await IsOvertakenAsync(s, pid, exit, source).ConfigureAwait(false))
+        {
+            return;
+        }
+
         var client = _client;
         string? detail = null;
         bool deleteAfterRecord = false;
@@ -155,6 +160,38 @@ internal sealed class ExitRecorder
 
     /// <summary>containerd's and the kernel's clocks against ours: an exit this much before a start still counts as of that run.</summary>
     private static readonly TimeSpan ClockSlack = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>An exit seen this long after it happened may have been recorded, and the container started again, by another session meanwhile.</summary>
+    private static readonly TimeSpan LateExit = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// An exit seen late (this process was stopped or frozen, or its event stream backed up) whose
+    /// container containerd now runs as a newer task: another session recorded that exit and
+    /// started the container again meanwhile, and writing the exit now would record a running
+    /// container as stopped (chaos seeds 4646 and 8484, a supervisor frozen with SIGSTOP). Asked of
+    /// containerd only for late exits, so a stop's own exit costs no extra call.
+    /// </summary>
+    private async Task<bool> IsOvertakenAsync(ContainerState s, uint pid, ExitInfo? exit, string source)
+    {
+        if (!_manages || pid == 0 || exit?.ExitedAt is not DateTime at || DateTime.UtcNow - at < LateExit)
+        {
+            return false;
+        }
+
+        var task = await Try(() => _client.GetTaskAsync(s.Id)).ConfigureAwait(false);
+        if (task is null || task.Pid == pid || task.Status == Containerd.TaskStatus.Stopped)
+        {
+            return false;
+        }
+
+        _diagnostic(s.Id, $"an exit of pid {pid} seen {(DateTime.UtcNow - at).TotalSeconds:0.#} s late ({source}) was not recorded: containerd runs a newer task of the container (pid {task.Pid})");
+        if (await Try<ContainerRecord>(async () => await _client.GetContainerAsync(s.Id).ConfigureAwait(false)).ConfigureAwait(false) is { } rec)
+        {
+            s.RefreshLabels(rec.Labels);
+        }
+
+        return true;
+    }
 
     /// <summary>
     /// Records an exit already known (from finalisation or a restore) and acts on it. Every engine

@@ -653,8 +653,9 @@ function Read-ChaosSeeds {
         $t = ($line -replace '#.*$', '').Trim()
         if (-not $t) { continue }
         $f = -split $t
-        # a fifth field `extended`: the seed runs the extended plan (docs/chaos.md)
-        [pscustomobject]@{ Seed = [int] $f[0]; Seconds = [int] $f[1]; Size = [int] $f[2]; Status = $f[3]; Extended = ($f.Count -gt 4 -and $f[4] -eq 'extended') }
+        # a fifth field `extended` (the note may follow it after a semicolon): the seed runs the
+        # extended plan (docs/chaos.md)
+        [pscustomobject]@{ Seed = [int] $f[0]; Seconds = [int] $f[1]; Size = [int] $f[2]; Status = $f[3]; Extended = ($f.Count -gt 4 -and ($f[4] -replace ';$', '') -eq 'extended') }
     }
 }
 

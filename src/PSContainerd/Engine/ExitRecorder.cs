@@ -115,6 +115,12 @@ internal sealed class ExitRecorder
         {
             // Someone else deleted the task: trust their record if it is of this run.
             var rec = await Try<ContainerRecord>(async () => await client.GetContainerAsync(s.Id)).ConfigureAwait(false);
+            if (rec is not null && !s.IsSameRecord(rec.CreatedAt))
+            {
+                Forsake(s, rec, pid, source);
+                return;
+            }
+
             var recorded = rec is null ? null : RecordedExit.FromLabels(rec.Labels);
             if (recorded is not null && (s.StartedAt is null || recorded.ExitedAt >= s.StartedAt))
             {
@@ -178,6 +184,13 @@ internal sealed class ExitRecorder
             return false;
         }
 
+        var rec = await Try<ContainerRecord>(async () => await _client.GetContainerAsync(s.Id).ConfigureAwait(false)).ConfigureAwait(false);
+        if (rec is not null && !s.IsSameRecord(rec.CreatedAt))
+        {
+            Forsake(s, rec, pid, source);
+            return true;
+        }
+
         var task = await Try(() => _client.GetTaskAsync(s.Id)).ConfigureAwait(false);
         if (task is null || task.Pid == pid || task.Status == Containerd.TaskStatus.Stopped)
         {
@@ -185,12 +198,25 @@ internal sealed class ExitRecorder
         }
 
         _diagnostic(s.Id, $"an exit of pid {pid} seen {(DateTime.UtcNow - at).TotalSeconds:0.#} s late ({source}) was not recorded: containerd runs a newer task of the container (pid {task.Pid})");
-        if (await Try<ContainerRecord>(async () => await _client.GetContainerAsync(s.Id).ConfigureAwait(false)).ConfigureAwait(false) is { } rec)
+        if (rec is not null)
         {
             s.RefreshLabels(rec.Labels);
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// The container this state followed was removed and another of the same id created since (a
+    /// record with another CreatedAt): the exit is the old container's and none of the new one's
+    /// business. Writing it would give a container never started an exit, and a restart policy a
+    /// reason to start it (chaos seed 20261210: exit 255 recorded on a container re-created
+    /// without -Start). The state is forgotten, so the new record is loaded afresh.
+    /// </summary>
+    private void Forsake(ContainerState s, ContainerRecord rec, uint pid, string source)
+    {
+        _diagnostic(s.Id, $"an exit of pid {pid} ({source}) was not recorded: the container was removed and created again (at {rec.CreatedAt:O}) since that run");
+        _forget(s);
     }
 
     /// <summary>

@@ -165,7 +165,7 @@ internal static class Containers
         try
         {
             // runc's init (a Go program that catches every signal) is PID 1 until it execs the command
-            if (File.ReadAllText($"/proc/{pid}/comm").StartsWith("runc:", StringComparison.Ordinal))
+            if (!ReadinessChecks.HasExecuted(pid))
             {
                 return false;
             }

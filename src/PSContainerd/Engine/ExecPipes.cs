@@ -118,17 +118,17 @@ internal sealed class ExecPipes : IDisposable
                 throw new IOException($"cannot make the FIFO {path}: errno {Marshal.GetLastWin32Error()}");
             }
 
-            int r = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0);
+            int r = NativeMethods.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0);
             if (r < 0)
             {
                 throw new IOException($"cannot open the FIFO {path}: errno {Marshal.GetLastWin32Error()}");
             }
 
-            int w = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0);
+            int w = NativeMethods.open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0);
             if (w < 0)
             {
                 int errno = Marshal.GetLastWin32Error();
-                close(r);
+                NativeMethods.close(r);
                 throw new IOException($"cannot open the FIFO {path}: errno {errno}");
             }
 
@@ -140,7 +140,7 @@ internal sealed class ExecPipes : IDisposable
             int w = Interlocked.Exchange(ref _writeFd, -1);
             if (w >= 0)
             {
-                close(w);
+                NativeMethods.close(w);
             }
         }
 
@@ -168,8 +168,8 @@ internal sealed class ExecPipes : IDisposable
             {
                 while (!_stopping)
                 {
-                    var pfd = new PollFd { Fd = _readFd, Events = POLLIN };
-                    int ready = poll(ref pfd, 1, 100);
+                    var pfd = new NativeMethods.PollFd { Fd = _readFd, Events = POLLIN };
+                    int ready = NativeMethods.poll(ref pfd, 1, 100);
                     if (ready <= 0)
                     {
                         continue; // timeout, or EINTR
@@ -207,33 +207,16 @@ internal sealed class ExecPipes : IDisposable
             }
             finally
             {
-                close(_readFd);
+                NativeMethods.close(_readFd);
                 _readFd = -1;
                 _done.TrySetResult();
             }
-        }
-
-        [StructLayout(LayoutKind.Sequential)]
-        private struct PollFd
-        {
-            public int Fd;
-            public short Events;
-            public short Revents;
         }
 
         [DllImport("libc", SetLastError = true)]
         private static extern int mkfifo([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint mode);
 
         [DllImport("libc", SetLastError = true)]
-        private static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mode);
-
-        [DllImport("libc", SetLastError = true)]
         private static extern unsafe long read(int fd, byte* buf, long count);
-
-        [DllImport("libc", SetLastError = true)]
-        private static extern int close(int fd);
-
-        [DllImport("libc", SetLastError = true)]
-        private static extern int poll(ref PollFd fds, ulong nfds, int timeout);
     }
 }

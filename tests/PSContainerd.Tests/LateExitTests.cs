@@ -79,4 +79,39 @@ public sealed class LateExitTests
         Assert.False(labels.ContainsKey(StateLabels.ExitCode), $"an exit was recorded on the new container: {labels.GetValueOrDefault(StateLabels.ExitCode)}");
         Assert.Null(await scratch.Client.GetTaskAsync(id));
     }
+
+    [Fact]
+    public async Task Chaos_seed_20261211_an_exit_handled_at_once_does_not_restart_a_container_created_again_since()
+    {
+        // The holder knows the running task of an on-failure container; its queue is held (the
+        // chaos run froze the holder with SIGSTOP) while another session removes the container
+        // (exit 137, which the policy would restart) and creates one of the same id, not started.
+        // The holder handles that exit well within a second, so the late-exit check does not look;
+        // its restart decision then read the new record, took it for the container's, recorded the
+        // exit there and started the new container at the backoff.
+        await using var scratch = new Scratch(_fx, "recr1");
+        var (holder, other) = await scratch.OpenHolderAndOtherAsync();
+        string[] command = Containers.IgnoresTerm;
+        var policy = Containers.Policy("on-failure:2");
+        string id = await scratch.NewContainerAsync(holder, "recr1", command, policy: policy);
+        var old = holder.StateOf(id);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = old.Enqueue(() => gate.Task.WaitAsync(TimeSpan.FromSeconds(60)));
+        try
+        {
+            await other.RemoveAsync(id, force: true).WaitAsync(TimeSpan.FromSeconds(30));
+            await other.CreateAsync(new NewContainerRequest(id, _fx.RootFs, command, Array.Empty<string>(), new Dictionary<string, string>(), null, null, policy, false, null));
+        }
+        finally
+        {
+            gate.TrySetResult();
+        }
+
+        await held;
+        await old.Enqueue(() => Task.CompletedTask).WaitAsync(TimeSpan.FromSeconds(30)); // the holder has handled what it queued
+        var labels = (await scratch.Client.GetContainerAsync(id)).Labels;
+        Assert.False(labels.ContainsKey(StateLabels.ExitCode), $"the removed container's exit was recorded on the new one: {labels.GetValueOrDefault(StateLabels.ExitCode)}");
+        Assert.False(labels.ContainsKey(StateLabels.RestartDue), $"a restart of the new container was scheduled for {labels.GetValueOrDefault(StateLabels.RestartDue)}");
+        await Containers.AssertNoTask(scratch.Client, id, TimeSpan.FromSeconds(2), "the holder started a container created again since the run that exited");
+    }
 }

@@ -224,11 +224,29 @@ internal sealed class ExitRecorder
     /// records; only the restart supervisor's holder decides a restart, from labels it re-reads.
     /// An engine that is not the holder leaves the recorded state alone when the policy may
     /// restart, so it never overwrites the holder's Restarting.
+    /// <para>
+    /// Every exit, late or not, is first held against the record containerd has now: one removed
+    /// and created again since the run (another CreatedAt) is not written on, nor decided for (chaos
+    /// seed 20261211: a supervisor resumed from SIGSTOP handled an exit 0.3 s after a Recreate and
+    /// started the new container by the old one's policy). One read per exit; the write follows it
+    /// on this queue, so only a process frozen between the two could still miss a Recreate.
+    /// </para>
     /// </summary>
     public async Task RecordAsync(ContainerState s, RecordedExit exit, string source, bool restoring = false, bool deleteTask = false, bool recordOnly = false)
     {
         bool manages = Manages(s);
-        var decision = restoring || recordOnly || !manages ? RestartDecision.No : await _restarts.DecideAsync(s, exit).ConfigureAwait(false);
+        ContainerRecord? current = null;
+        if (manages)
+        {
+            current = await Try<ContainerRecord>(async () => await _client.GetContainerAsync(s.Id).ConfigureAwait(false)).ConfigureAwait(false);
+            if (current is not null && !s.IsSameRecord(current.CreatedAt))
+            {
+                Forsake(s, current, s.Pid, source);
+                return;
+            }
+        }
+
+        var decision = restoring || recordOnly || !manages ? RestartDecision.No : await _restarts.DecideAsync(s, exit, current).ConfigureAwait(false);
         if (manages)
         {
             bool leaveState = !decision.Restart && !_restarts.IsHolder && !restoring

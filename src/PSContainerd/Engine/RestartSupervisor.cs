@@ -52,7 +52,8 @@ internal sealed class RestartSupervisor : IDisposable
     /// holds them now (another process may have stopped the container by hand). "No" unless this
     /// engine holds the duty. On the container's queue.
     /// </summary>
-    public async Task<RestartDecision> DecideAsync(ContainerState s, RecordedExit exit)
+    /// <param name="current">The record as the caller has just read it, if it has: no second read.</param>
+    public async Task<RestartDecision> DecideAsync(ContainerState s, RecordedExit exit, ContainerRecord? current = null)
     {
         if (!IsHolder || s.ManuallyStopped || !RestartManager.WouldRestart(s.Labels, exit.ExitCode ?? 255, false))
         {
@@ -61,8 +62,16 @@ internal sealed class RestartSupervisor : IDisposable
 
         try
         {
-            var rec = await _client.GetContainerAsync(s.Id).ConfigureAwait(false);
-            // The exit is decided for the record there is now: a restart it schedules is that record's.
+            var rec = current ?? await _client.GetContainerAsync(s.Id).ConfigureAwait(false);
+            if (!s.IsSameRecord(rec.CreatedAt))
+            {
+                // Removed and created again since the run that exited: the new container's first run
+                // is its owner's to start, never this exit's restart (chaos seed 20261211).
+                _diagnostic(s.Id, $"restart decision: the container was created again (at {rec.CreatedAt:O}, was {s.RecordCreatedAt:O}) since the run that exited; no restart");
+                return RestartDecision.No;
+            }
+
+            // A state that had not read its record yet follows this one from now on.
             s.BindRecord(rec.CreatedAt);
             s.RefreshLabels(rec.Labels);
         }

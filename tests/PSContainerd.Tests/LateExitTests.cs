@@ -114,4 +114,39 @@ public sealed class LateExitTests
         Assert.False(labels.ContainsKey(StateLabels.RestartDue), $"a restart of the new container was scheduled for {labels.GetValueOrDefault(StateLabels.RestartDue)}");
         await Containers.AssertNoTask(scratch.Client, id, TimeSpan.FromSeconds(2), "the holder started a container created again since the run that exited");
     }
+
+    [Fact]
+    public async Task A_restore_of_a_container_created_again_since_its_state_was_loaded_starts_from_the_new_record()
+    {
+        // The holder followed the running task of an always container. While its queue is busy,
+        // another session removes the container and creates one of the same id, not started; a
+        // Restore-ContainerState in the holder then looks at the container through the state it
+        // loaded before, whose run is the removed container's.
+        await using var scratch = new Scratch(_fx, "recr2");
+        var (holder, other) = await scratch.OpenHolderAndOtherAsync();
+        string[] command = Containers.IgnoresTerm;
+        var policy = Containers.Policy("always");
+        string id = await scratch.NewContainerAsync(holder, "recr2", command, policy: policy);
+        var old = holder.StateOf(id);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = old.Enqueue(() => gate.Task.WaitAsync(TimeSpan.FromSeconds(60)));
+        Task<RestoreResult> restore;
+        try
+        {
+            await other.RemoveAsync(id, force: true).WaitAsync(TimeSpan.FromSeconds(30));
+            await other.CreateAsync(new NewContainerRequest(id, _fx.RootFs, command, Array.Empty<string>(), new Dictionary<string, string>(), null, null, policy, false, null));
+            restore = holder.RestoreOneAsync(id, stopRunning: false);
+        }
+        finally
+        {
+            gate.TrySetResult();
+        }
+
+        await held;
+        var result = await restore.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.NotEqual(RestoreAction.Restarted, result.Action);
+        var labels = (await scratch.Client.GetContainerAsync(id)).Labels;
+        Assert.False(labels.ContainsKey(StateLabels.ExitCode), $"the removed container's exit was recorded on the new one: {labels.GetValueOrDefault(StateLabels.ExitCode)} (restore said {result.Action}: {result.Detail})");
+        await Containers.AssertNoTask(scratch.Client, id, TimeSpan.FromSeconds(2), "a restore started a container created again and never started");
+    }
 }

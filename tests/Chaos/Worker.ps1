@@ -44,7 +44,7 @@ function Select-ResultFields($Item) {
     $r = [ordered]@{}
     foreach ($n in 'Id', 'Outcome', 'Escalation', 'ExitCode', 'Status', 'Pid', 'RestartCount', 'RestartPolicy',
                    'TimedOut', 'Condition', 'Action', 'TaskStatus', 'Detail', 'Error', 'ProcessId', 'IsCurrentProcess',
-                   'Responding', 'LockPath', 'ExecId', 'Via', 'RemovedAt', 'PathA', 'PathB', 'PathA2') {
+                   'Responding', 'LockPath', 'ExecId', 'Via', 'RemovedAt', 'PathA', 'PathB', 'PathA2', 'SameSocket') {
         if ($names -contains $n) { $r[$n] = $Item.$n }
     }
     foreach ($n in 'ExitedAt') { if ($names -contains $n) { $r[$n] = ConvertTo-Utc $Item.$n } }
@@ -113,10 +113,15 @@ function Invoke-Request {
             [pscustomobject]@{ Id = $id; Status = [string] $c.Status; RemovedAt = $removed }
         }
         'Exec'    { Invoke-ChaosExec $id $a }
-        # the holder through both paths to the socket, then the first again
+        # the holder through both paths to the socket, then the first again; SameSocket: both paths
+        # named one socket before and after (not so while a restarted containerd's new socket is not
+        # linked yet: the second path then names the old, dead one, whose lock nobody gives up at once)
         'Supervisors' {
+            $before = @(& stat -Lc '%d:%i' @($a.Paths) 2>$null)
             $h = foreach ($addr in @($a.Paths) + @($a.Paths)[0]) { "$((@(Get-ContainerSupervisor -Address $addr) | Select-Object -First 1).ProcessId)" }
-            [pscustomobject]@{ PathA = $h[0]; PathB = $h[1]; PathA2 = $h[2] }
+            $after = @(& stat -Lc '%d:%i' @($a.Paths) 2>$null)
+            $same = $before.Count -eq 2 -and $after.Count -eq 2 -and @($before + $after | Select-Object -Unique).Count -eq 1
+            [pscustomobject]@{ PathA = $h[0]; PathB = $h[1]; PathA2 = $h[2]; SameSocket = $same }
         }
         'Start'   { Start-Container -Id $id }
         'Stop'    { Stop-Container -Id $id -Timeout $a.Timeout }

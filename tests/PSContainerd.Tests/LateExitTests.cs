@@ -149,4 +149,64 @@ public sealed class LateExitTests
         Assert.False(labels.ContainsKey(StateLabels.ExitCode), $"the removed container's exit was recorded on the new one: {labels.GetValueOrDefault(StateLabels.ExitCode)} (restore said {result.Action}: {result.Detail})");
         await Containers.AssertNoTask(scratch.Client, id, TimeSpan.FromSeconds(2), "a restore started a container created again and never started");
     }
+
+    [Fact]
+    public async Task Chaos_seed_8484_an_exit_handled_late_is_not_recorded_over_the_exit_of_a_newer_run()
+    {
+        // The holder (SIGSTOPped in the chaos run) knows the container's first run. While its queue
+        // is held, another session stops it (exit 0), starts it again, and kills the new run (137),
+        // recording that exit; the new task is deleted. Handling the first exit late, the holder found
+        // no task, took the exit for the latest and wrote exit 0 over the newer run's record (in the
+        // chaos run with state=stopped over an unless-stopped container, which nobody then restarted).
+        // Every label write is watched: a later write of the newer run's exit would hide the wrong one.
+        await using var scratch = new Scratch(_fx, "newer");
+        var (holder, other) = await scratch.OpenHolderAndOtherAsync();
+        string[] command = Containers.Cooperative;
+        string id = await scratch.NewContainerAsync(holder, "newer", command);
+        await Containers.UntilTrapsAsync(holder, id, command);
+        using var watching = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var written = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var watch = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var ev in scratch.Client.SubscribeAsync(new[] { "topic==\"/containers/update\"" }, watching.Token))
+                {
+                    if (ev is Containerd.ContainerLifecycleEvent { Labels: { } l } u && u.ContainerId == id && l.TryGetValue(StateLabels.ExitCode, out var code))
+                    {
+                        written.Enqueue(code);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = holder.StateOf(id).Enqueue(() => gate.Task.WaitAsync(TimeSpan.FromSeconds(60)));
+        try
+        {
+            var stop = await other.StopAsync(id, null, 10, null).WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(0, stop.ExitCode);
+            await other.StartAsync(id).WaitAsync(TimeSpan.FromSeconds(30));
+            await other.SignalAsync(id, Signals.SIGKILL, all: false).WaitAsync(TimeSpan.FromSeconds(30));
+            await Containers.Until(() => Task.FromResult(written.Contains("137")), TimeSpan.FromSeconds(10), "the other session recorded the new run's exit");
+            await Containers.Until(() => Task.FromResult(DateTime.UtcNow - stop.ExitedAt!.Value > TimeSpan.FromSeconds(1.2)), TimeSpan.FromSeconds(5), "the first exit is a second old");
+        }
+        finally
+        {
+            gate.TrySetResult();
+        }
+
+        await held;
+        await holder.StateOf(id).Enqueue(() => Task.CompletedTask).WaitAsync(TimeSpan.FromSeconds(30));
+        // the holder's writes reach the watch as events: one more write of ours marks the end of them
+        var marker = (await scratch.Client.UpdateLabelsAsync(id, new Dictionary<string, string?> { ["test/marker"] = "1" })).Labels;
+        await Containers.Until(() => Task.FromResult(written.Count > 0 && written.Last() == marker[StateLabels.ExitCode]), TimeSpan.FromSeconds(10), "the watch has seen every write");
+        watching.Cancel();
+        await watch;
+        var codes = written.ToList();
+        var after = codes.Skip(codes.IndexOf("137")).ToList();
+        Assert.True(after.All(c => c == "137"), $"exit codes written, in order: {string.Join(", ", codes)}");
+    }
 }

@@ -89,6 +89,14 @@ Describe 'Chaos invariant one-supervisor' {
         $handover = New-TestCall 4 'Supervisors' $null @{} 2000 2300 @([ordered]@{ PathA = '4242'; PathB = '5151'; PathA2 = '5151' })
         @(Test-TwoPathInvariant @($same, $handover)).Count | Should -Be 0
     }
+
+    It 'does not judge reads while the second path named another socket (containerd restarted, the link not yet made again)' {
+        $stale = New-TestCall 5 'Supervisors' $null @{} 3000 3300 @([ordered]@{ PathA = '4242'; PathB = '5151'; PathA2 = '4242'; SameSocket = $false })
+        $judged = New-TestCall 6 'Supervisors' $null @{} 4000 4300 @([ordered]@{ PathA = '4242'; PathB = '5151'; PathA2 = '4242'; SameSocket = $true })
+        $v = @(Test-TwoPathInvariant @($stale, $judged))
+        $v.Count | Should -Be 1
+        $v[0].detail | Should -Match 'call #6'
+    }
 }
 
 Describe 'Chaos invariant frozen-holder' {

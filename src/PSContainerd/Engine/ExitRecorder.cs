@@ -171,11 +171,13 @@ internal sealed class ExitRecorder
     private static readonly TimeSpan LateExit = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// An exit seen late (this process was stopped or frozen, or its event stream backed up) whose
-    /// container containerd now runs as a newer task: another session recorded that exit and
-    /// started the container again meanwhile, and writing the exit now would record a running
-    /// container as stopped (chaos seeds 4646 and 8484, a supervisor frozen with SIGSTOP). Asked of
-    /// containerd only for late exits, so a stop's own exit costs no extra call.
+    /// An exit seen late (this process was stopped or frozen, or its event stream backed up) of a
+    /// run another session has since followed with a newer one: a newer task (running or exited),
+    /// or a start recorded after the exit whose task is gone already. That session recorded the
+    /// exit and started the container again meanwhile; writing the old exit now would record a
+    /// running container as stopped, or overwrite the newer run's exit (chaos seeds 4646 and 8484,
+    /// a supervisor frozen with SIGSTOP). Asked of containerd only for late exits, so a stop's own
+    /// exit costs no extra call.
     /// </summary>
     private async Task<bool> IsOvertakenAsync(ContainerState s, uint pid, ExitInfo? exit, string source)
     {
@@ -192,12 +194,19 @@ internal sealed class ExitRecorder
         }
 
         var task = await Try(() => _client.GetTaskAsync(s.Id)).ConfigureAwait(false);
-        if (task is null || task.Pid == pid || task.Status == Containerd.TaskStatus.Stopped)
+        string? newer = task is not null && task.Pid != pid
+            ? $"containerd has a newer task of the container (pid {task.Pid}, {task.Status.ToString().ToLowerInvariant()})"
+            : task is null && rec is not null && StateLabels.ParseTime(rec.Labels.Get(StateLabels.StartedAt)) is DateTime started && started > at + ClockSlack
+                ? $"the container was started again since (at {started:O}), and that run is over too"
+                : null;
+        if (newer is null)
         {
             return false;
         }
 
-        _diagnostic(s.Id, $"an exit of pid {pid} seen {(DateTime.UtcNow - at).TotalSeconds:0.#} s late ({source}) was not recorded: containerd runs a newer task of the container (pid {task.Pid})");
+        // A newer run's exit, once over, is that run's to record (chaos seed 8484: the holder wrote
+        // the first run's exit 0 and state=stopped over the second run's 137, and nobody restarted it).
+        _diagnostic(s.Id, $"an exit of pid {pid} seen {(DateTime.UtcNow - at).TotalSeconds:0.#} s late ({source}) was not recorded: {newer}");
         if (rec is not null)
         {
             s.RefreshLabels(rec.Labels);
@@ -243,6 +252,13 @@ internal sealed class ExitRecorder
             {
                 Forsake(s, current, s.Pid, source);
                 return;
+            }
+
+            if (current is not null)
+            {
+                // Decided from the record as it is now: a manual stop another session has since
+                // cleared with a start no longer holds (a copy refreshed from an update event may say it does).
+                s.RefreshLabels(current.Labels);
             }
         }
 

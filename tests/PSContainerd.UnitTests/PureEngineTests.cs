@@ -99,12 +99,28 @@ public sealed class PureEngineTests
     public void A_pending_restart_is_taken_once()
     {
         var s = new ContainerState("c");
-        using var cts = new CancellationTokenSource();
-        Assert.Null(s.SetPendingRestart(cts));
-        Assert.True(s.HasPendingRestart);
-        Assert.True(s.TakePendingRestart(cts));
-        Assert.False(s.TakePendingRestart(cts));
-        Assert.False(s.HasPendingRestart);
+        var pending = new PendingRestarts();
+        Assert.False(pending.Has(s));
+        var cts = pending.Pend(s);
+        Assert.True(pending.Has(s));
+        Assert.True(pending.Take(s, cts));
+        Assert.False(pending.Take(s, cts));
+        Assert.False(pending.Has(s));
+    }
+
+    [Fact]
+    public void A_newer_pending_restart_cancels_the_one_it_replaces_and_only_it_can_be_taken()
+    {
+        var s = new ContainerState("c");
+        var pending = new PendingRestarts();
+        var first = pending.Pend(s);
+        var second = pending.Pend(s);
+        Assert.True(first.IsCancellationRequested);
+        Assert.False(pending.Take(s, first));
+        Assert.True(pending.Cancel(s));
+        Assert.True(second.IsCancellationRequested);
+        Assert.False(pending.Take(s, second));
+        Assert.False(pending.Cancel(s));
     }
 
     [Fact]

@@ -115,7 +115,7 @@ public sealed partial class ContainerEngine
                 await ReconcileAsync(s, await Client.GetTaskAsync(s.Id).ConfigureAwait(false)).ConfigureAwait(false);
             }
 
-            if (s.IsLive || s.HasPendingRestart || !Restarts.IsHolder)
+            if (s.IsLive || Restarts.HasPending(s) || !Restarts.IsHolder)
             {
                 return;
             }

@@ -39,7 +39,7 @@ public sealed partial class ContainerEngine
         switch (task?.Status)
         {
             case null:
-                bool restarting = labels.Get(StateLabels.State) == StateLabels.StateRestarting && s.HasPendingRestart;
+                bool restarting = labels.Get(StateLabels.State) == StateLabels.StateRestarting && Restarts.HasPending(s);
                 s.SetNotRunning(restarting ? ContainerStatus.Restarting : ContainerStatus.Stopped, RecordedExit.FromLabels(labels));
                 break;
             case Containerd.TaskStatus.Stopped:

@@ -9,11 +9,8 @@ namespace PSContainerd.Engine;
 internal sealed class ContainerState
 {
     private readonly object _gate = new();
-    private Task _tail = Task.CompletedTask;
-    private TaskCompletionSource<RecordedExit?> _nextExit = NewTcs<RecordedExit?>();
-    private TaskCompletionSource<RecordedExit?> _notRunning = NewTcs<RecordedExit?>();
-    private readonly TaskCompletionSource _removed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private CancellationTokenSource? _pendingRestart;
+    private readonly SerialQueue _queue = new();
+    private readonly ContainerWaiters _waiters = new();
 
     public ContainerState(string id) => Id = id;
 
@@ -70,7 +67,7 @@ internal sealed class ContainerState
         }
     }
 
-    public bool IsRemoved => _removed.Task.IsCompleted;
+    public bool IsRemoved => _waiters.IsRemoved;
 
     /// <summary>The stop in flight, joined by every further caller.</summary>
     public StopOperation? Stop { get; private set; }
@@ -139,54 +136,6 @@ internal sealed class ContainerState
         }
     }
 
-    /// <summary>Sets the restart waiting out its backoff; returns the one it replaced, if any.</summary>
-    public CancellationTokenSource? SetPendingRestart(CancellationTokenSource cts)
-    {
-        lock (_gate)
-        {
-            var old = _pendingRestart;
-            _pendingRestart = cts;
-            return old;
-        }
-    }
-
-    /// <summary>Takes the pending restart away (a stop or a start came first); null when there was none.</summary>
-    public CancellationTokenSource? TakePendingRestart()
-    {
-        lock (_gate)
-        {
-            var cts = _pendingRestart;
-            _pendingRestart = null;
-            return cts;
-        }
-    }
-
-    /// <summary>Takes the pending restart if it is still <paramref name="cts"/> and not cancelled; false when something else came first.</summary>
-    public bool TakePendingRestart(CancellationTokenSource cts)
-    {
-        lock (_gate)
-        {
-            if (_pendingRestart != cts || cts.IsCancellationRequested)
-            {
-                return false;
-            }
-
-            _pendingRestart = null;
-            return true;
-        }
-    }
-
-    public bool HasPendingRestart
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _pendingRestart is not null;
-            }
-        }
-    }
-
     public bool IsLive
     {
         get
@@ -199,25 +148,9 @@ internal sealed class ContainerState
     }
 
     /// <summary>Runs <paramref name="work"/> after every earlier item for this container; a failure does not stop the queue.</summary>
-    public Task Enqueue(Func<Task> work)
-    {
-        lock (_gate)
-        {
-            var next = _tail.ContinueWith(_ => work(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
-            _tail = next.ContinueWith(_ => { }, TaskScheduler.Default);
-            return next;
-        }
-    }
+    public Task Enqueue(Func<Task> work) => _queue.Enqueue(work);
 
-    public Task<T> Enqueue<T>(Func<Task<T>> work)
-    {
-        lock (_gate)
-        {
-            var next = _tail.ContinueWith(_ => work(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
-            _tail = next.ContinueWith(_ => { }, TaskScheduler.Default);
-            return next;
-        }
-    }
+    public Task<T> Enqueue<T>(Func<Task<T>> work) => _queue.Enqueue(work);
 
     /// <summary>A time before this run's task was created, when this engine created it: an exit from before it is of an earlier run.</summary>
     public DateTime? RunNotBefore { get; private set; }
@@ -238,11 +171,7 @@ internal sealed class ContainerState
 
             if (Status is not (ContainerStatus.Running or ContainerStatus.Paused or ContainerStatus.Created))
             {
-                _notRunning = NewTcs<RecordedExit?>();
-            }
-
-            if (Status is not (ContainerStatus.Running or ContainerStatus.Paused or ContainerStatus.Created))
-            {
+                _waiters.RunBegins();
                 // A new run: an OOM of the previous one must not leak into this one's exit (moby's SetRunning clears it).
                 OomSeen = false;
             }
@@ -275,9 +204,7 @@ internal sealed class ContainerState
             Status = restarting ? ContainerStatus.Restarting : ContainerStatus.Stopped;
             Pid = 0;
             OomSeen = false;
-            next = _nextExit;
-            notRunning = _notRunning;
-            _nextExit = NewTcs<RecordedExit?>();
+            (next, notRunning) = _waiters.RunEnded();
         }
 
         next.TrySetResult(exit);
@@ -312,7 +239,7 @@ internal sealed class ContainerState
             Status = status;
             LastExit = exit ?? LastExit;
             Pid = 0;
-            notRunning = _notRunning;
+            notRunning = _waiters.NotRunning;
         }
 
         notRunning.TrySetResult(LastExit);
@@ -335,9 +262,7 @@ internal sealed class ContainerState
 
             Status = ContainerStatus.Stopped;
             Pid = 0;
-            next = _nextExit;
-            notRunning = _notRunning;
-            _nextExit = NewTcs<RecordedExit?>();
+            (next, notRunning) = _waiters.RunEnded();
         }
 
         next.TrySetResult(LastExit);
@@ -350,13 +275,12 @@ internal sealed class ContainerState
         lock (_gate)
         {
             Status = ContainerStatus.Unknown;
-            next = _nextExit;
-            notRunning = _notRunning;
+            (next, notRunning) = _waiters.All;
         }
 
         next.TrySetResult(LastExit);
         notRunning.TrySetResult(LastExit);
-        _removed.TrySetResult();
+        _waiters.MarkRemoved();
     }
 
     /// <summary>The task a waiter on <paramref name="condition"/> awaits; already completed when the condition holds.</summary>
@@ -364,16 +288,7 @@ internal sealed class ContainerState
     {
         lock (_gate)
         {
-            return condition switch
-            {
-                WaitCondition.NextExit => IsRemoved ? Task.FromResult(LastExit) : _nextExit.Task,
-                WaitCondition.Removed => _removed.Task.ContinueWith(_ => LastExit, TaskScheduler.Default),
-                _ => Status is ContainerStatus.Running or ContainerStatus.Paused or ContainerStatus.Created && !IsRemoved
-                    ? _notRunning.Task
-                    : Task.FromResult(LastExit),
-            };
+            return _waiters.WaitTask(condition, Status is ContainerStatus.Running or ContainerStatus.Paused or ContainerStatus.Created, () => LastExit);
         }
     }
-
-    private static TaskCompletionSource<T> NewTcs<T>() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -22,8 +22,7 @@ internal sealed partial class StopOperation
         string Namespace,
         bool Manages,
         RestartSupervisor Restarts,
-        Action<ContainerState, uint, InitProcessHandle?, CancellationToken> WatchExitSources,
-        Action<ContainerState, uint, ExitInfo?, string> ObserveExit);
+        ExitSources ExitSources);
 
     /// <summary>After SIGKILL to every process; moby waits as long before its direct kill.</summary>
     public static readonly TimeSpan KillWait = TimeSpan.FromSeconds(5);
@@ -108,7 +107,7 @@ internal sealed partial class StopOperation
     {
         // Marked first: an exit finalised from now on must not schedule a restart (moby#10032, #11008).
         _state.MarkManuallyStopped();
-        if (_state.Status == ContainerStatus.Restarting || (!_state.IsLive && _state.HasPendingRestart))
+        if (_state.Status == ContainerStatus.Restarting || (!_state.IsLive && _parts.Restarts.HasPending(_state)))
         {
             await _parts.Restarts.CancelAsync(_state).ConfigureAwait(false);
             AddStep(StopStepKind.RestartCancelled, "the pending restart was cancelled; no signal sent");
@@ -241,8 +240,8 @@ internal sealed partial class StopOperation
         var exited = begun.Exited;
         using var sources = new CancellationTokenSource();
         using var handle = InitProcessHandle.Open((int)pid, _parts.Namespace, id, out var why, _state.StartedAt);
-        _parts.WatchExitSources(_state, pid, handle, sources.Token);
-        var signals = new SignalRouter(_parts.Client, _state, _timeline, handle, why, _settings.TimeoutSeconds < 0, _parts.ObserveExit);
+        _parts.ExitSources.Watch(_state, pid, handle, sources.Token);
+        var signals = new SignalRouter(_parts.Client, _state, _timeline, handle, why, _settings.TimeoutSeconds < 0, _parts.ExitSources.Observe);
 
         NoteSignalHandling(pid);
         var sent = await signals.SignalAsync(_settings.Signal).ConfigureAwait(false);

@@ -43,3 +43,19 @@ Describe 'Get-TypeCycle' {
         @(& $script:Tool -Path $dir).Count | Should -Be 0
     }
 }
+
+Describe 'The engine''s shape' {
+    It 'has no type cycle: every part depends on the parts below it, none back on ContainerEngine' {
+        $cycles = @(& $script:Tool)
+        $cycles | ForEach-Object { "cycle of $($_.Size): $($_.Types)" } | Should -BeNullOrEmpty
+    }
+
+    It 'has no source file over 300 lines' {
+        $src = Join-Path $PSScriptRoot '../../src/PSContainerd'
+        $long = Get-ChildItem -LiteralPath $src -Recurse -Filter '*.cs' -File |
+            Where-Object { $_.FullName -notmatch '[\\/](obj|bin)[\\/]' } |
+            Where-Object { @(Get-Content -LiteralPath $_.FullName).Count -gt 300 } |
+            ForEach-Object { "$([System.IO.Path]::GetRelativePath($src, $_.FullName)): $(@(Get-Content -LiteralPath $_.FullName).Count) lines" }
+        $long | Should -BeNullOrEmpty
+    }
+}

@@ -26,7 +26,7 @@ public sealed partial class ContainerEngine
 
     private string WhatRestoreDoes(IReadOnlyDictionary<string, string> labels, TaskInfo? task, bool stopRunning, ContainerState? s)
     {
-        var intent = StopIntent.Parse(labels.Get(StateLabels.StopIntent));
+        var intent = RecordedStopIntent.Parse(labels.Get(StateLabels.StopIntent));
         bool manual = intent is not null || RestartManager.IsManuallyStopped(labels) || s?.ManuallyStopped == true;
         string policy = RestartManager.PolicyOf(labels).ToString();
         if (task is not null && task.Status != Containerd.TaskStatus.Stopped)

@@ -110,7 +110,7 @@ public sealed partial class ContainerEngine
                 // Known here already: follow the record and the task as they are now (an exit
                 // missed while the stream was down is finalised, and decided, by this holder).
                 var rec = await Client.GetContainerAsync(s.Id).ConfigureAwait(false);
-                s.BindRecord(rec.CreatedAt);
+                s.Record.Bind(rec.CreatedAt);
                 s.RefreshLabels(rec.Labels);
                 await ReconcileAsync(s, await Client.GetTaskAsync(s.Id).ConfigureAwait(false)).ConfigureAwait(false);
             }

@@ -25,7 +25,7 @@ public sealed partial class ContainerEngine
             throw new ContainerLookupException(LookupFailure.NotFound, s.Id, $"No container with id '{s.Id}' in namespace '{Namespace}'.");
         }
 
-        s.BindRecord(rec.CreatedAt);
+        s.Record.Bind(rec.CreatedAt);
         var task = await Client.GetTaskAsync(s.Id, ct).ConfigureAwait(false);
         await ApplyAsync(s, rec.Labels, task, recordOnly ? "load" : "supervisor").ConfigureAwait(false);
         s.MarkLoaded();
@@ -192,7 +192,7 @@ public sealed partial class ContainerEngine
             return false;
         }
 
-        s.BindRecord(rec.CreatedAt);
+        s.Record.Bind(rec.CreatedAt);
         s.RefreshLabels(rec.Labels);
         s.SetRunning(pid, StateLabels.ParseTime(rec.Labels.Get(StateLabels.StartedAt)));
         s.MarkLoaded();

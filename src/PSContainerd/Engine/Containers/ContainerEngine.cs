@@ -16,12 +16,6 @@ public sealed partial class ContainerEngine : IAsyncDisposable
     private readonly EventMonitor _monitor;
     private readonly StopOperation.StopParts _stopParts;
 
-    /// <summary>
-    /// The longest wait a timer takes (Task.Delay's limit is ~49.7 days): a longer -Timeout is
-    /// a wait for ever, not an ArgumentOutOfRangeException after the signal went out.
-    /// </summary>
-    internal static readonly TimeSpan LongestTimer = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
-
     private ContainerEngine(string address, string @namespace)
     {
         Address = address;
@@ -196,7 +190,7 @@ public sealed partial class ContainerEngine : IAsyncDisposable
         var s = await TrackAsync(id, ct).ConfigureAwait(false);
         var task = s.WaitTask(condition);
         bool timedOut = false;
-        if (timeout is TimeSpan t && t < LongestTimer)
+        if (timeout is TimeSpan t && t < GracePeriod.LongestTimer)
         {
             try
             {

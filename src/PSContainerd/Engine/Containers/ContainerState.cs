@@ -39,43 +39,28 @@ internal sealed class ContainerState
 
     public bool Loaded { get; private set; }
 
-    /// <summary>
-    /// containerd's CreatedAt of the record this state follows (null until read): the record's
-    /// identity. A record of the same id with another CreatedAt is a container removed and
-    /// created again, whose past (a pending restart) is not this one's.
-    /// </summary>
-    public DateTime? RecordCreatedAt { get; private set; }
+    /// <summary>The record this state follows: a record of the same id created again is another container.</summary>
+    public RecordIdentity Record { get; } = new();
 
-    /// <summary>Notes the identity of the record this state follows now (read at a load, a restore, a restart decision).</summary>
-    public void BindRecord(DateTime createdAt)
+    public bool IsRemoved => _waiters.IsRemoved;
+
+    /// <summary>The stop in flight, joined by every further caller; what it is is the stop's business (Stop/).</summary>
+    private object? _stop;
+
+    /// <summary>Whether a stop of this engine is in flight.</summary>
+    public bool StopInFlight
     {
-        lock (_gate)
+        get
         {
-            if (createdAt != DateTime.MinValue)
+            lock (_gate)
             {
-                RecordCreatedAt = createdAt;
+                return _stop is not null;
             }
         }
     }
 
-    /// <summary>Whether a record with <paramref name="createdAt"/> is the one this state follows (true while either is unknown).</summary>
-    public bool IsSameRecord(DateTime createdAt)
-    {
-        lock (_gate)
-        {
-            return RecordCreatedAt is null || createdAt == DateTime.MinValue || RecordCreatedAt == createdAt;
-        }
-    }
-
-    public bool IsRemoved => _waiters.IsRemoved;
-
-    /// <summary>The stop in flight, joined by every further caller.</summary>
-    public StopOperation? Stop { get; private set; }
-
     /// <summary>This container's restart policy in action (moby's restartmanager): its backoff between exits.</summary>
     public RestartManager Restarts { get; } = new();
-
-    public object Gate => _gate;
 
     /// <summary>
     /// The labels as containerd holds them now (returned by a write, read, or carried by a
@@ -87,7 +72,7 @@ internal sealed class ContainerState
         lock (_gate)
         {
             Labels = labels;
-            ManuallyStopped = RestartManager.IsManuallyStopped(labels) || Stop is not null;
+            ManuallyStopped = RestartManager.IsManuallyStopped(labels) || _stop is not null;
         }
     }
 
@@ -116,23 +101,32 @@ internal sealed class ContainerState
     }
 
     /// <summary>The stop in flight, or a new one from <paramref name="create"/>; <paramref name="joined"/> says which.</summary>
-    public StopOperation JoinOrBeginStop(Func<StopOperation> create, out bool joined)
+    public T JoinOrBeginStop<T>(Func<T> create, out bool joined) where T : class
     {
         lock (_gate)
         {
-            joined = Stop is not null;
-            return Stop ??= create();
+            joined = _stop is not null;
+            return (T)(_stop ??= create());
         }
     }
 
-    public void EndStop(StopOperation op)
+    public void EndStop(object op)
     {
         lock (_gate)
         {
-            if (Stop == op)
+            if (_stop == op)
             {
-                Stop = null;
+                _stop = null;
             }
+        }
+    }
+
+    /// <summary>The init process's pid and the wait for its next exit, read together: the pid a stop signals and the exit it waits for are of one run.</summary>
+    public (uint Pid, Task<RecordedExit?> NextExit) PidAndNextExit()
+    {
+        lock (_gate)
+        {
+            return (Pid, WaitTask(WaitCondition.NextExit));
         }
     }
 

@@ -77,7 +77,7 @@ internal sealed class Reconciler
     private async Task<Plan> InspectAsync(ContainerState s, bool stopRunning, bool adopt, CancellationToken ct)
     {
         var record = await _recordOf(s, ct).ConfigureAwait(false);
-        s.BindRecord(record.CreatedAt);
+        s.Record.Bind(record.CreatedAt);
         var (report, rec) = await ForeignAsync(s, record, adopt, ct).ConfigureAwait(false);
         if (report is not null)
         {
@@ -114,7 +114,7 @@ internal sealed class Reconciler
         s.MarkLoaded();
 
         string taskStatus = task?.Status.ToString() ?? "None";
-        var intent = StopIntent.Parse(labels.Get(StateLabels.StopIntent));
+        var intent = RecordedStopIntent.Parse(labels.Get(StateLabels.StopIntent));
         var startedAt = StateLabels.ParseTime(labels.Get(StateLabels.StartedAt));
         string? owner = intent is null ? null : StopOwner(intent, s);
 
@@ -210,7 +210,7 @@ internal sealed class Reconciler
         return new Plan(RestoreReport.Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, RestoreReport.Describe(recordedState, recorded)));
     }
 
-    private Plan Live(ContainerState s, TaskInfo task, bool wasLoaded, DateTime? startedAt, StopIntent? intent, string? owner, bool stopRunning, string taskStatus)
+    private Plan Live(ContainerState s, TaskInfo task, bool wasLoaded, DateTime? startedAt, RecordedStopIntent? intent, string? owner, bool stopRunning, string taskStatus)
     {
         bool paused = task.Status.IsPaused();
         bool watched = wasLoaded && s.IsLive && s.Pid == task.Pid;
@@ -250,7 +250,7 @@ internal sealed class Reconciler
     }
 
     /// <summary>Resumes an interrupted escalation: the remaining grace period, or SIGKILL at once when the deadline passed.</summary>
-    private async Task<RestoreResult> ResumeStopAsync(string id, StopIntent intent, string owner, string taskStatus, CancellationToken ct)
+    private async Task<RestoreResult> ResumeStopAsync(string id, RecordedStopIntent intent, string owner, string taskStatus, CancellationToken ct)
     {
         var now = DateTime.UtcNow;
         bool passed = intent.Deadline is DateTime d && d <= now;
@@ -270,11 +270,11 @@ internal sealed class Reconciler
     /// owner is this process when a stop is in flight here; another process while one with the
     /// same pid and start time runs (a pid reused since is not the owner).
     /// </summary>
-    internal static string? StopOwner(StopIntent intent, ContainerState s)
+    internal static string? StopOwner(RecordedStopIntent intent, ContainerState s)
     {
         if (intent.Owner == ProcessIdentity.Current() || (intent.Owner.StartTicks is null && intent.OwnerPid == Environment.ProcessId))
         {
-            return s.Stop is null ? "this process (no longer in flight)" : null;
+            return !s.StopInFlight ? "this process (no longer in flight)" : null;
         }
 
         return intent.Owner.IsAlive ? null : $"process {intent.OwnerPid} (gone)";

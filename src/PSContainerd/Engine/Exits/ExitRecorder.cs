@@ -99,7 +99,7 @@ internal sealed class ExitRecorder
         {
             // Someone else deleted the task: trust their record if it is of this run.
             var rec = await QuietCalls.OrNull<ContainerRecord>(async () => await client.GetContainerAsync(s.Id)).ConfigureAwait(false);
-            if (rec is not null && !s.IsSameRecord(rec.CreatedAt))
+            if (rec is not null && !s.Record.IsSame(rec.CreatedAt))
             {
                 _late.Forsake(s, rec, pid, source);
                 return;
@@ -168,7 +168,7 @@ internal sealed class ExitRecorder
         if (manages)
         {
             current = await QuietCalls.OrNull<ContainerRecord>(async () => await _client.GetContainerAsync(s.Id).ConfigureAwait(false)).ConfigureAwait(false);
-            if (current is not null && !s.IsSameRecord(current.CreatedAt))
+            if (current is not null && !s.Record.IsSame(current.CreatedAt))
             {
                 _late.Forsake(s, current, s.Pid, source);
                 return;

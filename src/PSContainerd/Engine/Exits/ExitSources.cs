@@ -47,7 +47,7 @@ internal sealed class ExitSources
     {
         try
         {
-            await PidfdWatcher.Shared.WhenExited(handle).WaitAsync(ct).ConfigureAwait(false);
+            await handle.WhenExited().WaitAsync(ct).ConfigureAwait(false);
             await Task.Delay(PidfdGrace, ct).ConfigureAwait(false);
         }
         catch (OperationCanceledException)

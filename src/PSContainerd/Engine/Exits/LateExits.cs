@@ -53,7 +53,7 @@ internal sealed class LateExits
         }
 
         var rec = await QuietCalls.OrNull<ContainerRecord>(async () => await _client.GetContainerAsync(s.Id).ConfigureAwait(false)).ConfigureAwait(false);
-        if (rec is not null && !s.IsSameRecord(rec.CreatedAt))
+        if (rec is not null && !s.Record.IsSame(rec.CreatedAt))
         {
             Forsake(s, rec, pid, source);
             return true;

@@ -10,15 +10,18 @@ namespace PSContainerd.Engine;
 /// </summary>
 internal sealed class RestartStarter
 {
+    /// <summary>Starts a container's task on its queue: (state, manual start, restart count).</summary>
+    public delegate Task StartTask(ContainerState s, bool manual, int restartCount, CancellationToken ct);
+
     private readonly ContainerdClient _client;
     private readonly LabelStateStore _store;
     private readonly EngineEvents _events;
     private readonly string _namespace;
-    private readonly RestartSupervisor.StartTask _start;
+    private readonly StartTask _start;
     private readonly Action<string, string> _diagnostic;
     private readonly PendingRestarts _pending;
 
-    public RestartStarter(ContainerdClient client, LabelStateStore store, EngineEvents events, string @namespace, RestartSupervisor.StartTask start, Action<string, string> diagnostic, ContainerLock containerLock, PendingRestarts pending)
+    public RestartStarter(ContainerdClient client, LabelStateStore store, EngineEvents events, string @namespace, StartTask start, Action<string, string> diagnostic, ContainerLock containerLock, PendingRestarts pending)
     {
         _client = client;
         _store = store;

@@ -11,9 +11,6 @@ namespace PSContainerd.Engine;
 /// </summary>
 internal sealed class RestartSupervisor : IDisposable
 {
-    /// <summary>Starts a container's task on its queue: (state, manual start, restart count).</summary>
-    public delegate Task StartTask(ContainerState s, bool manual, int restartCount, CancellationToken ct);
-
     private readonly ContainerdClient _client;
     private readonly LabelStateStore _store;
     private readonly EngineEvents _events;
@@ -24,7 +21,7 @@ internal sealed class RestartSupervisor : IDisposable
     private readonly RestartStarter _starter;
     private readonly CancellationTokenSource _disposed = new();
 
-    public RestartSupervisor(ContainerdClient client, LabelStateStore store, EngineEvents events, string @namespace, StartTask start, Action<string, string> diagnostic, SupervisorLock? supervisorLock, ContainerLock containerLock)
+    public RestartSupervisor(ContainerdClient client, LabelStateStore store, EngineEvents events, string @namespace, RestartStarter.StartTask start, Action<string, string> diagnostic, SupervisorLock? supervisorLock, ContainerLock containerLock)
     {
         _client = client;
         _store = store;
@@ -59,16 +56,16 @@ internal sealed class RestartSupervisor : IDisposable
         try
         {
             var rec = current ?? await _client.GetContainerAsync(s.Id).ConfigureAwait(false);
-            if (!s.IsSameRecord(rec.CreatedAt))
+            if (!s.Record.IsSame(rec.CreatedAt))
             {
                 // Removed and created again since the run that exited: the new container's first run
                 // is its owner's to start, never this exit's restart (chaos seed 20261211).
-                _diagnostic(s.Id, $"restart decision: the container was created again (at {rec.CreatedAt:O}, was {s.RecordCreatedAt:O}) since the run that exited; no restart");
+                _diagnostic(s.Id, $"restart decision: the container was created again (at {rec.CreatedAt:O}, was {s.Record.CreatedAt:O}) since the run that exited; no restart");
                 return RestartDecision.No;
             }
 
             // A state that had not read its record yet follows this one from now on.
-            s.BindRecord(rec.CreatedAt);
+            s.Record.Bind(rec.CreatedAt);
             s.RefreshLabels(rec.Labels);
         }
         catch (ContainerdException e)
@@ -236,12 +233,12 @@ internal sealed class RestartSupervisor : IDisposable
     /// </summary>
     private bool IsStillTheContainer(ContainerState s, ContainerRecord rec)
     {
-        if (!s.IsRemoved && s.IsSameRecord(rec.CreatedAt))
+        if (!s.IsRemoved && s.Record.IsSame(rec.CreatedAt))
         {
             return true;
         }
 
-        _diagnostic(s.Id, $"restart: the container was removed{(s.IsRemoved ? string.Empty : $" and created again (at {rec.CreatedAt:O}, was {s.RecordCreatedAt:O})")} since its exit; its restart is dropped");
+        _diagnostic(s.Id, $"restart: the container was removed{(s.IsRemoved ? string.Empty : $" and created again (at {rec.CreatedAt:O}, was {s.Record.CreatedAt:O})")} since its exit; its restart is dropped");
         return false;
     }
 

@@ -114,13 +114,7 @@ internal sealed partial class StopOperation
             return new Begun(Result(StopOutcome.RestartCancelled, StopEscalation.None, _state.LastExit), 0, Task.FromResult<RecordedExit?>(null));
         }
 
-        uint pid;
-        Task<RecordedExit?> exited;
-        lock (_state.Gate)
-        {
-            pid = _state.Pid;
-            exited = _state.WaitTask(WaitCondition.NextExit);
-        }
+        var (pid, exited) = _state.PidAndNextExit();
 
         if (!_state.IsLive && _parts.Manages && await RestartPendingElsewhereAsync().ConfigureAwait(false))
         {
@@ -144,11 +138,7 @@ internal sealed partial class StopOperation
 
             // It restarted before the manual stop was recorded: stop the task it created.
             _state.SetRunning(task.Pid, DateTime.UtcNow, paused: task.Status.IsPaused());
-            lock (_state.Gate)
-            {
-                pid = _state.Pid;
-                exited = _state.WaitTask(WaitCondition.NextExit);
-            }
+            (pid, exited) = _state.PidAndNextExit();
         }
 
         if (!_state.IsLive)
@@ -180,7 +170,7 @@ internal sealed partial class StopOperation
             // A container the module did not make is adopted by this write: a stop is a state change.
             DateTime? intended = _settings.TimeoutSeconds < 0 ? null : DateTime.UtcNow.AddSeconds(_settings.TimeoutSeconds);
             bool adopting = !StateLabels.IsManaged(_state.Labels);
-            if (await RecordIntentAsync(new StopIntent(_settings.Signal, _settings.TimeoutSeconds, intended, ProcessIdentity.Current())).ConfigureAwait(false))
+            if (await RecordIntentAsync(new RecordedStopIntent(_settings.Signal, _settings.TimeoutSeconds, intended, ProcessIdentity.Current())).ConfigureAwait(false))
             {
                 if (adopting)
                 {

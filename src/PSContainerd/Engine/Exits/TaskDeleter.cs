@@ -74,8 +74,7 @@ internal sealed class TaskDeleter
         return (waited, waited is null ? "the task stayed running" : null, false);
     }
 
-    /// <summary>containerd 1.6 answers a delete of a not-yet-reaped process with Unknown "cannot delete a running process".</summary>
+    /// <summary>A delete of a process the shim has not reaped yet (containerd 1.6: <see cref="ContainerdException.ProcessStillRunning"/>).</summary>
     private static bool IsStillRunning(ContainerdException e) =>
-        e.Kind == ContainerdErrorKind.FailedPrecondition
-        || (e.Kind == ContainerdErrorKind.Unknown && e.Message.Contains("running", StringComparison.OrdinalIgnoreCase));
+        e.Kind == ContainerdErrorKind.FailedPrecondition || e.ProcessStillRunning;
 }

@@ -166,7 +166,8 @@ public sealed partial class ContainerEngine
     internal ContainerInfo BuildInfo(ContainerRecord rec, TaskInfo? task)
     {
         var labels = rec.Labels;
-        var recorded = RecordedExit.FromLabels(labels);
+        var onRecord = RecordedState.Of(labels);
+        var recorded = onRecord.Exit;
         _states.TryGetValue(rec.Id, out var s);
         var status = task?.Status switch
         {
@@ -175,8 +176,8 @@ public sealed partial class ContainerEngine
             Containerd.TaskStatus.Paused or Containerd.TaskStatus.Pausing => ContainerStatus.Paused,
             Containerd.TaskStatus.Stopped => ContainerStatus.Stopped,
             Containerd.TaskStatus.Unknown => ContainerStatus.Unknown,
-            _ => s?.Status == ContainerStatus.Restarting || labels.Get(StateLabels.State) == StateLabels.StateRestarting ? ContainerStatus.Restarting
-                : recorded is not null || labels.Get(StateLabels.State) is not null ? ContainerStatus.Stopped
+            _ => s?.Status == ContainerStatus.Restarting || onRecord.RecordsRestarting ? ContainerStatus.Restarting
+                : recorded is not null || onRecord.State is not null ? ContainerStatus.Stopped
                 : ContainerStatus.Created,
         };
         bool taskExited = task?.Status == Containerd.TaskStatus.Stopped;
@@ -198,14 +199,14 @@ public sealed partial class ContainerEngine
             // In a namespace another manager owns, that manager's stop settings, as far as containerd's record holds them.
             StopSignal = !Manages ? RecordedStopSettings.Signal(rec) : Signals.Name(stop.Signal),
             StopTimeout = !Manages ? RecordedStopSettings.Timeout(rec) : stop.TimeoutSeconds,
-            RestartPolicy = ContainerdRestartLabels.PolicyOf(labels) ?? RestartManager.PolicyOf(labels).ToString(),
+            RestartPolicy = ContainerdRestartLabels.PolicyOf(labels) ?? onRecord.Policy.ToString(),
             RestartPolicySource = ContainerdRestartLabels.Owned(labels) ? "containerd" : "PSContainerd",
-            RestartCount = ContainerdRestartLabels.Owned(labels) ? StateLabels.ParseInt(labels.Get(ContainerdRestartLabels.Count)) ?? 0 : RestartManager.CountOf(labels),
+            RestartCount = ContainerdRestartLabels.Owned(labels) ? StateLabels.ParseInt(labels.Get(ContainerdRestartLabels.Count)) ?? 0 : onRecord.RestartCount,
             Labels = labels,
             CreatedAt = rec.CreatedAt == DateTime.MinValue ? null : rec.CreatedAt,
             Image = rec.Image,
-            Managed = Manages && StateLabels.IsManaged(labels),
-            AdoptedAt = StateLabels.ParseTime(labels.Get(StateLabels.Adopted)),
+            Managed = Manages && onRecord.IsManaged,
+            AdoptedAt = onRecord.AdoptedAt,
         };
     }
 

@@ -32,7 +32,10 @@ internal sealed class ContainerState
     public bool OomSeen { get; private set; }
 
     /// <summary>The labels last read or written; restart policy and manual-stop flag come from here.</summary>
-    public IReadOnlyDictionary<string, string> Labels { get; private set; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Labels => Recorded.Labels;
+
+    /// <summary>What the labels last read or written record, parsed once at each refresh.</summary>
+    public RecordedState Recorded { get; private set; } = RecordedState.None;
 
     /// <summary>Stopped by hand: by the labels, or by a stop of this engine that has not written them yet.</summary>
     public bool ManuallyStopped { get; private set; }
@@ -71,8 +74,8 @@ internal sealed class ContainerState
     {
         lock (_gate)
         {
-            Labels = labels;
-            ManuallyStopped = RestartManager.IsManuallyStopped(labels) || _stop is not null;
+            Recorded = RecordedState.Of(labels);
+            ManuallyStopped = Recorded.ManuallyStopped || _stop is not null;
         }
     }
 

@@ -54,7 +54,7 @@ internal sealed class Reconciler
     /// </summary>
     private async Task<(Plan? Report, ContainerRecord Record)> ForeignAsync(ContainerState s, ContainerRecord rec, bool adopt, CancellationToken ct)
     {
-        if (!_manages || StateLabels.IsManaged(rec.Labels))
+        if (!_manages || RecordedState.Of(rec.Labels).IsManaged)
         {
             return (null, rec);
         }
@@ -103,9 +103,9 @@ internal sealed class Reconciler
         }
 
         bool wasLoaded = s.Loaded;
-        var labels = rec.Labels;
-        bool manual = (wasLoaded && s.ManuallyStopped) || RestartManager.IsManuallyStopped(labels);
-        s.RefreshLabels(labels);
+        var onRecord = RecordedState.Of(rec.Labels);
+        bool manual = (wasLoaded && s.ManuallyStopped) || onRecord.ManuallyStopped;
+        s.RefreshLabels(rec.Labels);
         if (manual)
         {
             s.MarkManuallyStopped();
@@ -114,8 +114,8 @@ internal sealed class Reconciler
         s.MarkLoaded();
 
         string taskStatus = task?.Status.ToString() ?? "None";
-        var intent = RecordedStopIntent.Parse(labels.Get(StateLabels.StopIntent));
-        var startedAt = StateLabels.ParseTime(labels.Get(StateLabels.StartedAt));
+        var intent = onRecord.StopIntent;
+        var startedAt = onRecord.StartedAt;
         string? owner = intent is null ? null : StopOwner(intent, s);
 
         if (task is not null && task.Status != Containerd.TaskStatus.Stopped)
@@ -151,8 +151,8 @@ internal sealed class Reconciler
             return new Plan(RestoreReport.AfterExit(s, taskStatus, "the task was gone"));
         }
 
-        string? recordedState = labels.Get(StateLabels.State);
-        if (recordedState == StateLabels.StateRunning)
+        string? recordedState = onRecord.State;
+        if (onRecord.RecordsRunning)
         {
             // The labels say running, containerd has no task: a host reboot, or containerd lost it.
             s.SetRunning(0, startedAt);
@@ -169,12 +169,12 @@ internal sealed class Reconciler
                 : RestoreReport.AfterExit(s, taskStatus, unknown));
         }
 
-        var recorded = RecordedExit.FromLabels(labels);
-        if (recordedState == StateLabels.StateRestarting)
+        var recorded = onRecord.Exit;
+        if (onRecord.RecordsRestarting)
         {
             if (_restarts.HasPending(s))
             {
-                return new Plan(RestoreReport.Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, $"restart pending, due {RestoreReport.DueText(labels)}"));
+                return new Plan(RestoreReport.Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, $"restart pending, due {RestoreReport.DueText(onRecord)}"));
             }
 
             s.SetNotRunning(ContainerStatus.Restarting, recorded);
@@ -184,10 +184,10 @@ internal sealed class Reconciler
                 return new Plan(RestoreReport.Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, "a restart was pending but the container was stopped by hand: left stopped"));
             }
 
-            int count = RestartManager.NextCountOf(labels);
+            int count = onRecord.NextRestartCount;
             bool restarted = await _restarts.RestartNowAsync(s, "restore", resetCount: false).ConfigureAwait(false);
             return new Plan(restarted
-                ? RestoreReport.Result(s, taskStatus, RestoreAction.Restarted, recorded?.ExitCode, $"the restart that was pending (due {labels.Get(StateLabels.RestartDue) ?? "?"}) was carried out; restart count {count}")
+                ? RestoreReport.Result(s, taskStatus, RestoreAction.Restarted, recorded?.ExitCode, $"the restart that was pending (due {onRecord.RestartDueText ?? "?"}) was carried out; restart count {count}")
                 : RestoreReport.Result(s, taskStatus, RestoreAction.RecordedExit, recorded?.ExitCode, "the pending restart was not carried out (it failed, or a stop by hand came first: see the engine's diagnostics); left stopped"));
         }
 
@@ -200,11 +200,11 @@ internal sealed class Reconciler
         // state) is started by its policy, as dockerd does at its start. (The state's Created
         // means "task created, not started": a container that never ran has no task, so Stopped.)
         s.SetNotRunning(ContainerStatus.Stopped, recorded);
-        if (recordedState is not null && recorded is not null && _manages && RestartManager.ShouldRestartOnRestore(labels, recorded.ExitCode ?? 255, s.ManuallyStopped)
+        if (recordedState is not null && recorded is not null && _manages && onRecord.ShouldRestartOnRestore(recorded.ExitCode ?? 255, s.ManuallyStopped)
             && await _restarts.RestartNowAsync(s, "restore", resetCount: true).ConfigureAwait(false))
         {
             return new Plan(RestoreReport.Result(s, taskStatus, RestoreAction.Restarted, recorded.ExitCode,
-                $"restart policy {RestartManager.PolicyOf(labels)} starts it again{(s.ManuallyStopped ? " (always: the host restarted since its manual stop, as dockerd starts them at its start)" : string.Empty)}"));
+                $"restart policy {onRecord.Policy} starts it again{(s.ManuallyStopped ? " (always: the host restarted since its manual stop, as dockerd starts them at its start)" : string.Empty)}"));
         }
 
         return new Plan(RestoreReport.Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, RestoreReport.Describe(recordedState, recorded)));

@@ -21,7 +21,7 @@ internal static class RestoreReport
 
         if (s.IsLive)
         {
-            return Result(s, taskStatus, RestoreAction.Restarted, exit?.ExitCode, $"{why}: exit code {code} recorded; restarted by policy {RestartManager.PolicyOf(s.Labels)}");
+            return Result(s, taskStatus, RestoreAction.Restarted, exit?.ExitCode, $"{why}: exit code {code} recorded; restarted by policy {s.Recorded.Policy}");
         }
 
         if (s.Status == ContainerStatus.Restarting)
@@ -33,15 +33,15 @@ internal static class RestoreReport
     }
 
     /// <summary>When the pending restart comes: as recorded, or, beyond the longest backoff (a clock step, a hand-set label), when the supervisor carries it out instead.</summary>
-    public static string DueText(IReadOnlyDictionary<string, string> labels)
+    public static string DueText(RecordedState recorded)
     {
-        if (StateLabels.ParseTime(labels.Get(StateLabels.RestartDue)) is not DateTime due)
+        if (recorded.RestartDue is not DateTime due)
         {
             return "soon";
         }
 
         var at = RestartManager.ClampDue(due, DateTime.UtcNow, out bool clamped);
-        return clamped ? $"{at:O} (recorded as {due:O}, beyond the longest backoff)" : labels.Get(StateLabels.RestartDue)!;
+        return clamped ? $"{at:O} (recorded as {due:O}, beyond the longest backoff)" : recorded.RestartDueText!;
     }
 
     public static string Describe(string? recordedState, RecordedExit? exit) =>

@@ -47,7 +47,7 @@ internal sealed class TaskStarter
         }
 
         var notBefore = DateTime.UtcNow;
-        string? log = s.Labels.Get(StateLabels.LogPath);
+        string? log = s.Recorded.LogPath;
         string? io = log is null ? null : new Uri(log).AbsoluteUri;
         string? monitorStatus = manual && _manages ? await HoldFromMonitorAsync(s, ct).ConfigureAwait(false) : null;
         uint pid;
@@ -90,7 +90,7 @@ internal sealed class TaskStarter
                 // Retried while containerd is slow or restarting: a policy restart's count lost
                 // here lets on-failure:N restart once more than N (chaos seed 20261204).
                 // A container the module did not make is adopted by this write: a start is a state change.
-                bool adopting = !StateLabels.IsManaged(s.Labels);
+                bool adopting = !s.Recorded.IsManaged;
                 s.RefreshLabels((await TransientRetry.RunAsync(() => _store.RecordStartAsync(s.Id, manual, now, s.Labels, restartCount, CancellationToken.None), RecordStartRetry,
                     (e, pause) => _diagnostic(s.Id, $"recording the start (pid {pid}) failed ({e.Kind}: {e.Message}); trying again in {pause.TotalMilliseconds:0} ms")).ConfigureAwait(false)).Labels);
                 if (adopting)

@@ -23,7 +23,7 @@ internal sealed class ExitRecorder
     private readonly LateExits _late;
 
     /// <param name="manages">False in a namespace another manager owns: record in memory only, never delete or write.
-    /// The same holds for a container the module does not manage (<see cref="StateLabels.IsManaged"/>) in any namespace.</param>
+    /// The same holds for a container the module does not manage (<see cref="RecordedState.IsManaged"/>) in any namespace.</param>
     /// <param name="diagnostic">(container id, message) for failures nobody awaits.</param>
     /// <param name="forget">Drops a container the engine no longer tracks (auto-remove).</param>
     public ExitRecorder(ContainerdClient client, LabelStateStore store, EngineEvents events, string @namespace, bool manages, RestartSupervisor restarts, Action<string, string> diagnostic, Action<ContainerState> forget)
@@ -105,13 +105,13 @@ internal sealed class ExitRecorder
                 return;
             }
 
-            var recorded = rec is null ? null : RecordedExit.FromLabels(rec.Labels);
+            var recorded = rec is null ? null : RecordedState.Of(rec.Labels).Exit;
             if (recorded is not null && (s.StartedAt is null || recorded.ExitedAt >= s.StartedAt))
             {
                 s.RefreshLabels(rec!.Labels);
                 // An engine that is not the holder recorded the exit and left the state running for
                 // the holder to decide: that decision is ours now (else nobody restarts it).
-                var decision = !restoring && !recordOnly && LeftForTheHolder(s.Labels)
+                var decision = !restoring && !recordOnly && LeftForTheHolder(s.Recorded)
                     ? await _restarts.DecideAsync(s, recorded).ConfigureAwait(false)
                     : RestartDecision.No;
                 s.SetExited(recorded, restarting: decision.Restart);
@@ -129,7 +129,7 @@ internal sealed class ExitRecorder
         }
 
         // The /tasks/oom may have been seen by an engine that is gone: it left the label (cleared at every start).
-        bool oom = s.OomSeen || s.Labels.Get(StateLabels.OomKilled) == "true";
+        bool oom = s.OomSeen || s.Recorded.OomKilled;
         var result = new RecordedExit(exit is null ? 255 : (int)exit.ExitStatus, exit?.ExitedAt ?? DateTime.UtcNow, oom, detail);
         await RecordAsync(s, result, source, restoring, deleteAfterRecord, recordOnly).ConfigureAwait(false);
     }
@@ -139,14 +139,14 @@ internal sealed class ExitRecorder
     /// it manages. A container made by another tool is only read (docker wait and ctr task wait
     /// change nothing either): its stopped task stays for its owner to delete.
     /// </summary>
-    private bool Manages(ContainerState s) => _manages && StateLabels.IsManaged(s.Labels);
+    private bool Manages(ContainerState s) => _manages && s.Recorded.IsManaged;
 
     /// <summary>
     /// The record says an exit happened and the state is still running: an engine that was not
     /// the holder recorded it and left the restart decision to the holder. True only in the holder.
     /// </summary>
-    private bool LeftForTheHolder(IReadOnlyDictionary<string, string> labels) =>
-        _manages && StateLabels.IsManaged(labels) && _restarts.IsHolder && labels.Get(StateLabels.State) == StateLabels.StateRunning;
+    private bool LeftForTheHolder(RecordedState recorded) =>
+        _manages && recorded.IsManaged && _restarts.IsHolder && recorded.RecordsRunning;
 
     /// <summary>
     /// Records an exit already known (from finalisation or a restore) and acts on it. Every engine
@@ -179,7 +179,7 @@ internal sealed class ExitRecorder
         if (manages)
         {
             bool leaveState = !decision.Restart && !_restarts.IsHolder && !restoring
-                && RestartManager.WouldRestart(s.Labels, exit.ExitCode ?? 255, s.ManuallyStopped);
+                && s.Recorded.WouldRestart(exit.ExitCode ?? 255, s.ManuallyStopped);
             try
             {
                 s.RefreshLabels((await WriteExitAsync(s.Id, exit, leaveState || decision.Restart, s.Labels).ConfigureAwait(false)).Labels);
@@ -274,11 +274,11 @@ internal sealed class ExitRecorder
         {
             await _restarts.ScheduleAsync(s, decision).ConfigureAwait(false);
         }
-        else if (restoring && RestartManager.ShouldRestartOnRestore(s.Labels, exit.ExitCode ?? 255, s.ManuallyStopped))
+        else if (restoring && s.Recorded.ShouldRestartOnRestore(exit.ExitCode ?? 255, s.ManuallyStopped))
         {
             await _restarts.RestartNowAsync(s, "restore", resetCount: true).ConfigureAwait(false);
         }
-        else if (s.Labels.Get(StateLabels.AutoRemove) == "true" && !(RestartManager.WouldRestart(s.Labels, exit.ExitCode ?? 255, s.ManuallyStopped) && !_restarts.IsHolder))
+        else if (s.Recorded.AutoRemove && !(s.Recorded.WouldRestart(exit.ExitCode ?? 255, s.ManuallyStopped) && !_restarts.IsHolder))
         {
             await QuietCalls.Ignoring(() => _client.DeleteContainerWithSnapshotAsync(s.Id)).ConfigureAwait(false);
             DefaultLogs.Delete(_client.Address, _client.Namespace, s.Id);

@@ -83,7 +83,7 @@ internal sealed class RestartStarter
         }
 
         s.Restarts.Reset();
-        int count = resetCount ? 0 : RestartManager.NextCountOf(s.Labels);
+        int count = resetCount ? 0 : s.Recorded.NextRestartCount;
         return await StartAsync(s, manual: resetCount, count, source).ConfigureAwait(false);
     }
 
@@ -99,7 +99,7 @@ internal sealed class RestartStarter
             return false;
         }
 
-        return RestartManager.IsManuallyStopped(s.Labels);
+        return s.Recorded.ManuallyStopped;
     }
 
     /// <summary>

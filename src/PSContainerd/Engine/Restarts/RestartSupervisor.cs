@@ -48,7 +48,7 @@ internal sealed class RestartSupervisor : IDisposable
     /// <param name="current">The record as the caller has just read it, if it has: no second read.</param>
     public async Task<RestartDecision> DecideAsync(ContainerState s, RecordedExit exit, ContainerRecord? current = null)
     {
-        if (!IsHolder || s.ManuallyStopped || !RestartManager.WouldRestart(s.Labels, exit.ExitCode ?? 255, false))
+        if (!IsHolder || s.ManuallyStopped || !s.Recorded.WouldRestart(exit.ExitCode ?? 255, false))
         {
             return RestartDecision.No;
         }
@@ -74,9 +74,9 @@ internal sealed class RestartSupervisor : IDisposable
             return RestartDecision.No;
         }
 
-        var labels = s.Labels;
+        var recorded = s.Recorded;
         var ranFor = s.StartedAt is DateTime started && exit.ExitedAt is DateTime ended ? ended - started : TimeSpan.Zero;
-        return s.Restarts.ShouldRestart(RestartManager.PolicyOf(labels), exit.ExitCode ?? 255, s.ManuallyStopped || RestartManager.IsManuallyStopped(labels), RestartManager.CountOf(labels), ranFor);
+        return s.Restarts.ShouldRestart(recorded.Policy, exit.ExitCode ?? 255, s.ManuallyStopped || recorded.ManuallyStopped, recorded.RestartCount, ranFor);
     }
 
     /// <summary>Enters Restarting (recorded in the labels) and restarts after the decided backoff unless cancelled first. On the container's queue.</summary>
@@ -199,6 +199,7 @@ internal sealed class RestartSupervisor : IDisposable
             return;
         }
 
+        var recorded = RecordedState.Of(rec.Labels);
         s.RefreshLabels(rec.Labels);
         if (task is not null && task.Status != Containerd.TaskStatus.Stopped)
         {
@@ -210,8 +211,7 @@ internal sealed class RestartSupervisor : IDisposable
             return;
         }
 
-        if (s.ManuallyStopped || RestartManager.IsManuallyStopped(rec.Labels)
-            || !RestartManager.WouldRestart(rec.Labels, s.LastExit?.ExitCode ?? 255, false))
+        if (s.ManuallyStopped || recorded.ManuallyStopped || !recorded.WouldRestart(s.LastExit?.ExitCode ?? 255, false))
         {
             // Stopped by hand (by any process) since the exit, or the policy changed: the stop wins.
             await _starter.CancelAsync(s).ConfigureAwait(false);
@@ -223,7 +223,7 @@ internal sealed class RestartSupervisor : IDisposable
             await pause(s.Id).ConfigureAwait(false);
         }
 
-        await _starter.StartAsync(s, manual: false, RestartManager.NextCountOf(rec.Labels), "policy").ConfigureAwait(false);
+        await _starter.StartAsync(s, manual: false, recorded.NextRestartCount, "policy").ConfigureAwait(false);
     }
 
     /// <summary>

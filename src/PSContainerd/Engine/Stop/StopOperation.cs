@@ -169,7 +169,7 @@ internal sealed partial class StopOperation
             // Restore-ContainerState to finish it. The deadline is the earliest escalation time.
             // A container the module did not make is adopted by this write: a stop is a state change.
             DateTime? intended = _settings.TimeoutSeconds < 0 ? null : DateTime.UtcNow.AddSeconds(_settings.TimeoutSeconds);
-            bool adopting = !StateLabels.IsManaged(_state.Labels);
+            bool adopting = !_state.Recorded.IsManaged;
             if (await RecordIntentAsync(new RecordedStopIntent(_settings.Signal, _settings.TimeoutSeconds, intended, ProcessIdentity.Current())).ConfigureAwait(false))
             {
                 if (adopting)
@@ -206,10 +206,9 @@ internal sealed partial class StopOperation
             return false;
         }
 
-        var labels = _state.Labels;
-        string? recorded = labels.Get(StateLabels.State);
-        return recorded == StateLabels.StateRestarting
-            || (recorded == StateLabels.StateRunning && RestartManager.WouldRestart(labels, _state.LastExit?.ExitCode ?? 255, manuallyStopped: false));
+        var recorded = _state.Recorded;
+        return recorded.RecordsRestarting
+            || (recorded.RecordsRunning && recorded.WouldRestart(_state.LastExit?.ExitCode ?? 255, manuallyStopped: false));
     }
 
     private async Task<StopResult> StopAsync()

@@ -44,6 +44,19 @@ Describe 'Get-TypeCycle' {
     }
 }
 
+Describe 'Get-TypeCycle on a project folder' {
+    It 'reads past empty files and leaves the build''s obj folder out' {
+        $dir = New-CsFolder @{
+            'A.cs'     = "namespace N;`ninternal sealed class A { private B? _b; }"
+            'B.cs'     = "namespace N;`ninternal sealed class B { }"
+            'Empty.cs' = ''
+        }
+        $obj = New-Item -ItemType Directory -Path (Join-Path $dir 'obj')
+        Set-Content -LiteralPath (Join-Path $obj 'Generated.cs') -Value "namespace N;`ninternal sealed class Gen { private A? _a; }`ninternal sealed partial class B { private Gen? _g; }"
+        @(& $script:Tool -Path $dir).Count | Should -Be 0
+    }
+}
+
 Describe 'The engine''s shape' {
     It 'has no type cycle: every part depends on the parts below it, none back on ContainerEngine' {
         $cycles = @(& $script:Tool)

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Security.Cryptography;
-using System.Text.Json.Nodes;
 using PSContainerd.Containerd;
 
 namespace PSContainerd.Engine;
@@ -12,15 +9,9 @@ public sealed record ExecRequest(
     string? WorkingDirectory = null,
     TimeSpan? Timeout = null);
 
-/// <summary>docker exec: an extra process in a running container, its output captured, its exit awaited.</summary>
+/// <summary>docker exec: an extra process in a running container (run by <see cref="ExecRunner"/>), its output captured, its exit awaited.</summary>
 public sealed partial class ContainerEngine
 {
-    /// <summary>After SIGKILL of a process whose -Timeout ran out: how long its exit is awaited.</summary>
-    private static readonly TimeSpan ExecKillBound = TimeSpan.FromSeconds(5);
-
-    /// <summary>After the process is deleted: how long output still arriving is read (a background child may hold it open).</summary>
-    private static readonly TimeSpan ExecDrainBound = TimeSpan.FromSeconds(2);
-
     /// <summary>
     /// Runs <paramref name="request"/>'s command in the container's running task and waits for it
     /// to exit (or for its timeout, then SIGKILL). The process starts from the container's own
@@ -45,135 +36,8 @@ public sealed partial class ContainerEngine
                 $"Container '{id}' is paused: a command in it would not run until it is resumed (Resume-Container).");
         }
 
-        string spec = ExecProcessSpec(record.SpecJson, request)
+        string spec = ExecRunner.ExecProcessSpec(record.SpecJson, request)
             ?? throw new ContainerdException(ContainerdErrorKind.FailedPrecondition, Address, $"Container '{id}' has no process in its runtime spec to base a command on.");
-        string execId = NewExecId(id);
-        using var pipes = ExecPipes.Open();
-        await Client.AddProcessAsync(id, execId, spec, pipes.StdoutPath, pipes.StderrPath, ct).ConfigureAwait(false);
-        var clock = Stopwatch.StartNew();
-        bool started = false;
-        try
-        {
-            // The wait is asked for before the start, so an exit that comes at once is not missed.
-            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var exit = Client.WaitProcessAsync(id, execId, waiting.Token);
-            await Client.StartProcessAsync(id, execId, ct).ConfigureAwait(false);
-            started = true;
-            clock.Restart();
-            bool timedOut = false;
-            var limit = request.Timeout is { } t && t >= TimeSpan.Zero ? t : Timeout.InfiniteTimeSpan;
-            if (await Task.WhenAny(exit, Task.Delay(limit, ct)).ConfigureAwait(false) != exit)
-            {
-                ct.ThrowIfCancellationRequested();
-                timedOut = true;
-                await KillExecAsync(id, execId).ConfigureAwait(false);
-                await Task.WhenAny(exit, Task.Delay(ExecKillBound, ct)).ConfigureAwait(false);
-            }
-
-            var duration = clock.Elapsed;
-            int? code = exit.IsCompletedSuccessfully ? (int)exit.Result.ExitStatus : null;
-            waiting.Cancel();
-            await DeleteExecAsync(id, execId, CancellationToken.None).ConfigureAwait(false);
-            var (output, error) = await pipes.FinishAsync(ExecDrainBound).ConfigureAwait(false);
-            return new ExecResult
-            {
-                Id = id,
-                Namespace = Namespace,
-                Address = Address,
-                ExecId = execId,
-                Command = request.Command.ToArray(),
-                ExitCode = code,
-                Output = output,
-                Error = error,
-                Duration = duration,
-                TimedOut = timedOut,
-            };
-        }
-        catch (Exception) when (ct.IsCancellationRequested || !started)
-        {
-            // The caller gave up (Ctrl+C), or the process never started: take it out of the task,
-            // bounded and without the caller's token, so no process is left behind.
-            if (started)
-            {
-                await KillExecAsync(id, execId).ConfigureAwait(false);
-            }
-
-            await DeleteExecAsync(id, execId, CancellationToken.None).ConfigureAwait(false);
-            throw;
-        }
-    }
-
-    /// <summary>The OCI process for an exec: the container's own, with the command and environment asked for; null when the spec has none.</summary>
-    internal static string? ExecProcessSpec(string? specJson, ExecRequest request)
-    {
-        if ((specJson is null ? null : JsonNode.Parse(specJson)?["process"]?.DeepClone()) is not JsonObject process)
-        {
-            return null;
-        }
-
-        process["terminal"] = false;
-        process.Remove("consoleSize");
-        process["args"] = new JsonArray(request.Command.Select(a => (JsonNode?)JsonValue.Create(a)).ToArray());
-        if (request.WorkingDirectory is { Length: > 0 } cwd)
-        {
-            process["cwd"] = cwd;
-        }
-
-        if (request.Environment is { Count: > 0 } extra)
-        {
-            // A variable given again replaces the container's, as docker exec -e does.
-            var env = new List<string>((process["env"] as JsonArray)?.Select(n => n?.GetValue<string>() ?? string.Empty) ?? Enumerable.Empty<string>());
-            foreach (var entry in extra)
-            {
-                string name = entry.Split('=', 2)[0];
-                env.RemoveAll(e => e.Split('=', 2)[0] == name);
-                env.Add(entry);
-            }
-
-            process["env"] = new JsonArray(env.Select(e => (JsonNode?)JsonValue.Create(e)).ToArray());
-        }
-
-        return process.ToJsonString();
-    }
-
-    /// <summary>A fresh exec id; containerd's exit events tell the init process by its id being the container's.</summary>
-    internal static string NewExecId(string containerId)
-    {
-        while (true)
-        {
-            string execId = "exec-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(6)).ToLowerInvariant();
-            if (execId != containerId)
-            {
-                return execId;
-            }
-        }
-    }
-
-    private async Task KillExecAsync(string id, string execId)
-    {
-        try
-        {
-            await Client.KillProcessAsync(id, execId, Signals.SIGKILL, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (ContainerdException e)
-        {
-            Diagnose(id, $"exec {execId}: SIGKILL: {e.Message}");
-        }
-    }
-
-    private async Task DeleteExecAsync(string id, string execId, CancellationToken ct)
-    {
-        try
-        {
-            await Client.DeleteProcessAsync(id, execId, ct).ConfigureAwait(false);
-        }
-        catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
-        {
-            // gone with its task already
-        }
-        catch (ContainerdException e)
-        {
-            Diagnose(id, $"exec {execId}: delete: {e.Message}");
-        }
+        return await new ExecRunner(Client, Diagnose).RunAsync(id, spec, request, ct).ConfigureAwait(false);
     }
 }

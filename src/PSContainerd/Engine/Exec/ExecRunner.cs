@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using PSContainerd.Containerd;
+
+namespace PSContainerd.Engine;
+
+/// <summary>
+/// Runs one exec (docker exec) in a container's running task: adds the process with a fresh exec
+/// id, starts it, waits for its exit (or its timeout, then SIGKILL), deletes it and returns its
+/// output. Cancelling ends the wait and kills the process, so nothing the caller gave up on keeps
+/// running. Nothing is recorded on the container: an exec's exit is not the container's.
+/// </summary>
+internal sealed class ExecRunner
+{
+    /// <summary>After SIGKILL of a process whose -Timeout ran out: how long its exit is awaited.</summary>
+    private static readonly TimeSpan ExecKillBound = TimeSpan.FromSeconds(5);
+
+    /// <summary>After the process is deleted: how long output still arriving is read (a background child may hold it open).</summary>
+    private static readonly TimeSpan ExecDrainBound = TimeSpan.FromSeconds(2);
+
+    private readonly ContainerdClient _client;
+    private readonly Action<string, string> _diagnostic;
+
+    /// <param name="diagnostic">(container id, message) for a kill or delete that failed.</param>
+    public ExecRunner(ContainerdClient client, Action<string, string> diagnostic)
+    {
+        _client = client;
+        _diagnostic = diagnostic;
+    }
+
+    /// <summary>Runs the process <paramref name="spec"/> (OCI JSON, from <see cref="ExecProcessSpec"/>) in <paramref name="id"/>'s task.</summary>
+    public async Task<ExecResult> RunAsync(string id, string spec, ExecRequest request, CancellationToken ct)
+    {
+        string execId = NewExecId(id);
+        using var pipes = ExecPipes.Open();
+        await _client.AddProcessAsync(id, execId, spec, pipes.StdoutPath, pipes.StderrPath, ct).ConfigureAwait(false);
+        var clock = Stopwatch.StartNew();
+        bool started = false;
+        try
+        {
+            // The wait is asked for before the start, so an exit that comes at once is not missed.
+            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var exit = _client.WaitProcessAsync(id, execId, waiting.Token);
+            await _client.StartProcessAsync(id, execId, ct).ConfigureAwait(false);
+            started = true;
+            clock.Restart();
+            bool timedOut = false;
+            var limit = request.Timeout is { } t && t >= TimeSpan.Zero ? t : Timeout.InfiniteTimeSpan;
+            if (await Task.WhenAny(exit, Task.Delay(limit, ct)).ConfigureAwait(false) != exit)
+            {
+                ct.ThrowIfCancellationRequested();
+                timedOut = true;
+                await KillExecAsync(id, execId).ConfigureAwait(false);
+                await Task.WhenAny(exit, Task.Delay(ExecKillBound, ct)).ConfigureAwait(false);
+            }
+
+            var duration = clock.Elapsed;
+            int? code = exit.IsCompletedSuccessfully ? (int)exit.Result.ExitStatus : null;
+            waiting.Cancel();
+            await DeleteExecAsync(id, execId, CancellationToken.None).ConfigureAwait(false);
+            var (output, error) = await pipes.FinishAsync(ExecDrainBound).ConfigureAwait(false);
+            return new ExecResult
+            {
+                Id = id,
+                Namespace = _client.Namespace,
+                Address = _client.Address,
+                ExecId = execId,
+                Command = request.Command.ToArray(),
+                ExitCode = code,
+                Output = output,
+                Error = error,
+                Duration = duration,
+                TimedOut = timedOut,
+            };
+        }
+        catch (Exception) when (ct.IsCancellationRequested || !started)
+        {
+            // The caller gave up (Ctrl+C), or the process never started: take it out of the task,
+            // bounded and without the caller's token, so no process is left behind.
+            if (started)
+            {
+                await KillExecAsync(id, execId).ConfigureAwait(false);
+            }
+
+            await DeleteExecAsync(id, execId, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>The OCI process for an exec: the container's own, with the command and environment asked for; null when the spec has none.</summary>
+    internal static string? ExecProcessSpec(string? specJson, ExecRequest request)
+    {
+        if ((specJson is null ? null : JsonNode.Parse(specJson)?["process"]?.DeepClone()) is not JsonObject process)
+        {
+            return null;
+        }
+
+        process["terminal"] = false;
+        process.Remove("consoleSize");
+        process["args"] = new JsonArray(request.Command.Select(a => (JsonNode?)JsonValue.Create(a)).ToArray());
+        if (request.WorkingDirectory is { Length: > 0 } cwd)
+        {
+            process["cwd"] = cwd;
+        }
+
+        if (request.Environment is { Count: > 0 } extra)
+        {
+            // A variable given again replaces the container's, as docker exec -e does.
+            var env = new List<string>((process["env"] as JsonArray)?.Select(n => n?.GetValue<string>() ?? string.Empty) ?? Enumerable.Empty<string>());
+            foreach (var entry in extra)
+            {
+                string name = entry.Split('=', 2)[0];
+                env.RemoveAll(e => e.Split('=', 2)[0] == name);
+                env.Add(entry);
+            }
+
+            process["env"] = new JsonArray(env.Select(e => (JsonNode?)JsonValue.Create(e)).ToArray());
+        }
+
+        return process.ToJsonString();
+    }
+
+    /// <summary>A fresh exec id; containerd's exit events tell the init process by its id being the container's.</summary>
+    internal static string NewExecId(string containerId)
+    {
+        while (true)
+        {
+            string execId = "exec-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(6)).ToLowerInvariant();
+            if (execId != containerId)
+            {
+                return execId;
+            }
+        }
+    }
+
+    private async Task KillExecAsync(string id, string execId)
+    {
+        try
+        {
+            await _client.KillProcessAsync(id, execId, Signals.SIGKILL, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (ContainerdException e)
+        {
+            _diagnostic(id, $"exec {execId}: SIGKILL: {e.Message}");
+        }
+    }
+
+    private async Task DeleteExecAsync(string id, string execId, CancellationToken ct)
+    {
+        try
+        {
+            await _client.DeleteProcessAsync(id, execId, ct).ConfigureAwait(false);
+        }
+        catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
+        {
+            // gone with its task already
+        }
+        catch (ContainerdException e)
+        {
+            _diagnostic(id, $"exec {execId}: delete: {e.Message}");
+        }
+    }
+}

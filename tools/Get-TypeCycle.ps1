@@ -16,7 +16,8 @@
     type's name does (rare in a code base whose types are PascalCase and locals camelCase).
 
 .PARAMETER Path
-    The folder, searched recursively (default: the engine, src/PSContainerd/Engine).
+    The folder, searched recursively (default: the engine, src/PSContainerd/Engine); the build's
+    obj/ and bin/ folders are left out.
 
 .EXAMPLE
     dotnet pwsh ./tools/Get-TypeCycle.ps1
@@ -69,7 +70,11 @@ function Get-TopLevelType([string] $Text) {
 
 $bodies = @{}
 foreach ($file in Get-ChildItem -LiteralPath $Path -Recurse -Filter '*.cs' -File) {
-    $text = $noise.Replace((Get-Content -LiteralPath $file.FullName -Raw), ' ')
+    # the build's output (obj/, bin/) holds generated code, some of it empty files
+    if ($file.FullName -match '[\\/](obj|bin)[\\/]') { continue }
+    $raw = Get-Content -LiteralPath $file.FullName -Raw
+    if (-not $raw) { continue }
+    $text = $noise.Replace($raw, ' ')
     $types = @(Get-TopLevelType $text)
     if (-not $types) { continue }
     $top = ($types | Measure-Object -Property Depth -Minimum).Minimum

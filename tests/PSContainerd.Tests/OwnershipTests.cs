@@ -53,7 +53,7 @@ public sealed class OwnershipTests
         // The second engine records every exit; the restarts it sees are the holder's.
         var seen = await Containers.Collect(events, c.Id, l => l.Count(e => e.Type == EventTypes.Exit) >= 2, TimeSpan.FromSeconds(20));
         Assert.DoesNotContain(seen, e => e.Type is EventTypes.Restart or EventTypes.Restarting);
-        Assert.True(RestartManager.CountOf((await scratch.Client.GetContainerAsync(c.Id)).Labels) >= 1, "nobody restarted it");
+        Assert.True(RecordedState.Of((await scratch.Client.GetContainerAsync(c.Id)).Labels).RestartCount >= 1, "nobody restarted it");
         second.Events.Unsubscribe(events);
     }
 
@@ -104,7 +104,7 @@ public sealed class OwnershipTests
         Assert.True(r.Outcome is StopOutcome.Stopped or StopOutcome.RestartCancelled, $"{r.Outcome}: {r.Error}");
 
         await Containers.AssertNoTask(scratch.Client, id, TimeSpan.FromSeconds(3), $"the stop answered {r.Outcome}, yet the restart went on");
-        Assert.True(RestartManager.IsManuallyStopped((await scratch.Client.GetContainerAsync(id)).Labels), "the manual stop is recorded");
+        Assert.True(RecordedState.Of((await scratch.Client.GetContainerAsync(id)).Labels).ManuallyStopped, "the manual stop is recorded");
     }
 
     [Fact]
@@ -143,7 +143,7 @@ public sealed class OwnershipTests
         holder.Restarts.PauseBeforeLook = null;
         Assert.Equal(Containerd.TaskStatus.Running, (await scratch.Client.GetTaskAsync(id))?.Status);
         var labels = (await scratch.Client.GetContainerAsync(id)).Labels;
-        Assert.False(RestartManager.IsManuallyStopped(labels), "the holder recorded a manual stop of a container that runs");
+        Assert.False(RecordedState.Of(labels).ManuallyStopped, "the holder recorded a manual stop of a container that runs");
         Assert.Equal(StateLabels.StateRunning, labels[StateLabels.State]);
         Assert.Equal("1", labels[StateLabels.RestartCount]);
     }

@@ -234,7 +234,7 @@ public sealed class RestoreTests
         string id = await scratch.NewContainerAsync(old, "resume", Containers.IgnoresTerm);
         await old.DisposeAsync();
         // What StopOperation writes before its first signal, from a process that then died.
-        var intent = new StopIntent(Signals.SIGTERM, 10, DateTime.UtcNow.AddSeconds(-3), Containers.DeadPid());
+        var intent = new RecordedStopIntent(Signals.SIGTERM, 10, DateTime.UtcNow.AddSeconds(-3), Containers.DeadPid());
         await new LabelStateStore(scratch.Client).RecordStopIntentAsync(id, intent);
 
         var fresh = scratch.Open();
@@ -257,7 +257,7 @@ public sealed class RestoreTests
         var old = scratch.Open();
         string id = await scratch.NewContainerAsync(old, "grace", Containers.IgnoresTerm);
         await old.DisposeAsync();
-        var intent = new StopIntent(Signals.SIGTERM, 10, DateTime.UtcNow.AddSeconds(2), Containers.DeadPid());
+        var intent = new RecordedStopIntent(Signals.SIGTERM, 10, DateTime.UtcNow.AddSeconds(2), Containers.DeadPid());
         await new LabelStateStore(scratch.Client).RecordStopIntentAsync(id, intent);
 
         var fresh = scratch.Open();
@@ -279,7 +279,7 @@ public sealed class RestoreTests
         using var owner = Process.Start(new ProcessStartInfo("sleep", "30"))!;
         try
         {
-            await new LabelStateStore(scratch.Client).RecordStopIntentAsync(id, new StopIntent(Signals.SIGTERM, 10, DateTime.UtcNow.AddSeconds(-1), owner.Id));
+            await new LabelStateStore(scratch.Client).RecordStopIntentAsync(id, new RecordedStopIntent(Signals.SIGTERM, 10, DateTime.UtcNow.AddSeconds(-1), owner.Id));
             var r = await scratch.Open().RestoreOneAsync(id, stopRunning: false);
             Assert.Equal(RestoreAction.Unchanged, r.Action);
             Assert.Contains(owner.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), r.Detail);

@@ -45,10 +45,10 @@ public sealed class ProcessIdentityTests
     [Fact]
     public void A_stop_intent_keeps_its_owner_identity_and_reads_the_old_pid_only_form()
     {
-        var intent = new StopIntent(15, 10, null, new ProcessIdentity(99, 12345));
-        var back = StopIntent.Parse(intent.ToString());
+        var intent = new RecordedStopIntent(15, 10, null, new ProcessIdentity(99, 12345));
+        var back = RecordedStopIntent.Parse(intent.ToString());
         Assert.Equal(intent, back);
-        var old = StopIntent.Parse("15;10;never;1234");
+        var old = RecordedStopIntent.Parse("15;10;never;1234");
         Assert.Equal(new ProcessIdentity(1234, null), old!.Owner);
     }
 }

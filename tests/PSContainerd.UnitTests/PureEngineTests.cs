@@ -39,6 +39,13 @@ public sealed class PureEngineTests
     public void A_create_refused_by_a_shim_still_closing_is_told_from_other_refusals(string message, bool leftover) =>
         Assert.Equal(leftover, TaskCleanup.IsLeftoverBundle(new ContainerdException(ContainerdErrorKind.Unknown, "/run/containerd/containerd.sock", message)));
 
+    [Theory]
+    [InlineData(ContainerdErrorKind.Unknown, "cannot delete a running process: unknown", true)] // containerd 1.6, a delete before the shim reaped the process
+    [InlineData(ContainerdErrorKind.FailedPrecondition, "task must be stopped before deletion: running: failed precondition", false)]
+    [InlineData(ContainerdErrorKind.Unknown, "ttrpc: closed: unknown", false)]
+    public void The_client_tells_a_delete_of_a_process_not_yet_reaped_by_its_text_only_where_containerd_gives_no_code(ContainerdErrorKind kind, string message, bool running) =>
+        Assert.Equal(running, new ContainerdException(kind, "/run/containerd/containerd.sock", message).ProcessStillRunning);
+
     [Fact]
     public void Warnings_are_the_warning_steps()
     {
@@ -99,12 +106,28 @@ public sealed class PureEngineTests
     public void A_pending_restart_is_taken_once()
     {
         var s = new ContainerState("c");
-        using var cts = new CancellationTokenSource();
-        Assert.Null(s.SetPendingRestart(cts));
-        Assert.True(s.HasPendingRestart);
-        Assert.True(s.TakePendingRestart(cts));
-        Assert.False(s.TakePendingRestart(cts));
-        Assert.False(s.HasPendingRestart);
+        var pending = new PendingRestarts();
+        Assert.False(pending.Has(s));
+        var cts = pending.Pend(s);
+        Assert.True(pending.Has(s));
+        Assert.True(pending.Take(s, cts));
+        Assert.False(pending.Take(s, cts));
+        Assert.False(pending.Has(s));
+    }
+
+    [Fact]
+    public void A_newer_pending_restart_cancels_the_one_it_replaces_and_only_it_can_be_taken()
+    {
+        var s = new ContainerState("c");
+        var pending = new PendingRestarts();
+        var first = pending.Pend(s);
+        var second = pending.Pend(s);
+        Assert.True(first.IsCancellationRequested);
+        Assert.False(pending.Take(s, first));
+        Assert.True(pending.Cancel(s));
+        Assert.True(second.IsCancellationRequested);
+        Assert.False(pending.Take(s, second));
+        Assert.False(pending.Cancel(s));
     }
 
     [Fact]

@@ -16,7 +16,7 @@ public sealed class RestartCountTests
     public void A_hand_set_restart_count_is_read_as_zero_when_negative_and_saturates_when_too_large(string label, int expected)
     {
         var labels = new Dictionary<string, string> { [StateLabels.RestartCount] = label };
-        Assert.Equal(expected, RestartManager.CountOf(labels));
+        Assert.Equal(expected, RecordedState.Of(labels).RestartCount);
     }
 
     [Fact]
@@ -27,15 +27,15 @@ public sealed class RestartCountTests
             [StateLabels.RestartPolicy] = "on-failure:3",
             [StateLabels.RestartCount] = "99999999999",
         };
-        Assert.False(RestartManager.WouldRestart(labels, 1, manuallyStopped: false));
+        Assert.False(RecordedState.Of(labels).WouldRestart(1, manuallyStopped: false));
     }
 
     [Fact]
     public void The_next_restart_count_saturates_at_the_int_maximum_instead_of_wrapping_negative()
     {
         var labels = new Dictionary<string, string> { [StateLabels.RestartCount] = int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture) };
-        Assert.Equal(int.MaxValue, RestartManager.NextCountOf(labels));
-        Assert.Equal(8, RestartManager.NextCountOf(new Dictionary<string, string> { [StateLabels.RestartCount] = "7" }));
-        Assert.Equal(1, RestartManager.NextCountOf(new Dictionary<string, string> { [StateLabels.RestartCount] = "-5" }));
+        Assert.Equal(int.MaxValue, RecordedState.Of(labels).NextRestartCount);
+        Assert.Equal(8, RecordedState.Of(new Dictionary<string, string> { [StateLabels.RestartCount] = "7" }).NextRestartCount);
+        Assert.Equal(1, RecordedState.Of(new Dictionary<string, string> { [StateLabels.RestartCount] = "-5" }).NextRestartCount);
     }
 }

@@ -74,12 +74,12 @@ public sealed class RestartManagerTests
             [StateLabels.RestartPolicy] = "on-failure:3",
             [StateLabels.RestartCount] = "3",
         };
-        Assert.False(RestartManager.WouldRestart(labels, 1, false));
+        Assert.False(RecordedState.Of(labels).WouldRestart(1, false));
         labels[StateLabels.RestartCount] = "2";
-        Assert.True(RestartManager.WouldRestart(labels, 1, false));
+        Assert.True(RecordedState.Of(labels).WouldRestart(1, false));
         labels[StateLabels.ManuallyStopped] = "true";
-        Assert.False(RestartManager.WouldRestart(labels, 1, false));
-        Assert.Equal(RestartPolicy.No, RestartManager.PolicyOf(new Dictionary<string, string> { [StateLabels.RestartPolicy] = "sometimes" }));
+        Assert.False(RecordedState.Of(labels).WouldRestart(1, false));
+        Assert.Equal(RestartPolicy.No, RecordedState.Of(new Dictionary<string, string> { [StateLabels.RestartPolicy] = "sometimes" }).Policy);
     }
 
     [Theory]

@@ -43,3 +43,32 @@ Describe 'Get-TypeCycle' {
         @(& $script:Tool -Path $dir).Count | Should -Be 0
     }
 }
+
+Describe 'Get-TypeCycle on a project folder' {
+    It 'reads past empty files and leaves the build''s obj folder out' {
+        $dir = New-CsFolder @{
+            'A.cs'     = "namespace N;`ninternal sealed class A { private B? _b; }"
+            'B.cs'     = "namespace N;`ninternal sealed class B { }"
+            'Empty.cs' = ''
+        }
+        $obj = New-Item -ItemType Directory -Path (Join-Path $dir 'obj')
+        Set-Content -LiteralPath (Join-Path $obj 'Generated.cs') -Value "namespace N;`ninternal sealed class Gen { private A? _a; }`ninternal sealed partial class B { private Gen? _g; }"
+        @(& $script:Tool -Path $dir).Count | Should -Be 0
+    }
+}
+
+Describe 'The engine''s shape' {
+    It 'has no type cycle: every part depends on the parts below it, none back on ContainerEngine' {
+        $cycles = @(& $script:Tool)
+        $cycles | ForEach-Object { "cycle of $($_.Size): $($_.Types)" } | Should -BeNullOrEmpty
+    }
+
+    It 'has no source file over 300 lines' {
+        $src = Join-Path $PSScriptRoot '../../src/PSContainerd'
+        $long = Get-ChildItem -LiteralPath $src -Recurse -Filter '*.cs' -File |
+            Where-Object { $_.FullName -notmatch '[\\/](obj|bin)[\\/]' } |
+            Where-Object { @(Get-Content -LiteralPath $_.FullName).Count -gt 300 } |
+            ForEach-Object { "$([System.IO.Path]::GetRelativePath($src, $_.FullName)): $(@(Get-Content -LiteralPath $_.FullName).Count) lines" }
+        $long | Should -BeNullOrEmpty
+    }
+}

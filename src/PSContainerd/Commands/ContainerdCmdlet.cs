@@ -78,4 +78,31 @@ public abstract class ContainerdCmdlet : AsyncCmdlet
         WriteError(ErrorRecords.ForeignNamespace(Namespace, owner));
         return false;
     }
+
+    /// <summary>
+    /// A host path for <paramref name="path"/> (relative to the current location), or null after
+    /// writing the error <paramref name="invalid"/> makes of why it is not one.
+    /// </summary>
+    protected string? ResolveFileSystemPath(string path, Func<string, ErrorRecord> invalid)
+    {
+        string resolved;
+        ProviderInfo provider;
+        try
+        {
+            resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out provider, out _);
+        }
+        catch (Exception e) when (e is ItemNotFoundException or System.Management.Automation.DriveNotFoundException or ProviderNotFoundException or NotSupportedException or ArgumentException)
+        {
+            WriteError(invalid($"is not a usable path ({e.Message.TrimEnd('.')})"));
+            return null;
+        }
+
+        if (provider.Name != "FileSystem")
+        {
+            WriteError(invalid($"is a {provider.Name} path, not a file system path"));
+            return null;
+        }
+
+        return resolved;
+    }
 }

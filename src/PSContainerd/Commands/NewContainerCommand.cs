@@ -1,7 +1,5 @@
 using System.Collections;
-using System.Globalization;
 using System.Management.Automation;
-using System.Text.RegularExpressions;
 using PSContainerd.Engine;
 
 namespace PSContainerd.Commands;
@@ -24,10 +22,6 @@ namespace PSContainerd.Commands;
 [OutputType(typeof(ContainerInfo))]
 public sealed class NewContainerCommand : ContainerdCmdlet
 {
-    // containerd's identifiers.Validate: alphanumerics separated by single '.', '_' or '-', at most 76.
-    private static readonly Regex IdRule = new("^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$", RegexOptions.CultureInvariant);
-    private const int MaxIdLength = 76;
-
     private const string RootFsSet = "RootFs";
     private const string ImageSet = "Image";
 
@@ -142,7 +136,7 @@ public sealed class NewContainerCommand : ContainerdCmdlet
             else if (archive is not null)
             {
                 sink.Verbose($"Unpacking '{archive}' into '{request.RootFs}'.");
-                await UnpackAsync(archive, request.RootFs, sink, c).ConfigureAwait(false);
+                await RootFsArchive.UnpackOrReportAsync(archive, request.RootFs, sink, c).ConfigureAwait(false);
                 if (!Directory.Exists(request.RootFs))
                 {
                     return; // the error was written
@@ -175,24 +169,12 @@ public sealed class NewContainerCommand : ContainerdCmdlet
         }, this, ct));
     }
 
-    private static async Task UnpackAsync(string archive, string folder, IOutputSink sink, CancellationToken ct)
-    {
-        try
-        {
-            await RootFsArchive.UnpackAsync(archive, folder, ct).ConfigureAwait(false);
-        }
-        catch (IOException e)
-        {
-            sink.Error(ErrorRecords.InvalidRootFs(archive, e.Message));
-        }
-    }
-
     /// <summary>Checks every argument on the pipeline thread (paths resolve against the current location); null after writing the error.</summary>
     private NewContainerRequest? BuildRequest()
     {
-        if (Id.Length > MaxIdLength || !IdRule.IsMatch(Id))
+        if (ContainerSpecArguments.CheckId(Id) is { } badId)
         {
-            WriteError(ErrorRecords.InvalidContainerId(Id));
+            WriteError(badId);
             return null;
         }
 
@@ -216,16 +198,10 @@ public sealed class NewContainerCommand : ContainerdCmdlet
             return null;
         }
 
-        int? stopSignal = null;
-        if (StopSignal is not null)
+        if (ContainerSpecArguments.CheckStopSignal(StopSignal, out int? stopSignal) is { } badSignal)
         {
-            if (!Signals.TryParse(StopSignal, out int sig))
-            {
-                WriteError(ErrorRecords.InvalidSignal(StopSignal));
-                return null;
-            }
-
-            stopSignal = sig;
+            WriteError(badSignal);
+            return null;
         }
 
         if (!PSContainerd.Engine.RestartPolicy.TryParse(RestartPolicy, out var policy))
@@ -234,28 +210,16 @@ public sealed class NewContainerCommand : ContainerdCmdlet
             return null;
         }
 
-        foreach (var e in Environment)
+        if (ContainerSpecArguments.CheckEnvironment(Environment) is { } badEnvironment)
         {
-            int eq = e?.IndexOf('=', StringComparison.Ordinal) ?? -1;
-            if (eq <= 0)
-            {
-                WriteError(ErrorRecords.InvalidContainerSpec(nameof(Environment), e ?? string.Empty, "is not of the form NAME=value"));
-                return null;
-            }
+            WriteError(badEnvironment);
+            return null;
         }
 
-        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (DictionaryEntry entry in Label ?? new Hashtable())
+        if (ContainerSpecArguments.CheckLabels(Label, out var labels) is { } badLabel)
         {
-            string key = Convert.ToString(entry.Key, CultureInfo.InvariantCulture) ?? string.Empty;
-            if (key.Length == 0 || key.StartsWith(StateLabels.Prefix, StringComparison.Ordinal))
-            {
-                WriteError(ErrorRecords.InvalidContainerSpec(nameof(Label), key,
-                    key.Length == 0 ? "is an empty label key" : $"is a key the module keeps its own state in ('{StateLabels.Prefix}*'); use the matching parameter instead"));
-                return null;
-            }
-
-            labels[key] = Convert.ToString(entry.Value, CultureInfo.InvariantCulture) ?? string.Empty;
+            WriteError(badLabel);
+            return null;
         }
 
         string? logPath = null;
@@ -282,11 +246,10 @@ public sealed class NewContainerCommand : ContainerdCmdlet
 
         if (logPath is null && !NoLog)
         {
-            logPath = DefaultLogs.PathFor(ResolvedAddress, Namespace, Id);
-            if (DefaultLogs.Prepare(logPath) is { } why)
+            (logPath, string? noLog) = ContainerSpecArguments.DefaultLog(ResolvedAddress, Namespace, Id);
+            if (noLog is not null)
             {
-                WriteWarning($"Container '{Id}' keeps no log: {why}. Give -LogPath, or -NoLog to say so.");
-                logPath = null;
+                WriteWarning(noLog);
             }
         }
 
@@ -303,9 +266,9 @@ public sealed class NewContainerCommand : ContainerdCmdlet
             mounts.Add(mount);
         }
 
-        if (WorkingDirectory is not null && !WorkingDirectory.StartsWith('/'))
+        if (ContainerSpecArguments.CheckWorkingDirectory(WorkingDirectory) is { } badDir)
         {
-            WriteError(ErrorRecords.InvalidContainerSpec(nameof(WorkingDirectory), WorkingDirectory, "is not an absolute path inside the container"));
+            WriteError(badDir);
             return null;
         }
 
@@ -324,30 +287,8 @@ public sealed class NewContainerCommand : ContainerdCmdlet
     }
 
     /// <summary>A host path for <paramref name="path"/> (relative to the current location), or null after writing the error.</summary>
-    private string? ResolveFileSystemPath(string path, string parameter)
-    {
-        string resolved;
-        ProviderInfo provider;
-        try
-        {
-            resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out provider, out _);
-        }
-        catch (Exception e) when (e is ItemNotFoundException or System.Management.Automation.DriveNotFoundException or ProviderNotFoundException or NotSupportedException or ArgumentException)
-        {
-            WriteError(parameter == nameof(RootFs)
-                ? ErrorRecords.InvalidRootFs(path, $"is not a usable path ({e.Message.TrimEnd('.')})")
-                : ErrorRecords.InvalidContainerSpec(parameter, path, $"is not a usable path ({e.Message.TrimEnd('.')})"));
-            return null;
-        }
-
-        if (provider.Name != "FileSystem")
-        {
-            WriteError(parameter == nameof(RootFs)
-                ? ErrorRecords.InvalidRootFs(path, $"is a {provider.Name} path, not a file system path")
-                : ErrorRecords.InvalidContainerSpec(parameter, path, $"is a {provider.Name} path, not a file system path"));
-            return null;
-        }
-
-        return resolved;
-    }
+    private string? ResolveFileSystemPath(string path, string parameter) =>
+        ResolveFileSystemPath(path, why => parameter == nameof(RootFs)
+            ? ErrorRecords.InvalidRootFs(path, why)
+            : ErrorRecords.InvalidContainerSpec(parameter, path, why));
 }

@@ -77,4 +77,17 @@ internal static class RootFsArchive
             Directory.Delete(folder, recursive: true);
         }
     }
+
+    /// <summary>Unpacks <paramref name="archive"/> into <paramref name="folder"/>; a failure is written to <paramref name="sink"/>.</summary>
+    public static async Task UnpackOrReportAsync(string archive, string folder, IOutputSink sink, CancellationToken ct)
+    {
+        try
+        {
+            await UnpackAsync(archive, folder, ct).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            sink.Error(ErrorRecords.InvalidRootFs(archive, e.Message));
+        }
+    }
 }

@@ -192,7 +192,7 @@ public sealed partial class ContainerdClient
         }
         catch (RpcException e)
         {
-            throw Map(e, ct);
+            throw ContainerdErrors.FromRpc(e, Address, ct);
         }
 
         using (call)
@@ -211,7 +211,7 @@ public sealed partial class ContainerdClient
                 }
                 catch (RpcException e)
                 {
-                    throw Map(e, ct);
+                    throw ContainerdErrors.FromRpc(e, Address, ct);
                 }
 
                 var ev = EventDecoder.Decode(env);
@@ -272,55 +272,10 @@ public sealed partial class ContainerdClient
         }
         catch (RpcException e)
         {
-            throw Map(e, ct);
+            throw ContainerdErrors.FromRpc(e, Address, ct);
         }
     }
 
     private Task Unary(Func<CallOptions, Task> call, CancellationToken ct, TimeSpan? deadline = null) =>
         Unary<bool>(async o => { await call(o).ConfigureAwait(false); return true; }, ct, deadline);
-
-    private Exception Map(RpcException e, CancellationToken ct)
-    {
-        if (e.StatusCode == StatusCode.Cancelled && ct.IsCancellationRequested)
-        {
-            return new OperationCanceledException(ct);
-        }
-
-        var kind = e.StatusCode switch
-        {
-            StatusCode.NotFound => ContainerdErrorKind.NotFound,
-            StatusCode.AlreadyExists => ContainerdErrorKind.AlreadyExists,
-            StatusCode.FailedPrecondition => ContainerdErrorKind.FailedPrecondition,
-            StatusCode.InvalidArgument => ContainerdErrorKind.InvalidArgument,
-            StatusCode.DeadlineExceeded => ContainerdErrorKind.DeadlineExceeded,
-            StatusCode.PermissionDenied => ContainerdErrorKind.PermissionDenied,
-            StatusCode.Unauthenticated => ContainerdErrorKind.PermissionDenied,
-            StatusCode.Cancelled => ContainerdErrorKind.Cancelled,
-            StatusCode.Unavailable => ContainerdErrorKind.Unavailable,
-            _ => ContainerdErrorKind.Unknown,
-        };
-
-        if (SocketProbe.IsForeignProtocol(e))
-        {
-            return SocketProbe.ForeignProtocol(Address, e);
-        }
-
-        if (kind == ContainerdErrorKind.Unavailable && SocketProbe.Find<System.Net.Sockets.SocketException>(e) is not null)
-        {
-            return SocketProbe.Explain(Address, e);
-        }
-
-        if (kind == ContainerdErrorKind.Unavailable && SocketProbe.Describe(Address) != "socket")
-        {
-            return SocketProbe.Explain(Address, e);
-        }
-
-        string detail = string.IsNullOrEmpty(e.Status.Detail) ? e.StatusCode.ToString() : e.Status.Detail;
-        if (kind == ContainerdErrorKind.DeadlineExceeded)
-        {
-            detail = $"containerd at '{Address}' did not answer in time ({detail})";
-        }
-
-        return new ContainerdException(kind, Address, detail, e);
-    }
 }

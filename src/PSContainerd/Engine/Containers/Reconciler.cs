@@ -1,4 +1,3 @@
-using System.Globalization;
 using PSContainerd.Containerd;
 
 namespace PSContainerd.Engine;
@@ -55,7 +54,7 @@ internal sealed class Reconciler
     /// </summary>
     private async Task<(Plan? Report, ContainerRecord Record)> ForeignAsync(ContainerState s, ContainerRecord rec, bool adopt, CancellationToken ct)
     {
-        if (!_manages || StateLabels.IsManaged(rec.Labels))
+        if (!_manages || RecordedState.Of(rec.Labels).IsManaged)
         {
             return (null, rec);
         }
@@ -68,7 +67,7 @@ internal sealed class Reconciler
         var task = await _client.GetTaskAsync(s.Id, ct).ConfigureAwait(false);
         int? code = task is { Status: Containerd.TaskStatus.Stopped } ? (int)task.ExitStatus : null;
         string what = task is null ? "no task" : code is int c ? $"its task exited with code {c}" : $"its task is {task.Status.ToString().ToLowerInvariant()}, pid {task.Pid}";
-        return (new Plan(Result(s, task?.Status.ToString() ?? "None", RestoreAction.Unchanged, code,
+        return (new Plan(RestoreReport.Result(s, task?.Status.ToString() ?? "None", RestoreAction.Unchanged, code,
             $"not managed by PSContainerd (no {StateLabels.Prefix} labels: made by another tool): {what}; only reported, nothing changed (-Adopt takes it over)")), rec);
     }
 
@@ -78,7 +77,7 @@ internal sealed class Reconciler
     private async Task<Plan> InspectAsync(ContainerState s, bool stopRunning, bool adopt, CancellationToken ct)
     {
         var record = await _recordOf(s, ct).ConfigureAwait(false);
-        s.BindRecord(record.CreatedAt);
+        s.Record.Bind(record.CreatedAt);
         var (report, rec) = await ForeignAsync(s, record, adopt, ct).ConfigureAwait(false);
         if (report is not null)
         {
@@ -104,9 +103,9 @@ internal sealed class Reconciler
         }
 
         bool wasLoaded = s.Loaded;
-        var labels = rec.Labels;
-        bool manual = (wasLoaded && s.ManuallyStopped) || RestartManager.IsManuallyStopped(labels);
-        s.RefreshLabels(labels);
+        var onRecord = RecordedState.Of(rec.Labels);
+        bool manual = (wasLoaded && s.ManuallyStopped) || onRecord.ManuallyStopped;
+        s.RefreshLabels(rec.Labels);
         if (manual)
         {
             s.MarkManuallyStopped();
@@ -115,8 +114,8 @@ internal sealed class Reconciler
         s.MarkLoaded();
 
         string taskStatus = task?.Status.ToString() ?? "None";
-        var intent = StopIntent.Parse(labels.Get(StateLabels.StopIntent));
-        var startedAt = StateLabels.ParseTime(labels.Get(StateLabels.StartedAt));
+        var intent = onRecord.StopIntent;
+        var startedAt = onRecord.StartedAt;
         string? owner = intent is null ? null : StopOwner(intent, s);
 
         if (task is not null && task.Status != Containerd.TaskStatus.Stopped)
@@ -137,23 +136,23 @@ internal sealed class Reconciler
             {
                 s.MarkManuallyStopped();
                 await _exits.FinalizeAsync(s, task.Pid, exit, "restore").ConfigureAwait(false);
-                return new Plan(Result(s, taskStatus, RestoreAction.ResumedStop, s.LastExit?.ExitCode,
+                return new Plan(RestoreReport.Result(s, taskStatus, RestoreAction.ResumedStop, s.LastExit?.ExitCode,
                     $"a stop by {owner ?? "a process"} was pending; the process had already exited: exit recorded, no restart"));
             }
 
             await _exits.FinalizeAsync(s, task.Pid, exit, "restore", restoring: !wasLoaded).ConfigureAwait(false);
-            return new Plan(AfterExit(s, taskStatus, "the task had exited while nothing watched it"));
+            return new Plan(RestoreReport.AfterExit(s, taskStatus, "the task had exited while nothing watched it"));
         }
 
         if (wasLoaded && s.IsLive)
         {
             // Watched here as running, but the task is gone (deleted by someone, or a dead shim cleaned up).
             await _exits.FinalizeAsync(s, 0, null, "restore").ConfigureAwait(false);
-            return new Plan(AfterExit(s, taskStatus, "the task was gone"));
+            return new Plan(RestoreReport.AfterExit(s, taskStatus, "the task was gone"));
         }
 
-        string? recordedState = labels.Get(StateLabels.State);
-        if (recordedState == StateLabels.StateRunning)
+        string? recordedState = onRecord.State;
+        if (onRecord.RecordsRunning)
         {
             // The labels say running, containerd has no task: a host reboot, or containerd lost it.
             s.SetRunning(0, startedAt);
@@ -166,52 +165,52 @@ internal sealed class Reconciler
             await _exits.FinalizeAsync(s, 0, null, "restore", restoring: !stopAsked).ConfigureAwait(false);
             const string unknown = "the labels say running but containerd has no task (host reboot, or containerd lost it): exit 255 recorded, the real exit status is unknown";
             return new Plan(stopAsked
-                ? Result(s, taskStatus, RestoreAction.ResumedStop, s.LastExit?.ExitCode, $"a stop by {owner ?? "a process"} was pending; {unknown}")
-                : AfterExit(s, taskStatus, unknown));
+                ? RestoreReport.Result(s, taskStatus, RestoreAction.ResumedStop, s.LastExit?.ExitCode, $"a stop by {owner ?? "a process"} was pending; {unknown}")
+                : RestoreReport.AfterExit(s, taskStatus, unknown));
         }
 
-        var recorded = RecordedExit.FromLabels(labels);
-        if (recordedState == StateLabels.StateRestarting)
+        var recorded = onRecord.Exit;
+        if (onRecord.RecordsRestarting)
         {
-            if (s.HasPendingRestart)
+            if (_restarts.HasPending(s))
             {
-                return new Plan(Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, $"restart pending, due {DueText(labels)}"));
+                return new Plan(RestoreReport.Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, $"restart pending, due {RestoreReport.DueText(onRecord)}"));
             }
 
             s.SetNotRunning(ContainerStatus.Restarting, recorded);
             if (s.ManuallyStopped)
             {
                 await _restarts.CancelAsync(s).ConfigureAwait(false);
-                return new Plan(Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, "a restart was pending but the container was stopped by hand: left stopped"));
+                return new Plan(RestoreReport.Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, "a restart was pending but the container was stopped by hand: left stopped"));
             }
 
-            int count = RestartManager.NextCountOf(labels);
+            int count = onRecord.NextRestartCount;
             bool restarted = await _restarts.RestartNowAsync(s, "restore", resetCount: false).ConfigureAwait(false);
             return new Plan(restarted
-                ? Result(s, taskStatus, RestoreAction.Restarted, recorded?.ExitCode, $"the restart that was pending (due {labels.Get(StateLabels.RestartDue) ?? "?"}) was carried out; restart count {count}")
-                : Result(s, taskStatus, RestoreAction.RecordedExit, recorded?.ExitCode, "the pending restart was not carried out (it failed, or a stop by hand came first: see the engine's diagnostics); left stopped"));
+                ? RestoreReport.Result(s, taskStatus, RestoreAction.Restarted, recorded?.ExitCode, $"the restart that was pending (due {onRecord.RestartDueText ?? "?"}) was carried out; restart count {count}")
+                : RestoreReport.Result(s, taskStatus, RestoreAction.RecordedExit, recorded?.ExitCode, "the pending restart was not carried out (it failed, or a stop by hand came first: see the engine's diagnostics); left stopped"));
         }
 
         if (wasLoaded)
         {
-            return new Plan(Result(s, taskStatus, RestoreAction.Unchanged, s.LastExit?.ExitCode ?? recorded?.ExitCode, Describe(recordedState, s.LastExit ?? recorded)));
+            return new Plan(RestoreReport.Result(s, taskStatus, RestoreAction.Unchanged, s.LastExit?.ExitCode ?? recorded?.ExitCode, RestoreReport.Describe(recordedState, s.LastExit ?? recorded)));
         }
 
         // First look at a container that is not running. Only one that ran before (a recorded
         // state) is started by its policy, as dockerd does at its start. (The state's Created
         // means "task created, not started": a container that never ran has no task, so Stopped.)
         s.SetNotRunning(ContainerStatus.Stopped, recorded);
-        if (recordedState is not null && recorded is not null && _manages && RestartManager.ShouldRestartOnRestore(labels, recorded.ExitCode ?? 255, s.ManuallyStopped)
+        if (recordedState is not null && recorded is not null && _manages && onRecord.ShouldRestartOnRestore(recorded.ExitCode ?? 255, s.ManuallyStopped)
             && await _restarts.RestartNowAsync(s, "restore", resetCount: true).ConfigureAwait(false))
         {
-            return new Plan(Result(s, taskStatus, RestoreAction.Restarted, recorded.ExitCode,
-                $"restart policy {RestartManager.PolicyOf(labels)} starts it again{(s.ManuallyStopped ? " (always: the host restarted since its manual stop, as dockerd starts them at its start)" : string.Empty)}"));
+            return new Plan(RestoreReport.Result(s, taskStatus, RestoreAction.Restarted, recorded.ExitCode,
+                $"restart policy {onRecord.Policy} starts it again{(s.ManuallyStopped ? " (always: the host restarted since its manual stop, as dockerd starts them at its start)" : string.Empty)}"));
         }
 
-        return new Plan(Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, Describe(recordedState, recorded)));
+        return new Plan(RestoreReport.Result(s, taskStatus, RestoreAction.Unchanged, recorded?.ExitCode, RestoreReport.Describe(recordedState, recorded)));
     }
 
-    private Plan Live(ContainerState s, TaskInfo task, bool wasLoaded, DateTime? startedAt, StopIntent? intent, string? owner, bool stopRunning, string taskStatus)
+    private Plan Live(ContainerState s, TaskInfo task, bool wasLoaded, DateTime? startedAt, RecordedStopIntent? intent, string? owner, bool stopRunning, string taskStatus)
     {
         bool paused = task.Status.IsPaused();
         bool watched = wasLoaded && s.IsLive && s.Pid == task.Pid;
@@ -227,31 +226,31 @@ internal sealed class Reconciler
 
         if (intent is not null && owner is not null)
         {
-            return new Plan(Result(s, taskStatus, RestoreAction.ResumedStop, null, string.Empty), ct => ResumeStopAsync(s.Id, intent, owner, taskStatus, ct));
+            return new Plan(RestoreReport.Result(s, taskStatus, RestoreAction.ResumedStop, null, string.Empty), ct => ResumeStopAsync(s.Id, intent, owner, taskStatus, ct));
         }
 
         if (intent is not null)
         {
-            return new Plan(Result(s, taskStatus, RestoreAction.Unchanged, null, $"a stop by process {intent.OwnerPid} is in progress"));
+            return new Plan(RestoreReport.Result(s, taskStatus, RestoreAction.Unchanged, null, $"a stop by process {intent.OwnerPid} is in progress"));
         }
 
         if (stopRunning)
         {
-            return new Plan(Result(s, taskStatus, RestoreAction.Stopped, null, string.Empty), async ct =>
+            return new Plan(RestoreReport.Result(s, taskStatus, RestoreAction.Stopped, null, string.Empty), async ct =>
             {
                 var r = await _stop(s.Id, null, null, ct).ConfigureAwait(false);
-                return Result(s, taskStatus, RestoreAction.Stopped, r.ExitCode, StopDetail("stopped (-StopRunning)", r)) with { Stop = r };
+                return RestoreReport.Result(s, taskStatus, RestoreAction.Stopped, r.ExitCode, RestoreReport.StopDetail("stopped (-StopRunning)", r)) with { Stop = r };
             });
         }
 
         string what = $"{(paused ? "paused (left paused)" : task.Status == Containerd.TaskStatus.Created ? "created, not started" : "running")}, pid {task.Pid}";
         return new Plan(watched
-            ? Result(s, taskStatus, RestoreAction.Unchanged, null, what + ", already watched")
-            : Result(s, taskStatus, RestoreAction.Reattached, null, what + ", watched again"));
+            ? RestoreReport.Result(s, taskStatus, RestoreAction.Unchanged, null, what + ", already watched")
+            : RestoreReport.Result(s, taskStatus, RestoreAction.Reattached, null, what + ", watched again"));
     }
 
     /// <summary>Resumes an interrupted escalation: the remaining grace period, or SIGKILL at once when the deadline passed.</summary>
-    private async Task<RestoreResult> ResumeStopAsync(string id, StopIntent intent, string owner, string taskStatus, CancellationToken ct)
+    private async Task<RestoreResult> ResumeStopAsync(string id, RecordedStopIntent intent, string owner, string taskStatus, CancellationToken ct)
     {
         var now = DateTime.UtcNow;
         bool passed = intent.Deadline is DateTime d && d <= now;
@@ -263,74 +262,21 @@ internal sealed class Reconciler
             ? $"its deadline {StateLabels.FormatTime(intent.Deadline!.Value)} had passed: SIGKILL"
             : left < 0 ? $"no deadline: {Signals.Name(intent.Signal)} again, never forced" : $"{Signals.Name(intent.Signal)} again, {left} s of grace left";
         var s = _stateOf(id);
-        return Result(s, taskStatus, RestoreAction.ResumedStop, r.ExitCode, StopDetail($"the stop by {owner} resumed; {how}", r)) with { Stop = r };
+        return RestoreReport.Result(s, taskStatus, RestoreAction.ResumedStop, r.ExitCode, RestoreReport.StopDetail($"the stop by {owner} resumed; {how}", r)) with { Stop = r };
     }
-
-    private static string StopDetail(string prefix, StopResult r) =>
-        r.Outcome == StopOutcome.Failed
-            ? $"{prefix}; the stop failed: {r.Error}"
-            : $"{prefix}; {r.Outcome}, escalation {r.Escalation}, exit code {r.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "unknown"}";
-
-    private static RestoreResult AfterExit(ContainerState s, string taskStatus, string why)
-    {
-        var exit = s.LastExit;
-        string code = exit?.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "unknown";
-        if (s.IsRemoved)
-        {
-            return Result(s, taskStatus, RestoreAction.RecordedExit, exit?.ExitCode, $"{why}: exit code {code} recorded; removed (auto-remove)");
-        }
-
-        if (s.IsLive)
-        {
-            return Result(s, taskStatus, RestoreAction.Restarted, exit?.ExitCode, $"{why}: exit code {code} recorded; restarted by policy {RestartManager.PolicyOf(s.Labels)}");
-        }
-
-        if (s.Status == ContainerStatus.Restarting)
-        {
-            return Result(s, taskStatus, RestoreAction.Restarted, exit?.ExitCode, $"{why}: exit code {code} recorded; restart scheduled after {s.Restarts.Backoff.TotalMilliseconds:0} ms");
-        }
-
-        return Result(s, taskStatus, RestoreAction.RecordedExit, exit?.ExitCode, $"{why}: exit code {code} recorded{(exit?.OomKilled == true ? " (OOM-killed)" : string.Empty)}");
-    }
-
-    /// <summary>When the pending restart comes: as recorded, or, beyond the longest backoff (a clock step, a hand-set label), when the supervisor carries it out instead.</summary>
-    private static string DueText(IReadOnlyDictionary<string, string> labels)
-    {
-        if (StateLabels.ParseTime(labels.Get(StateLabels.RestartDue)) is not DateTime due)
-        {
-            return "soon";
-        }
-
-        var at = RestartManager.ClampDue(due, DateTime.UtcNow, out bool clamped);
-        return clamped ? $"{at:O} (recorded as {due:O}, beyond the longest backoff)" : labels.Get(StateLabels.RestartDue)!;
-    }
-
-    private static string Describe(string? recordedState, RecordedExit? exit) =>
-        recordedState is null && exit is null ? "created, never started"
-        : exit?.ExitCode is int c ? $"stopped, exit code {c} recorded"
-        : "stopped";
 
     /// <summary>
     /// Who is doing the recorded stop, when that one is gone: null while its owner lives. The
     /// owner is this process when a stop is in flight here; another process while one with the
     /// same pid and start time runs (a pid reused since is not the owner).
     /// </summary>
-    internal static string? StopOwner(StopIntent intent, ContainerState s)
+    internal static string? StopOwner(RecordedStopIntent intent, ContainerState s)
     {
         if (intent.Owner == ProcessIdentity.Current() || (intent.Owner.StartTicks is null && intent.OwnerPid == Environment.ProcessId))
         {
-            return s.Stop is null ? "this process (no longer in flight)" : null;
+            return !s.StopInFlight ? "this process (no longer in flight)" : null;
         }
 
         return intent.Owner.IsAlive ? null : $"process {intent.OwnerPid} (gone)";
     }
-
-    private static RestoreResult Result(ContainerState s, string taskStatus, RestoreAction action, int? exitCode, string detail) => new()
-    {
-        Id = s.Id,
-        TaskStatus = taskStatus,
-        Action = action,
-        ExitCode = exitCode,
-        Detail = detail,
-    };
 }

@@ -28,7 +28,7 @@ internal sealed partial class StopOperation
     /// stop goes on: the write keeps the container's queue until it ends (so no transition of this
     /// container passes it), and what it leaves is settled when the stop ends.
     /// </summary>
-    private async Task<bool> RecordIntentAsync(StopIntent intent)
+    private async Task<bool> RecordIntentAsync(RecordedStopIntent intent)
     {
         _intentText = intent.ToString();
         // the labels decide what else the write carries: the module's adoption of a container it did

@@ -13,7 +13,7 @@ public sealed class LabelStateStore
     public LabelStateStore(ContainerdClient client) => _client = client;
 
     /// <param name="labels">The container's labels as last read: a container the module does not manage yet is adopted by this write.</param>
-    public Task<ContainerRecord> RecordStopIntentAsync(string id, StopIntent intent, IReadOnlyDictionary<string, string>? labels = null, CancellationToken ct = default) =>
+    public Task<ContainerRecord> RecordStopIntentAsync(string id, RecordedStopIntent intent, IReadOnlyDictionary<string, string>? labels = null, CancellationToken ct = default) =>
         Write(id, ct, new[]
         {
             (StateLabels.StopIntent, intent.ToString()),

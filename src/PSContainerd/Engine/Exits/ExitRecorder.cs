@@ -11,15 +11,6 @@ namespace PSContainerd.Engine;
 /// </summary>
 internal sealed class ExitRecorder
 {
-    /// <summary>How long a task delete is retried while containerd is unavailable: a restart of the daemon, not an outage.</summary>
-    public static readonly TimeSpan UnavailableRetry = TimeSpan.FromSeconds(15);
-
-    /// <summary>
-    /// A task delete tears the shim down; with a hundred stops at once containerd took over 5 s
-    /// for some (bench: 100 containers), and a delete cut short loses the exit status it carries.
-    /// </summary>
-    public static readonly TimeSpan DeleteDeadline = TimeSpan.FromSeconds(10);
-
     private readonly ContainerdClient _client;
     private readonly LabelStateStore _store;
     private readonly EngineEvents _events;
@@ -28,9 +19,11 @@ internal sealed class ExitRecorder
     private readonly RestartSupervisor _restarts;
     private readonly Action<string, string> _diagnostic;
     private readonly Action<ContainerState> _forget;
+    private readonly TaskDeleter _deleter;
+    private readonly LateExits _late;
 
     /// <param name="manages">False in a namespace another manager owns: record in memory only, never delete or write.
-    /// The same holds for a container the module does not manage (<see cref="StateLabels.IsManaged"/>) in any namespace.</param>
+    /// The same holds for a container the module does not manage (<see cref="RecordedState.IsManaged"/>) in any namespace.</param>
     /// <param name="diagnostic">(container id, message) for failures nobody awaits.</param>
     /// <param name="forget">Drops a container the engine no longer tracks (auto-remove).</param>
     public ExitRecorder(ContainerdClient client, LabelStateStore store, EngineEvents events, string @namespace, bool manages, RestartSupervisor restarts, Action<string, string> diagnostic, Action<ContainerState> forget)
@@ -43,6 +36,8 @@ internal sealed class ExitRecorder
         _restarts = restarts;
         _diagnostic = diagnostic;
         _forget = forget;
+        _deleter = new TaskDeleter(client, diagnostic);
+        _late = new LateExits(client, manages, diagnostic, forget);
     }
 
     /// <summary>Call only from the container's queue.</summary>
@@ -64,18 +59,7 @@ internal sealed class ExitRecorder
             return;
         }
 
-        if (pid != 0 && s.Pid != 0 && pid != s.Pid)
-        {
-            return; // a stale exit of an earlier task
-        }
-
-        if (exit?.ExitedAt is DateTime at && s.RunNotBefore is DateTime started && at < started - ClockSlack)
-        {
-            // An exit from before this run started, of an init that had the same pid: stale.
-            return;
-        }
-
-        if (await IsOvertakenAsync(s, pid, exit, source).ConfigureAwait(false))
+        if (LateExits.IsOfEarlierRun(s, pid, exit) || await _late.IsOvertakenAsync(s, pid, exit, source).ConfigureAwait(false))
         {
             return;
         }
@@ -93,7 +77,7 @@ internal sealed class ExitRecorder
         }
         else if (manages)
         {
-            var (deleted, failure, running) = await DeleteTaskAsync(s.Id).ConfigureAwait(false);
+            var (deleted, failure, running) = await _deleter.DeleteAsync(s.Id).ConfigureAwait(false);
             if (running)
             {
                 // containerd says the task still runs: whatever reported the exit was wrong (a
@@ -107,27 +91,27 @@ internal sealed class ExitRecorder
         }
         else if (exit is null)
         {
-            var t = await Try(() => client.GetTaskAsync(s.Id)).ConfigureAwait(false);
+            var t = await QuietCalls.OrNull(() => client.GetTaskAsync(s.Id)).ConfigureAwait(false);
             exit = t is { Status: Containerd.TaskStatus.Stopped } ? new ExitInfo(t.ExitStatus, t.ExitedAt) : null;
         }
 
         if (exit is null)
         {
             // Someone else deleted the task: trust their record if it is of this run.
-            var rec = await Try<ContainerRecord>(async () => await client.GetContainerAsync(s.Id)).ConfigureAwait(false);
-            if (rec is not null && !s.IsSameRecord(rec.CreatedAt))
+            var rec = await QuietCalls.OrNull<ContainerRecord>(async () => await client.GetContainerAsync(s.Id)).ConfigureAwait(false);
+            if (rec is not null && !s.Record.IsSame(rec.CreatedAt))
             {
-                Forsake(s, rec, pid, source);
+                _late.Forsake(s, rec, pid, source);
                 return;
             }
 
-            var recorded = rec is null ? null : RecordedExit.FromLabels(rec.Labels);
+            var recorded = rec is null ? null : RecordedState.Of(rec.Labels).Exit;
             if (recorded is not null && (s.StartedAt is null || recorded.ExitedAt >= s.StartedAt))
             {
                 s.RefreshLabels(rec!.Labels);
                 // An engine that is not the holder recorded the exit and left the state running for
                 // the holder to decide: that decision is ours now (else nobody restarts it).
-                var decision = !restoring && !recordOnly && LeftForTheHolder(s.Labels)
+                var decision = !restoring && !recordOnly && LeftForTheHolder(s.Recorded)
                     ? await _restarts.DecideAsync(s, recorded).ConfigureAwait(false)
                     : RestartDecision.No;
                 s.SetExited(recorded, restarting: decision.Restart);
@@ -145,7 +129,7 @@ internal sealed class ExitRecorder
         }
 
         // The /tasks/oom may have been seen by an engine that is gone: it left the label (cleared at every start).
-        bool oom = s.OomSeen || s.Labels.Get(StateLabels.OomKilled) == "true";
+        bool oom = s.OomSeen || s.Recorded.OomKilled;
         var result = new RecordedExit(exit is null ? 255 : (int)exit.ExitStatus, exit?.ExitedAt ?? DateTime.UtcNow, oom, detail);
         await RecordAsync(s, result, source, restoring, deleteAfterRecord, recordOnly).ConfigureAwait(false);
     }
@@ -155,78 +139,14 @@ internal sealed class ExitRecorder
     /// it manages. A container made by another tool is only read (docker wait and ctr task wait
     /// change nothing either): its stopped task stays for its owner to delete.
     /// </summary>
-    private bool Manages(ContainerState s) => _manages && StateLabels.IsManaged(s.Labels);
+    private bool Manages(ContainerState s) => _manages && s.Recorded.IsManaged;
 
     /// <summary>
     /// The record says an exit happened and the state is still running: an engine that was not
     /// the holder recorded it and left the restart decision to the holder. True only in the holder.
     /// </summary>
-    private bool LeftForTheHolder(IReadOnlyDictionary<string, string> labels) =>
-        _manages && StateLabels.IsManaged(labels) && _restarts.IsHolder && labels.Get(StateLabels.State) == StateLabels.StateRunning;
-
-    /// <summary>containerd's and the kernel's clocks against ours: an exit this much before a start still counts as of that run.</summary>
-    private static readonly TimeSpan ClockSlack = TimeSpan.FromMilliseconds(50);
-
-    /// <summary>An exit seen this long after it happened may have been recorded, and the container started again, by another session meanwhile.</summary>
-    private static readonly TimeSpan LateExit = TimeSpan.FromSeconds(1);
-
-    /// <summary>
-    /// An exit seen late (this process was stopped or frozen, or its event stream backed up) of a
-    /// run another session has since followed with a newer one: a newer task (running or exited),
-    /// or a start recorded after the exit whose task is gone already. That session recorded the
-    /// exit and started the container again meanwhile; writing the old exit now would record a
-    /// running container as stopped, or overwrite the newer run's exit (chaos seeds 4646 and 8484,
-    /// a supervisor frozen with SIGSTOP). Asked of containerd only for late exits, so a stop's own
-    /// exit costs no extra call.
-    /// </summary>
-    private async Task<bool> IsOvertakenAsync(ContainerState s, uint pid, ExitInfo? exit, string source)
-    {
-        if (!_manages || pid == 0 || exit?.ExitedAt is not DateTime at || DateTime.UtcNow - at < LateExit)
-        {
-            return false;
-        }
-
-        var rec = await Try<ContainerRecord>(async () => await _client.GetContainerAsync(s.Id).ConfigureAwait(false)).ConfigureAwait(false);
-        if (rec is not null && !s.IsSameRecord(rec.CreatedAt))
-        {
-            Forsake(s, rec, pid, source);
-            return true;
-        }
-
-        var task = await Try(() => _client.GetTaskAsync(s.Id)).ConfigureAwait(false);
-        string? newer = task is not null && task.Pid != pid
-            ? $"containerd has a newer task of the container (pid {task.Pid}, {task.Status.ToString().ToLowerInvariant()})"
-            : task is null && rec is not null && StateLabels.ParseTime(rec.Labels.Get(StateLabels.StartedAt)) is DateTime started && started > at + ClockSlack
-                ? $"the container was started again since (at {started:O}), and that run is over too"
-                : null;
-        if (newer is null)
-        {
-            return false;
-        }
-
-        // A newer run's exit, once over, is that run's to record (chaos seed 8484: the holder wrote
-        // the first run's exit 0 and state=stopped over the second run's 137, and nobody restarted it).
-        _diagnostic(s.Id, $"an exit of pid {pid} seen {(DateTime.UtcNow - at).TotalSeconds:0.#} s late ({source}) was not recorded: {newer}");
-        if (rec is not null)
-        {
-            s.RefreshLabels(rec.Labels);
-        }
-
-        return true;
-    }
-
-    /// <summary>
-    /// The container this state followed was removed and another of the same id created since (a
-    /// record with another CreatedAt): the exit is the old container's and none of the new one's
-    /// business. Writing it would give a container never started an exit, and a restart policy a
-    /// reason to start it (chaos seed 20261210: exit 255 recorded on a container re-created
-    /// without -Start). The state is forgotten, so the new record is loaded afresh.
-    /// </summary>
-    private void Forsake(ContainerState s, ContainerRecord rec, uint pid, string source)
-    {
-        _diagnostic(s.Id, $"an exit of pid {pid} ({source}) was not recorded: the container was removed and created again (at {rec.CreatedAt:O}) since that run");
-        _forget(s);
-    }
+    private bool LeftForTheHolder(RecordedState recorded) =>
+        _manages && recorded.IsManaged && _restarts.IsHolder && recorded.RecordsRunning;
 
     /// <summary>
     /// Records an exit already known (from finalisation or a restore) and acts on it. Every engine
@@ -247,10 +167,10 @@ internal sealed class ExitRecorder
         ContainerRecord? current = null;
         if (manages)
         {
-            current = await Try<ContainerRecord>(async () => await _client.GetContainerAsync(s.Id).ConfigureAwait(false)).ConfigureAwait(false);
-            if (current is not null && !s.IsSameRecord(current.CreatedAt))
+            current = await QuietCalls.OrNull<ContainerRecord>(async () => await _client.GetContainerAsync(s.Id).ConfigureAwait(false)).ConfigureAwait(false);
+            if (current is not null && !s.Record.IsSame(current.CreatedAt))
             {
-                Forsake(s, current, s.Pid, source);
+                _late.Forsake(s, current, s.Pid, source);
                 return;
             }
 
@@ -266,7 +186,7 @@ internal sealed class ExitRecorder
         if (manages)
         {
             bool leaveState = !decision.Restart && !_restarts.IsHolder && !restoring
-                && RestartManager.WouldRestart(s.Labels, exit.ExitCode ?? 255, s.ManuallyStopped);
+                && s.Recorded.WouldRestart(exit.ExitCode ?? 255, s.ManuallyStopped);
             try
             {
                 s.RefreshLabels((await WriteExitAsync(s.Id, exit, leaveState || decision.Restart, s.Labels).ConfigureAwait(false)).Labels);
@@ -282,7 +202,7 @@ internal sealed class ExitRecorder
 
             if (deleteTask)
             {
-                await DeleteTaskAsync(s.Id).ConfigureAwait(false);
+                await _deleter.DeleteAsync(s.Id).ConfigureAwait(false);
             }
         }
 
@@ -319,7 +239,7 @@ internal sealed class ExitRecorder
         if (manages)
         {
             // The task the hung shim kept: delete it now that the shim answers (NotFound: already gone).
-            await DeleteTaskAsync(s.Id, retryUnavailable: false).ConfigureAwait(false);
+            await _deleter.DeleteAsync(s.Id, retryUnavailable: false).ConfigureAwait(false);
         }
 
         var old = s.LastExit!;
@@ -361,94 +281,15 @@ internal sealed class ExitRecorder
         {
             await _restarts.ScheduleAsync(s, decision).ConfigureAwait(false);
         }
-        else if (restoring && RestartManager.ShouldRestartOnRestore(s.Labels, exit.ExitCode ?? 255, s.ManuallyStopped))
+        else if (restoring && s.Recorded.ShouldRestartOnRestore(exit.ExitCode ?? 255, s.ManuallyStopped))
         {
             await _restarts.RestartNowAsync(s, "restore", resetCount: true).ConfigureAwait(false);
         }
-        else if (s.Labels.Get(StateLabels.AutoRemove) == "true" && !(RestartManager.WouldRestart(s.Labels, exit.ExitCode ?? 255, s.ManuallyStopped) && !_restarts.IsHolder))
+        else if (s.Recorded.AutoRemove && !(s.Recorded.WouldRestart(exit.ExitCode ?? 255, s.ManuallyStopped) && !_restarts.IsHolder))
         {
-            await Try(() => _client.DeleteContainerWithSnapshotAsync(s.Id)).ConfigureAwait(false);
+            await QuietCalls.Ignoring(() => _client.DeleteContainerWithSnapshotAsync(s.Id)).ConfigureAwait(false);
             DefaultLogs.Delete(_client.Address, _client.Namespace, s.Id);
             _forget(s);
-        }
-    }
-
-    /// <returns>The exit status the delete (or a wait) reported, if any; why the task could not be
-    /// deleted, if it could not; and whether containerd still says the task runs.</returns>
-    private async Task<(ExitInfo? Exit, string? Failure, bool Running)> DeleteTaskAsync(string id, bool retryUnavailable = true)
-    {
-        var client = _client;
-        ExitInfo? waited = null;
-        var unavailableUntil = retryUnavailable ? DateTime.UtcNow + UnavailableRetry : DateTime.MinValue;
-        var backoff = TimeSpan.FromMilliseconds(100);
-        for (int attempt = 0; attempt < 3; attempt++)
-        {
-            try
-            {
-                return (await client.DeleteTaskAsync(id, deadline: DeleteDeadline).ConfigureAwait(false), null, false);
-            }
-            catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.Unavailable && DateTime.UtcNow < unavailableUntil)
-            {
-                // containerd restarting (the pidfd saw the exit while it was down): only its
-                // answer carries the real exit status, so wait for it to come back.
-                attempt--;
-                await Task.Delay(backoff).ConfigureAwait(false);
-                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
-            }
-            catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
-            {
-                return (waited, null, false);
-            }
-            catch (ContainerdException e) when (IsStillRunning(e))
-            {
-                // The pidfd saw the exit before the shim reaped it: let the shim catch up.
-                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                waited = await Try<ExitInfo>(async () => await client.WaitAsync(id, cts.Token)).ConfigureAwait(false) ?? waited;
-            }
-            catch (ContainerdException e)
-            {
-                _diagnostic(id, $"task delete failed: {e.Message}");
-                return (waited, $"{e.Kind}: {e.Message}", false);
-            }
-        }
-
-        if (waited is null && await Try(() => client.GetTaskAsync(id)).ConfigureAwait(false) is { Status: not Containerd.TaskStatus.Stopped })
-        {
-            return (null, "the task stayed running", true);
-        }
-
-        return (waited, waited is null ? "the task stayed running" : null, false);
-    }
-
-    /// <summary>containerd 1.6 answers a delete of a not-yet-reaped process with Unknown "cannot delete a running process".</summary>
-    private static bool IsStillRunning(ContainerdException e) =>
-        e.Kind == ContainerdErrorKind.FailedPrecondition
-        || (e.Kind == ContainerdErrorKind.Unknown && e.Message.Contains("running", StringComparison.OrdinalIgnoreCase));
-
-    private static async Task<T?> Try<T>(Func<Task<T?>> call) where T : class
-    {
-        try
-        {
-            return await call().ConfigureAwait(false);
-        }
-        catch (ContainerdException)
-        {
-            return null;
-        }
-        catch (OperationCanceledException)
-        {
-            return null;
-        }
-    }
-
-    private static async Task Try(Func<Task> call)
-    {
-        try
-        {
-            await call().ConfigureAwait(false);
-        }
-        catch (ContainerdException)
-        {
         }
     }
 }

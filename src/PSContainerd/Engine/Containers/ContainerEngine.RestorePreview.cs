@@ -14,21 +14,21 @@ public sealed partial class ContainerEngine
     {
         var rec = await GetRecordAsync(id, ct).ConfigureAwait(false);
         var task = await Client.GetTaskAsync(id, ct).ConfigureAwait(false);
-        var labels = rec.Labels;
-        if (Manages && !StateLabels.IsManaged(labels) && !adopt)
+        var recorded = RecordedState.Of(rec.Labels);
+        if (Manages && !recorded.IsManaged && !adopt)
         {
             return $"report only: not managed by PSContainerd (no {StateLabels.Prefix} labels), nothing deleted or written (-Adopt takes it over)";
         }
 
-        string adopting = Manages && !StateLabels.IsManaged(labels) ? $"adopt it (write {StateLabels.Adopted}), then " : string.Empty;
-        return adopting + WhatRestoreDoes(labels, task, stopRunning, _states.GetValueOrDefault(id));
+        string adopting = Manages && !recorded.IsManaged ? $"adopt it (write {StateLabels.Adopted}), then " : string.Empty;
+        return adopting + WhatRestoreDoes(recorded, task, stopRunning, _states.GetValueOrDefault(id));
     }
 
-    private string WhatRestoreDoes(IReadOnlyDictionary<string, string> labels, TaskInfo? task, bool stopRunning, ContainerState? s)
+    private string WhatRestoreDoes(RecordedState recorded, TaskInfo? task, bool stopRunning, ContainerState? s)
     {
-        var intent = StopIntent.Parse(labels.Get(StateLabels.StopIntent));
-        bool manual = intent is not null || RestartManager.IsManuallyStopped(labels) || s?.ManuallyStopped == true;
-        string policy = RestartManager.PolicyOf(labels).ToString();
+        var intent = recorded.StopIntent;
+        bool manual = intent is not null || recorded.ManuallyStopped || s?.ManuallyStopped == true;
+        string policy = recorded.Policy.ToString();
         if (task is not null && task.Status != Containerd.TaskStatus.Stopped)
         {
             string? owner = intent is null ? null : Reconciler.StopOwner(intent, s ?? new ContainerState(string.Empty));
@@ -44,13 +44,13 @@ public sealed partial class ContainerEngine
                 return $"nothing: a stop by process {intent.OwnerPid} is in progress";
             }
 
-            var stop = StopSettings.Resolve(labels, null, null, new List<string>());
+            var stop = StopSettings.Resolve(recorded.Labels, null, null, new List<string>());
             return stopRunning
                 ? $"stop its running task (pid {task.Pid}: {Signals.Name(stop.Signal)}, SIGKILL after {stop.TimeoutSeconds} s), delete the task and record the exit"
                 : $"watch its {task.Status.ToString().ToLowerInvariant()} task again (pid {task.Pid}); nothing deleted or written";
         }
 
-        string restart = Manages && !manual && RestartManager.PolicyOf(labels).Kind != RestartPolicyKind.No
+        string restart = Manages && !manual && recorded.Policy.Kind != RestartPolicyKind.No
             ? $", then restart it if restart policy {policy} says so for that exit"
             : manual ? ", no restart (stopped by hand)" : string.Empty;
         if (task is not null)
@@ -58,17 +58,17 @@ public sealed partial class ContainerEngine
             return $"delete its stopped task, record exit code {task.ExitStatus.ToString(CultureInfo.InvariantCulture)}{restart}";
         }
 
-        string? state = labels.Get(StateLabels.State);
-        if (state == StateLabels.StateRunning)
+        string? state = recorded.State;
+        if (recorded.RecordsRunning)
         {
             return $"record exit code 255 (its labels say running but containerd has no task: status unknown){restart}";
         }
 
-        if (state == StateLabels.StateRestarting)
+        if (recorded.RecordsRestarting)
         {
             return manual ? "cancel the pending restart (stopped by hand); leave it stopped" : $"carry out the pending restart (restart policy {policy})";
         }
 
-        return "nothing: " + (RecordedExit.FromLabels(labels)?.ExitCode is int c ? $"stopped, exit code {c} recorded" : state is null ? "created, never started" : "stopped");
+        return "nothing: " + (recorded.Exit?.ExitCode is int c ? $"stopped, exit code {c} recorded" : state is null ? "created, never started" : "stopped");
     }
 }

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Globalization;
 using PSContainerd.Containerd;
 
 namespace PSContainerd.Engine;
@@ -13,30 +11,25 @@ namespace PSContainerd.Engine;
 /// </summary>
 internal sealed class RestartSupervisor : IDisposable
 {
-    /// <summary>Starts a container's task on its queue: (state, manual start, restart count).</summary>
-    public delegate Task StartTask(ContainerState s, bool manual, int restartCount, CancellationToken ct);
-
     private readonly ContainerdClient _client;
     private readonly LabelStateStore _store;
     private readonly EngineEvents _events;
     private readonly string _namespace;
-    private readonly StartTask _start;
     private readonly Action<string, string> _diagnostic;
     private readonly SupervisorLock? _lock;
-    private readonly ContainerLock _containerLock;
-    private readonly ConcurrentDictionary<ContainerState, CancellationTokenSource> _pending = new();
+    private readonly PendingRestarts _pending = new();
+    private readonly RestartStarter _starter;
     private readonly CancellationTokenSource _disposed = new();
 
-    public RestartSupervisor(ContainerdClient client, LabelStateStore store, EngineEvents events, string @namespace, StartTask start, Action<string, string> diagnostic, SupervisorLock? supervisorLock, ContainerLock containerLock)
+    public RestartSupervisor(ContainerdClient client, LabelStateStore store, EngineEvents events, string @namespace, RestartStarter.StartTask start, Action<string, string> diagnostic, SupervisorLock? supervisorLock, ContainerLock containerLock)
     {
-        _containerLock = containerLock;
         _client = client;
         _store = store;
         _events = events;
         _namespace = @namespace;
-        _start = start;
         _diagnostic = diagnostic;
         _lock = supervisorLock;
+        _starter = new RestartStarter(client, store, events, @namespace, start, diagnostic, containerLock, _pending);
     }
 
     /// <summary>Whether this engine holds the restart duty now.</summary>
@@ -45,7 +38,7 @@ internal sealed class RestartSupervisor : IDisposable
     public SupervisorLock? Lock => _lock;
 
     /// <summary>The cross-process lock a restart holds from its last label read until its task runs.</summary>
-    public ContainerLock ContainerLock => _containerLock;
+    public ContainerLock ContainerLock => _starter.ContainerLock;
 
     /// <summary>
     /// What the policy says about <paramref name="exit"/>, decided from the labels as containerd
@@ -55,7 +48,7 @@ internal sealed class RestartSupervisor : IDisposable
     /// <param name="current">The record as the caller has just read it, if it has: no second read.</param>
     public async Task<RestartDecision> DecideAsync(ContainerState s, RecordedExit exit, ContainerRecord? current = null)
     {
-        if (!IsHolder || s.ManuallyStopped || !RestartManager.WouldRestart(s.Labels, exit.ExitCode ?? 255, false))
+        if (!IsHolder || s.ManuallyStopped || !s.Recorded.WouldRestart(exit.ExitCode ?? 255, false))
         {
             return RestartDecision.No;
         }
@@ -63,16 +56,16 @@ internal sealed class RestartSupervisor : IDisposable
         try
         {
             var rec = current ?? await _client.GetContainerAsync(s.Id).ConfigureAwait(false);
-            if (!s.IsSameRecord(rec.CreatedAt))
+            if (!s.Record.IsSame(rec.CreatedAt))
             {
                 // Removed and created again since the run that exited: the new container's first run
                 // is its owner's to start, never this exit's restart (chaos seed 20261211).
-                _diagnostic(s.Id, $"restart decision: the container was created again (at {rec.CreatedAt:O}, was {s.RecordCreatedAt:O}) since the run that exited; no restart");
+                _diagnostic(s.Id, $"restart decision: the container was created again (at {rec.CreatedAt:O}, was {s.Record.CreatedAt:O}) since the run that exited; no restart");
                 return RestartDecision.No;
             }
 
             // A state that had not read its record yet follows this one from now on.
-            s.BindRecord(rec.CreatedAt);
+            s.Record.Bind(rec.CreatedAt);
             s.RefreshLabels(rec.Labels);
         }
         catch (ContainerdException e)
@@ -81,16 +74,16 @@ internal sealed class RestartSupervisor : IDisposable
             return RestartDecision.No;
         }
 
-        var labels = s.Labels;
+        var recorded = s.Recorded;
         var ranFor = s.StartedAt is DateTime started && exit.ExitedAt is DateTime ended ? ended - started : TimeSpan.Zero;
-        return s.Restarts.ShouldRestart(RestartManager.PolicyOf(labels), exit.ExitCode ?? 255, s.ManuallyStopped || RestartManager.IsManuallyStopped(labels), RestartManager.CountOf(labels), ranFor);
+        return s.Restarts.ShouldRestart(recorded.Policy, exit.ExitCode ?? 255, s.ManuallyStopped || recorded.ManuallyStopped, recorded.RestartCount, ranFor);
     }
 
     /// <summary>Enters Restarting (recorded in the labels) and restarts after the decided backoff unless cancelled first. On the container's queue.</summary>
     public async Task ScheduleAsync(ContainerState s, RestartDecision decision)
     {
         var due = DateTime.UtcNow + decision.After;
-        var cts = Pend(s);
+        var cts = _pending.Pend(s);
         try
         {
             s.RefreshLabels((await _store.RecordRestartingAsync(s.Id, due).ConfigureAwait(false)).Labels);
@@ -113,102 +106,20 @@ internal sealed class RestartSupervisor : IDisposable
             _diagnostic(s.Id, $"the restart recorded as due at {due:O} is further away than the longest backoff ({RestartManager.MaxBackoff.TotalSeconds:0} s; a clock step or a hand-set label): carried out at {at:O} instead");
         }
 
-        _ = WaitThenRestartAsync(s, at, Pend(s));
+        _ = WaitThenRestartAsync(s, at, _pending.Pend(s));
     }
 
     /// <summary>Cancels a pending restart, leaving the container stopped by hand; no signal is sent. On the container's queue.</summary>
-    public async Task CancelAsync(ContainerState s)
-    {
-        CancelPending(s);
-        s.MarkManuallyStopped();
-        try
-        {
-            s.RefreshLabels((await _store.Write(s.Id, CancellationToken.None,
-                (StateLabels.ManuallyStopped, "true"),
-                (StateLabels.ContainerdExplicitlyStopped, "true"),
-                (StateLabels.RestartDue, null),
-                (StateLabels.State, StateLabels.StateStopped)).ConfigureAwait(false)).Labels);
-        }
-        catch (ContainerdException e)
-        {
-            _diagnostic(s.Id, $"could not record the cancelled restart: {e.Message}");
-        }
-
-        s.SetStopped();
-    }
+    public Task CancelAsync(ContainerState s) => _starter.CancelAsync(s);
 
     /// <summary>Cancels the restart waiting out its backoff, if any; true when there was one.</summary>
-    public bool CancelPending(ContainerState s)
-    {
-        var cts = s.TakePendingRestart();
-        if (cts is null)
-        {
-            return false;
-        }
+    public bool CancelPending(ContainerState s) => _pending.Cancel(s);
 
-        _pending.TryRemove(new KeyValuePair<ContainerState, CancellationTokenSource>(s, cts));
-        cts.Cancel();
-        return true;
-    }
+    /// <summary>Whether a restart of <paramref name="s"/> is waiting out its backoff in this engine.</summary>
+    public bool HasPending(ContainerState s) => _pending.Has(s);
 
-    /// <summary>
-    /// A restart decided by restore (Restore-ContainerState, asked for by hand), at once and without
-    /// backoff. With <paramref name="resetCount"/> it is a fresh start (count 0, manual stop
-    /// cleared): moby's restore starts containers with a reset restart manager. Without it, it is
-    /// the restart a dead process had pending: counted like any policy restart. On the container's queue.
-    /// </summary>
-    public async Task<bool> RestartNowAsync(ContainerState s, string source, bool resetCount)
-    {
-        CancelPending(s);
-        bool stoppedByHand = s.ManuallyStopped;
-        using var held = await _containerLock.AcquireAsync(s.Id, ContainerLock.DefaultTimeout).ConfigureAwait(false);
-        if (held is null)
-        {
-            _diagnostic(s.Id, $"restart by {source}: another process held the container's lock for {ContainerLock.DefaultTimeout.TotalSeconds:0} s; not restarted");
-            return false;
-        }
-
-        // Decided from labels read before the lock: a stop by hand recorded since then wins.
-        if (!stoppedByHand && await StoppedByHandSinceAsync(s).ConfigureAwait(false))
-        {
-            await CancelAsync(s).ConfigureAwait(false);
-            _diagnostic(s.Id, $"restart by {source}: stopped by hand meanwhile; not restarted");
-            return false;
-        }
-
-        s.Restarts.Reset();
-        int count = resetCount ? 0 : RestartManager.NextCountOf(s.Labels);
-        return await StartAsync(s, manual: resetCount, count, source).ConfigureAwait(false);
-    }
-
-    /// <summary>Whether the labels as containerd holds them now say stopped by hand (false when they cannot be read: the start that follows reports that).</summary>
-    private async Task<bool> StoppedByHandSinceAsync(ContainerState s)
-    {
-        try
-        {
-            s.RefreshLabels((await _client.GetContainerAsync(s.Id).ConfigureAwait(false)).Labels);
-        }
-        catch (ContainerdException)
-        {
-            return false;
-        }
-
-        return RestartManager.IsManuallyStopped(s.Labels);
-    }
-
-    private CancellationTokenSource Pend(ContainerState s)
-    {
-        var cts = new CancellationTokenSource();
-        var old = s.SetPendingRestart(cts);
-        if (old is not null)
-        {
-            _pending.TryRemove(new KeyValuePair<ContainerState, CancellationTokenSource>(s, old));
-            old.Cancel();
-        }
-
-        _pending[s] = cts;
-        return cts;
-    }
+    /// <inheritdoc cref="RestartStarter.RestartNowAsync"/>
+    public Task<bool> RestartNowAsync(ContainerState s, string source, bool resetCount) => _starter.RestartNowAsync(s, source, resetCount);
 
     private async Task WaitThenRestartAsync(ContainerState s, DateTime due, CancellationTokenSource cts)
     {
@@ -231,12 +142,11 @@ internal sealed class RestartSupervisor : IDisposable
 
     private async Task RestartIfStillWantedAsync(ContainerState s, CancellationTokenSource cts)
     {
-        if (!s.TakePendingRestart(cts))
+        if (!_pending.Take(s, cts))
         {
             return; // cancelled by a stop, a start, or a newer schedule
         }
 
-        _pending.TryRemove(new KeyValuePair<ContainerState, CancellationTokenSource>(s, cts));
         if (!IsHolder)
         {
             return; // the duty passed on (module removed): the labels still say restarting, the next holder carries it out
@@ -252,7 +162,7 @@ internal sealed class RestartSupervisor : IDisposable
         IDisposable? held;
         try
         {
-            held = await _containerLock.AcquireAsync(s.Id, ContainerLock.DefaultTimeout, _disposed.Token).ConfigureAwait(false);
+            held = await ContainerLock.AcquireAsync(s.Id, ContainerLock.DefaultTimeout, _disposed.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -289,6 +199,7 @@ internal sealed class RestartSupervisor : IDisposable
             return;
         }
 
+        var recorded = RecordedState.Of(rec.Labels);
         s.RefreshLabels(rec.Labels);
         if (task is not null && task.Status != Containerd.TaskStatus.Stopped)
         {
@@ -300,11 +211,10 @@ internal sealed class RestartSupervisor : IDisposable
             return;
         }
 
-        if (s.ManuallyStopped || RestartManager.IsManuallyStopped(rec.Labels)
-            || !RestartManager.WouldRestart(rec.Labels, s.LastExit?.ExitCode ?? 255, false))
+        if (s.ManuallyStopped || recorded.ManuallyStopped || !recorded.WouldRestart(s.LastExit?.ExitCode ?? 255, false))
         {
             // Stopped by hand (by any process) since the exit, or the policy changed: the stop wins.
-            await CancelAsync(s).ConfigureAwait(false);
+            await _starter.CancelAsync(s).ConfigureAwait(false);
             return;
         }
 
@@ -313,7 +223,7 @@ internal sealed class RestartSupervisor : IDisposable
             await pause(s.Id).ConfigureAwait(false);
         }
 
-        await StartAsync(s, manual: false, RestartManager.NextCountOf(rec.Labels), "policy").ConfigureAwait(false);
+        await _starter.StartAsync(s, manual: false, recorded.NextRestartCount, "policy").ConfigureAwait(false);
     }
 
     /// <summary>
@@ -323,12 +233,12 @@ internal sealed class RestartSupervisor : IDisposable
     /// </summary>
     private bool IsStillTheContainer(ContainerState s, ContainerRecord rec)
     {
-        if (!s.IsRemoved && s.IsSameRecord(rec.CreatedAt))
+        if (!s.IsRemoved && s.Record.IsSame(rec.CreatedAt))
         {
             return true;
         }
 
-        _diagnostic(s.Id, $"restart: the container was removed{(s.IsRemoved ? string.Empty : $" and created again (at {rec.CreatedAt:O}, was {s.RecordCreatedAt:O})")} since its exit; its restart is dropped");
+        _diagnostic(s.Id, $"restart: the container was removed{(s.IsRemoved ? string.Empty : $" and created again (at {rec.CreatedAt:O}, was {s.Record.CreatedAt:O})")} since its exit; its restart is dropped");
         return false;
     }
 
@@ -342,49 +252,10 @@ internal sealed class RestartSupervisor : IDisposable
     /// container's lock and looks at the labels and the task.</summary>
     internal Func<string, Task>? PauseBeforeLook { get; set; }
 
-    /// <summary>
-    /// Starts the task and reports it. Any failure (rootfs gone, containerd down, anything else)
-    /// is recorded as a stop with the error (moby's SetStopped + checkpoint), never left as
-    /// Restarting for ever.
-    /// </summary>
-    private async Task<bool> StartAsync(ContainerState s, bool manual, int count, string source)
-    {
-        try
-        {
-            await _start(s, manual, count, CancellationToken.None).ConfigureAwait(false);
-            _events.Publish(_namespace, s.Id, EventTypes.Restart, null, ("RestartCount", count.ToString(CultureInfo.InvariantCulture)), ("Source", source));
-            return true;
-        }
-        catch (Exception e)
-        {
-            _diagnostic(s.Id, $"restart by {source} failed: {e.Message}");
-            try
-            {
-                s.RefreshLabels((await _store.Write(s.Id, CancellationToken.None,
-                    (StateLabels.State, StateLabels.StateStopped),
-                    (StateLabels.RestartDue, null),
-                    (StateLabels.RestartError, e.Message)).ConfigureAwait(false)).Labels);
-            }
-            catch (ContainerdException w)
-            {
-                _diagnostic(s.Id, $"could not record the failed restart: {w.Message}");
-            }
-
-            s.SetStopped();
-            return false;
-        }
-    }
-
     public void Dispose()
     {
         _disposed.Cancel();
-        foreach (var (s, cts) in _pending.ToArray())
-        {
-            s.TakePendingRestart(cts);
-            cts.Cancel();
-        }
-
-        _pending.Clear();
+        _pending.CancelAll();
         _lock?.Dispose();
     }
 }

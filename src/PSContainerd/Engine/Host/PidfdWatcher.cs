@@ -20,11 +20,10 @@ internal sealed unsafe class PidfdWatcher
     private readonly object _startGate = new();
     private int _epfd = -1;
 
-    /// <summary>Completes when the process behind <paramref name="handle"/> exits (or the handle is closed).</summary>
-    public Task WhenExited(InitProcessHandle handle)
+    /// <summary>Completes when the process behind the pidfd <paramref name="fd"/> exits (or <see cref="Forget"/> is called for it).</summary>
+    public Task WhenExited(int fd)
     {
         EnsureStarted();
-        int fd = handle.Fd;
         if (fd < 0)
         {
             return Task.CompletedTask;

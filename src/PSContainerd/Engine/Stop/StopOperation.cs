@@ -22,8 +22,7 @@ internal sealed partial class StopOperation
         string Namespace,
         bool Manages,
         RestartSupervisor Restarts,
-        Action<ContainerState, uint, InitProcessHandle?, CancellationToken> WatchExitSources,
-        Action<ContainerState, uint, ExitInfo?, string> ObserveExit);
+        ExitSources ExitSources);
 
     /// <summary>After SIGKILL to every process; moby waits as long before its direct kill.</summary>
     public static readonly TimeSpan KillWait = TimeSpan.FromSeconds(5);
@@ -108,20 +107,14 @@ internal sealed partial class StopOperation
     {
         // Marked first: an exit finalised from now on must not schedule a restart (moby#10032, #11008).
         _state.MarkManuallyStopped();
-        if (_state.Status == ContainerStatus.Restarting || (!_state.IsLive && _state.HasPendingRestart))
+        if (_state.Status == ContainerStatus.Restarting || (!_state.IsLive && _parts.Restarts.HasPending(_state)))
         {
             await _parts.Restarts.CancelAsync(_state).ConfigureAwait(false);
             AddStep(StopStepKind.RestartCancelled, "the pending restart was cancelled; no signal sent");
             return new Begun(Result(StopOutcome.RestartCancelled, StopEscalation.None, _state.LastExit), 0, Task.FromResult<RecordedExit?>(null));
         }
 
-        uint pid;
-        Task<RecordedExit?> exited;
-        lock (_state.Gate)
-        {
-            pid = _state.Pid;
-            exited = _state.WaitTask(WaitCondition.NextExit);
-        }
+        var (pid, exited) = _state.PidAndNextExit();
 
         if (!_state.IsLive && _parts.Manages && await RestartPendingElsewhereAsync().ConfigureAwait(false))
         {
@@ -145,11 +138,7 @@ internal sealed partial class StopOperation
 
             // It restarted before the manual stop was recorded: stop the task it created.
             _state.SetRunning(task.Pid, DateTime.UtcNow, paused: task.Status.IsPaused());
-            lock (_state.Gate)
-            {
-                pid = _state.Pid;
-                exited = _state.WaitTask(WaitCondition.NextExit);
-            }
+            (pid, exited) = _state.PidAndNextExit();
         }
 
         if (!_state.IsLive)
@@ -180,8 +169,8 @@ internal sealed partial class StopOperation
             // Restore-ContainerState to finish it. The deadline is the earliest escalation time.
             // A container the module did not make is adopted by this write: a stop is a state change.
             DateTime? intended = _settings.TimeoutSeconds < 0 ? null : DateTime.UtcNow.AddSeconds(_settings.TimeoutSeconds);
-            bool adopting = !StateLabels.IsManaged(_state.Labels);
-            if (await RecordIntentAsync(new StopIntent(_settings.Signal, _settings.TimeoutSeconds, intended, ProcessIdentity.Current())).ConfigureAwait(false))
+            bool adopting = !_state.Recorded.IsManaged;
+            if (await RecordIntentAsync(new RecordedStopIntent(_settings.Signal, _settings.TimeoutSeconds, intended, ProcessIdentity.Current())).ConfigureAwait(false))
             {
                 if (adopting)
                 {
@@ -217,10 +206,9 @@ internal sealed partial class StopOperation
             return false;
         }
 
-        var labels = _state.Labels;
-        string? recorded = labels.Get(StateLabels.State);
-        return recorded == StateLabels.StateRestarting
-            || (recorded == StateLabels.StateRunning && RestartManager.WouldRestart(labels, _state.LastExit?.ExitCode ?? 255, manuallyStopped: false));
+        var recorded = _state.Recorded;
+        return recorded.RecordsRestarting
+            || (recorded.RecordsRunning && recorded.WouldRestart(_state.LastExit?.ExitCode ?? 255, manuallyStopped: false));
     }
 
     private async Task<StopResult> StopAsync()
@@ -241,8 +229,8 @@ internal sealed partial class StopOperation
         var exited = begun.Exited;
         using var sources = new CancellationTokenSource();
         using var handle = InitProcessHandle.Open((int)pid, _parts.Namespace, id, out var why, _state.StartedAt);
-        _parts.WatchExitSources(_state, pid, handle, sources.Token);
-        var signals = new SignalRouter(_parts.Client, _state, _timeline, handle, why, _settings.TimeoutSeconds < 0, _parts.ObserveExit);
+        _parts.ExitSources.Watch(_state, pid, handle, sources.Token);
+        var signals = new SignalRouter(_parts.Client, _state, _timeline, handle, why, _settings.TimeoutSeconds < 0, _parts.ExitSources.Observe);
 
         NoteSignalHandling(pid);
         var sent = await signals.SignalAsync(_settings.Signal).ConfigureAwait(false);

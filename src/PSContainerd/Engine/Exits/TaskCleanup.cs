@@ -87,13 +87,6 @@ internal static class TaskCleanup
         }
     }
 
-    /// <summary>
-    /// containerd 1.6's answers to a create while an earlier one's shim is still being torn down:
-    /// its bundle is still there ("mkdir …: file exists"), or its socket still accepted when the new
-    /// shim looked (the runc shim then hands containerd the old shim's address instead of serving
-    /// its own), and the old shim had closed by the time containerd dialled it ("dial unix …").
-    /// </summary>
-    internal static bool IsLeftoverBundle(ContainerdException e) =>
-        e.Message.Contains("failed to start shim", StringComparison.Ordinal)
-        && (e.Message.Contains("file exists", StringComparison.Ordinal) || e.Message.Contains("dial unix", StringComparison.Ordinal));
+    /// <summary>containerd 1.6's answer to a create while an earlier one's shim is still being torn down (<see cref="ContainerdException.ShimLeftover"/>).</summary>
+    internal static bool IsLeftoverBundle(ContainerdException e) => e.ShimLeftover;
 }

@@ -6,6 +6,12 @@ namespace PSContainerd.Engine;
 /// </summary>
 internal sealed class GracePeriod
 {
+    /// <summary>
+    /// The longest wait a timer takes (Task.Delay's limit is ~49.7 days): a longer -Timeout is
+    /// a wait for ever, not an ArgumentOutOfRangeException after the signal went out.
+    /// </summary>
+    internal static readonly TimeSpan LongestTimer = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
     private readonly object _gate = new();
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DateTime? _deadline;
@@ -13,7 +19,7 @@ internal sealed class GracePeriod
     /// <summary>Sets the deadline to <paramref name="candidate"/> if that is earlier; true when it was.</summary>
     public bool BringForward(DateTime candidate)
     {
-        if (candidate - DateTime.UtcNow >= ContainerEngine.LongestTimer)
+        if (candidate - DateTime.UtcNow >= LongestTimer)
         {
             return false;
         }
@@ -39,7 +45,7 @@ internal sealed class GracePeriod
     public void StartAt(DateTime signalled, int timeoutSeconds)
     {
         // Past ~49.7 days no timer can run (Task.Delay): such a period is a wait for ever.
-        if (timeoutSeconds >= 0 && TimeSpan.FromSeconds(timeoutSeconds) < ContainerEngine.LongestTimer)
+        if (timeoutSeconds >= 0 && TimeSpan.FromSeconds(timeoutSeconds) < LongestTimer)
         {
             BringForward(signalled.AddSeconds(timeoutSeconds));
         }
@@ -63,7 +69,7 @@ internal sealed class GracePeriod
                 return true;
             }
 
-            var left = deadline is null || deadline.Value - DateTime.UtcNow >= ContainerEngine.LongestTimer ? Timeout.InfiniteTimeSpan : deadline.Value - DateTime.UtcNow;
+            var left = deadline is null || deadline.Value - DateTime.UtcNow >= LongestTimer ? Timeout.InfiniteTimeSpan : deadline.Value - DateTime.UtcNow;
             if (left != Timeout.InfiniteTimeSpan && left <= TimeSpan.Zero)
             {
                 return false;

@@ -9,11 +9,8 @@ namespace PSContainerd.Engine;
 internal sealed class ContainerState
 {
     private readonly object _gate = new();
-    private Task _tail = Task.CompletedTask;
-    private TaskCompletionSource<RecordedExit?> _nextExit = NewTcs<RecordedExit?>();
-    private TaskCompletionSource<RecordedExit?> _notRunning = NewTcs<RecordedExit?>();
-    private readonly TaskCompletionSource _removed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private CancellationTokenSource? _pendingRestart;
+    private readonly SerialQueue _queue = new();
+    private readonly ContainerWaiters _waiters = new();
 
     public ContainerState(string id) => Id = id;
 
@@ -35,50 +32,38 @@ internal sealed class ContainerState
     public bool OomSeen { get; private set; }
 
     /// <summary>The labels last read or written; restart policy and manual-stop flag come from here.</summary>
-    public IReadOnlyDictionary<string, string> Labels { get; private set; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Labels => Recorded.Labels;
+
+    /// <summary>What the labels last read or written record, parsed once at each refresh.</summary>
+    public RecordedState Recorded { get; private set; } = RecordedState.None;
 
     /// <summary>Stopped by hand: by the labels, or by a stop of this engine that has not written them yet.</summary>
     public bool ManuallyStopped { get; private set; }
 
     public bool Loaded { get; private set; }
 
-    /// <summary>
-    /// containerd's CreatedAt of the record this state follows (null until read): the record's
-    /// identity. A record of the same id with another CreatedAt is a container removed and
-    /// created again, whose past (a pending restart) is not this one's.
-    /// </summary>
-    public DateTime? RecordCreatedAt { get; private set; }
+    /// <summary>The record this state follows: a record of the same id created again is another container.</summary>
+    public RecordIdentity Record { get; } = new();
 
-    /// <summary>Notes the identity of the record this state follows now (read at a load, a restore, a restart decision).</summary>
-    public void BindRecord(DateTime createdAt)
+    public bool IsRemoved => _waiters.IsRemoved;
+
+    /// <summary>The stop in flight, joined by every further caller; what it is is the stop's business (Stop/).</summary>
+    private object? _stop;
+
+    /// <summary>Whether a stop of this engine is in flight.</summary>
+    public bool StopInFlight
     {
-        lock (_gate)
+        get
         {
-            if (createdAt != DateTime.MinValue)
+            lock (_gate)
             {
-                RecordCreatedAt = createdAt;
+                return _stop is not null;
             }
         }
     }
 
-    /// <summary>Whether a record with <paramref name="createdAt"/> is the one this state follows (true while either is unknown).</summary>
-    public bool IsSameRecord(DateTime createdAt)
-    {
-        lock (_gate)
-        {
-            return RecordCreatedAt is null || createdAt == DateTime.MinValue || RecordCreatedAt == createdAt;
-        }
-    }
-
-    public bool IsRemoved => _removed.Task.IsCompleted;
-
-    /// <summary>The stop in flight, joined by every further caller.</summary>
-    public StopOperation? Stop { get; private set; }
-
     /// <summary>This container's restart policy in action (moby's restartmanager): its backoff between exits.</summary>
     public RestartManager Restarts { get; } = new();
-
-    public object Gate => _gate;
 
     /// <summary>
     /// The labels as containerd holds them now (returned by a write, read, or carried by a
@@ -89,8 +74,8 @@ internal sealed class ContainerState
     {
         lock (_gate)
         {
-            Labels = labels;
-            ManuallyStopped = RestartManager.IsManuallyStopped(labels) || Stop is not null;
+            Recorded = RecordedState.Of(labels);
+            ManuallyStopped = Recorded.ManuallyStopped || _stop is not null;
         }
     }
 
@@ -119,71 +104,32 @@ internal sealed class ContainerState
     }
 
     /// <summary>The stop in flight, or a new one from <paramref name="create"/>; <paramref name="joined"/> says which.</summary>
-    public StopOperation JoinOrBeginStop(Func<StopOperation> create, out bool joined)
+    public T JoinOrBeginStop<T>(Func<T> create, out bool joined) where T : class
     {
         lock (_gate)
         {
-            joined = Stop is not null;
-            return Stop ??= create();
+            joined = _stop is not null;
+            return (T)(_stop ??= create());
         }
     }
 
-    public void EndStop(StopOperation op)
+    public void EndStop(object op)
     {
         lock (_gate)
         {
-            if (Stop == op)
+            if (_stop == op)
             {
-                Stop = null;
+                _stop = null;
             }
         }
     }
 
-    /// <summary>Sets the restart waiting out its backoff; returns the one it replaced, if any.</summary>
-    public CancellationTokenSource? SetPendingRestart(CancellationTokenSource cts)
+    /// <summary>The init process's pid and the wait for its next exit, read together: the pid a stop signals and the exit it waits for are of one run.</summary>
+    public (uint Pid, Task<RecordedExit?> NextExit) PidAndNextExit()
     {
         lock (_gate)
         {
-            var old = _pendingRestart;
-            _pendingRestart = cts;
-            return old;
-        }
-    }
-
-    /// <summary>Takes the pending restart away (a stop or a start came first); null when there was none.</summary>
-    public CancellationTokenSource? TakePendingRestart()
-    {
-        lock (_gate)
-        {
-            var cts = _pendingRestart;
-            _pendingRestart = null;
-            return cts;
-        }
-    }
-
-    /// <summary>Takes the pending restart if it is still <paramref name="cts"/> and not cancelled; false when something else came first.</summary>
-    public bool TakePendingRestart(CancellationTokenSource cts)
-    {
-        lock (_gate)
-        {
-            if (_pendingRestart != cts || cts.IsCancellationRequested)
-            {
-                return false;
-            }
-
-            _pendingRestart = null;
-            return true;
-        }
-    }
-
-    public bool HasPendingRestart
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _pendingRestart is not null;
-            }
+            return (Pid, WaitTask(WaitCondition.NextExit));
         }
     }
 
@@ -199,25 +145,9 @@ internal sealed class ContainerState
     }
 
     /// <summary>Runs <paramref name="work"/> after every earlier item for this container; a failure does not stop the queue.</summary>
-    public Task Enqueue(Func<Task> work)
-    {
-        lock (_gate)
-        {
-            var next = _tail.ContinueWith(_ => work(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
-            _tail = next.ContinueWith(_ => { }, TaskScheduler.Default);
-            return next;
-        }
-    }
+    public Task Enqueue(Func<Task> work) => _queue.Enqueue(work);
 
-    public Task<T> Enqueue<T>(Func<Task<T>> work)
-    {
-        lock (_gate)
-        {
-            var next = _tail.ContinueWith(_ => work(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
-            _tail = next.ContinueWith(_ => { }, TaskScheduler.Default);
-            return next;
-        }
-    }
+    public Task<T> Enqueue<T>(Func<Task<T>> work) => _queue.Enqueue(work);
 
     /// <summary>A time before this run's task was created, when this engine created it: an exit from before it is of an earlier run.</summary>
     public DateTime? RunNotBefore { get; private set; }
@@ -238,11 +168,7 @@ internal sealed class ContainerState
 
             if (Status is not (ContainerStatus.Running or ContainerStatus.Paused or ContainerStatus.Created))
             {
-                _notRunning = NewTcs<RecordedExit?>();
-            }
-
-            if (Status is not (ContainerStatus.Running or ContainerStatus.Paused or ContainerStatus.Created))
-            {
+                _waiters.RunBegins();
                 // A new run: an OOM of the previous one must not leak into this one's exit (moby's SetRunning clears it).
                 OomSeen = false;
             }
@@ -275,9 +201,7 @@ internal sealed class ContainerState
             Status = restarting ? ContainerStatus.Restarting : ContainerStatus.Stopped;
             Pid = 0;
             OomSeen = false;
-            next = _nextExit;
-            notRunning = _notRunning;
-            _nextExit = NewTcs<RecordedExit?>();
+            (next, notRunning) = _waiters.RunEnded();
         }
 
         next.TrySetResult(exit);
@@ -312,7 +236,7 @@ internal sealed class ContainerState
             Status = status;
             LastExit = exit ?? LastExit;
             Pid = 0;
-            notRunning = _notRunning;
+            notRunning = _waiters.NotRunning;
         }
 
         notRunning.TrySetResult(LastExit);
@@ -335,9 +259,7 @@ internal sealed class ContainerState
 
             Status = ContainerStatus.Stopped;
             Pid = 0;
-            next = _nextExit;
-            notRunning = _notRunning;
-            _nextExit = NewTcs<RecordedExit?>();
+            (next, notRunning) = _waiters.RunEnded();
         }
 
         next.TrySetResult(LastExit);
@@ -350,13 +272,12 @@ internal sealed class ContainerState
         lock (_gate)
         {
             Status = ContainerStatus.Unknown;
-            next = _nextExit;
-            notRunning = _notRunning;
+            (next, notRunning) = _waiters.All;
         }
 
         next.TrySetResult(LastExit);
         notRunning.TrySetResult(LastExit);
-        _removed.TrySetResult();
+        _waiters.MarkRemoved();
     }
 
     /// <summary>The task a waiter on <paramref name="condition"/> awaits; already completed when the condition holds.</summary>
@@ -364,16 +285,7 @@ internal sealed class ContainerState
     {
         lock (_gate)
         {
-            return condition switch
-            {
-                WaitCondition.NextExit => IsRemoved ? Task.FromResult(LastExit) : _nextExit.Task,
-                WaitCondition.Removed => _removed.Task.ContinueWith(_ => LastExit, TaskScheduler.Default),
-                _ => Status is ContainerStatus.Running or ContainerStatus.Paused or ContainerStatus.Created && !IsRemoved
-                    ? _notRunning.Task
-                    : Task.FromResult(LastExit),
-            };
+            return _waiters.WaitTask(condition, Status is ContainerStatus.Running or ContainerStatus.Paused or ContainerStatus.Created, () => LastExit);
         }
     }
-
-    private static TaskCompletionSource<T> NewTcs<T>() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -25,7 +25,7 @@ public sealed partial class ContainerEngine
             throw new ContainerLookupException(LookupFailure.NotFound, s.Id, $"No container with id '{s.Id}' in namespace '{Namespace}'.");
         }
 
-        s.BindRecord(rec.CreatedAt);
+        s.Record.Bind(rec.CreatedAt);
         var task = await Client.GetTaskAsync(s.Id, ct).ConfigureAwait(false);
         await ApplyAsync(s, rec.Labels, task, recordOnly ? "load" : "supervisor").ConfigureAwait(false);
         s.MarkLoaded();
@@ -34,13 +34,14 @@ public sealed partial class ContainerEngine
     /// <summary>Brings a state in line with labels and a task as containerd reports them now.</summary>
     private async Task ApplyAsync(ContainerState s, IReadOnlyDictionary<string, string> labels, TaskInfo? task, string source)
     {
+        var recorded = RecordedState.Of(labels);
         s.RefreshLabels(labels);
-        var startedAt = StateLabels.ParseTime(labels.Get(StateLabels.StartedAt));
+        var startedAt = recorded.StartedAt;
         switch (task?.Status)
         {
             case null:
-                bool restarting = labels.Get(StateLabels.State) == StateLabels.StateRestarting && s.HasPendingRestart;
-                s.SetNotRunning(restarting ? ContainerStatus.Restarting : ContainerStatus.Stopped, RecordedExit.FromLabels(labels));
+                bool restarting = recorded.RecordsRestarting && Restarts.HasPending(s);
+                s.SetNotRunning(restarting ? ContainerStatus.Restarting : ContainerStatus.Stopped, recorded.Exit);
                 break;
             case Containerd.TaskStatus.Stopped:
                 s.SetRunning(task.Pid, startedAt);
@@ -141,7 +142,7 @@ public sealed partial class ContainerEngine
                     break;
                 case TaskOomEvent oom:
                     s.MarkOom();
-                    if (Manages && StateLabels.IsManaged(s.Labels))
+                    if (Manages && s.Recorded.IsManaged)
                     {
                         s.RefreshLabels((await StateStore.RecordOomAsync(s.Id).ConfigureAwait(false)).Labels);
                     }
@@ -187,14 +188,15 @@ public sealed partial class ContainerEngine
             return false;
         }
 
-        if (!StateLabels.IsManaged(rec.Labels))
+        var recorded = RecordedState.Of(rec.Labels);
+        if (!recorded.IsManaged)
         {
             return false;
         }
 
-        s.BindRecord(rec.CreatedAt);
+        s.Record.Bind(rec.CreatedAt);
         s.RefreshLabels(rec.Labels);
-        s.SetRunning(pid, StateLabels.ParseTime(rec.Labels.Get(StateLabels.StartedAt)));
+        s.SetRunning(pid, recorded.StartedAt);
         s.MarkLoaded();
         return true;
     }

@@ -208,22 +208,13 @@ internal sealed class SignalRouter
 
     /// <summary>
     /// A signal RPC that ran out of time or lost its connection: the request may have reached the
-    /// shim. containerd 1.6 answers a kill whose shim did not reply in time with gRPC Unknown
-    /// "context deadline exceeded" (its own call to the shim carries our deadline), seen with a
-    /// frozen shim; our own deadline gives DeadlineExceeded.
+    /// shim. Our own deadline gives DeadlineExceeded; containerd's call to the shim running out of
+    /// time is <see cref="ContainerdException.ShimTimedOut"/>.
     /// </summary>
     internal static bool MayHaveBeenDelivered(ContainerdException e) =>
-        e.Kind is ContainerdErrorKind.DeadlineExceeded or ContainerdErrorKind.Unavailable
-        || (e.Kind == ContainerdErrorKind.Unknown && e.Message.Contains("deadline exceeded", StringComparison.OrdinalIgnoreCase));
+        e.Kind is ContainerdErrorKind.DeadlineExceeded or ContainerdErrorKind.Unavailable || e.ShimTimedOut;
 
-    /// <summary>
-    /// A signal the kernel refused. containerd 1.6's shim wraps runc's error as gRPC Unknown
-    /// ("unknown error after kill: runc did not terminate successfully: exit status 1: permission
-    /// denied"), so the text is what tells it apart; a PermissionDenied status counts too.
-    /// </summary>
+    /// <summary>A signal the kernel refused: a PermissionDenied status, or containerd 1.6's <see cref="ContainerdException.KernelRefused"/>.</summary>
     internal static bool IsRefused(ContainerdException e) =>
-        e.Kind == ContainerdErrorKind.PermissionDenied
-        || (e.Kind == ContainerdErrorKind.Unknown
-            && (e.Message.Contains("permission denied", StringComparison.OrdinalIgnoreCase)
-                || e.Message.Contains("operation not permitted", StringComparison.OrdinalIgnoreCase)));
+        e.Kind == ContainerdErrorKind.PermissionDenied || e.KernelRefused;
 }

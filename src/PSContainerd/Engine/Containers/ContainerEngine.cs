@@ -12,18 +12,9 @@ public sealed partial class ContainerEngine : IAsyncDisposable
 {
     private static readonly ConcurrentDictionary<(string Address, string Namespace), Lazy<ContainerEngine>> Engines = new();
 
-    /// <summary>How long an exit seen by the pidfd waits for containerd to report its status.</summary>
-    internal static readonly TimeSpan PidfdGrace = TimeSpan.FromSeconds(3);
-
     private readonly ConcurrentDictionary<string, ContainerState> _states = new(StringComparer.Ordinal);
     private readonly EventMonitor _monitor;
     private readonly StopOperation.StopParts _stopParts;
-
-    /// <summary>
-    /// The longest wait a timer takes (Task.Delay's limit is ~49.7 days): a longer -Timeout is
-    /// a wait for ever, not an ArgumentOutOfRangeException after the signal went out.
-    /// </summary>
-    internal static readonly TimeSpan LongestTimer = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
 
     private ContainerEngine(string address, string @namespace)
     {
@@ -33,9 +24,11 @@ public sealed partial class ContainerEngine : IAsyncDisposable
         StateStore = new LabelStateStore(Client);
         // Restarts happen only in namespaces this module manages, so only there is the duty contended for.
         var duty = Manages ? new SupervisorLock(address, @namespace, Log) : null;
-        Restarts = new RestartSupervisor(Client, StateStore, Events, @namespace, (s, manual, count, ct) => StartTaskAsync(s, manual, count, ct), Diagnose, duty, new ContainerLock(address, @namespace));
+        Starter = new TaskStarter(Client, StateStore, Manages, Diagnose);
+        Restarts = new RestartSupervisor(Client, StateStore, Events, @namespace, Starter.StartAsync, Diagnose, duty, new ContainerLock(address, @namespace));
         Exits = new ExitRecorder(Client, StateStore, Events, @namespace, Manages, Restarts, Diagnose, Forget);
-        _stopParts = new StopOperation.StopParts(Client, StateStore, Events, @namespace, Manages, Restarts, WatchExitSources, ObserveExit);
+        ExitSources = new ExitSources(Client, Exits);
+        _stopParts = new StopOperation.StopParts(Client, StateStore, Events, @namespace, Manages, Restarts, ExitSources);
         _monitor = new EventMonitor(Client, DispatchAsync, ResyncAsync, Log);
         if (duty is not null)
         {
@@ -69,7 +62,20 @@ public sealed partial class ContainerEngine : IAsyncDisposable
 
     internal ExitRecorder Exits { get; }
 
+    /// <summary>Creates, starts and records a container's task: a manual start and every restart.</summary>
+    internal TaskStarter Starter { get; }
+
+    /// <summary>Set by tests only: runs after a task started, before its start is recorded.</summary>
+    internal Func<string, Task>? BeforeRecordStart
+    {
+        get => Starter.BeforeRecordStart;
+        set => Starter.BeforeRecordStart = value;
+    }
+
     internal RestartSupervisor Restarts { get; }
+
+    /// <summary>Where exits seen outside the event stream are reported from: Tasks.Wait, the pidfd, a signal's answer.</summary>
+    internal ExitSources ExitSources { get; }
 
     /// <summary>Whether this engine holds the restart duty for its (socket, namespace) on this host.</summary>
     public bool IsSupervisor => Restarts.IsHolder;
@@ -184,7 +190,7 @@ public sealed partial class ContainerEngine : IAsyncDisposable
         var s = await TrackAsync(id, ct).ConfigureAwait(false);
         var task = s.WaitTask(condition);
         bool timedOut = false;
-        if (timeout is TimeSpan t && t < LongestTimer)
+        if (timeout is TimeSpan t && t < GracePeriod.LongestTimer)
         {
             try
             {
@@ -247,42 +253,6 @@ public sealed partial class ContainerEngine : IAsyncDisposable
         Events.Publish(Namespace, id, EventTypes.Diagnostic, null, ("Message", message));
     }
 
-    /// <summary>Reports an exit seen by a source other than the event stream; finalised on the container's queue.</summary>
-    internal void ObserveExit(ContainerState s, uint pid, ExitInfo? exit, string source) =>
-        _ = s.Enqueue(() => Exits.FinalizeAsync(s, pid, exit, source));
-
-    /// <summary>The exit sources a stop races besides the event stream: Tasks.Wait and the pidfd.</summary>
-    internal void WatchExitSources(ContainerState s, uint pid, InitProcessHandle? handle, CancellationToken ct)
-    {
-        _ = WaitRpcAsync(s, pid, ct);
-        if (handle is not null)
-        {
-            _ = WhenPidfdExitedAsync(s, pid, handle, ct);
-        }
-    }
-
-    /// <summary>
-    /// The pidfd knows the process is gone, not its exit status: that comes from containerd (the
-    /// exit event or Tasks.Wait, both already on their way). Only when neither has reported
-    /// within <see cref="PidfdGrace"/> (containerd down, shim hung) does the pidfd finalise the
-    /// exit itself, through a task delete. Finalising at once would put a delete per container on
-    /// an already loaded containerd and, cut short, lose the status.
-    /// </summary>
-    private async Task WhenPidfdExitedAsync(ContainerState s, uint pid, InitProcessHandle handle, CancellationToken ct)
-    {
-        try
-        {
-            await PidfdWatcher.Shared.WhenExited(handle).WaitAsync(ct).ConfigureAwait(false);
-            await Task.Delay(PidfdGrace, ct).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return; // the exit was finalised by another source, or the watch ended
-        }
-
-        ObserveExit(s, pid, null, "pidfd");
-    }
-
     /// <summary>Drops a container that is gone, with any restart it had pending (a new container may take its id).</summary>
     internal void Forget(ContainerState s)
     {
@@ -304,43 +274,6 @@ public sealed partial class ContainerEngine : IAsyncDisposable
         }
 
         return s;
-    }
-
-    private async Task WaitRpcAsync(ContainerState s, uint pid, CancellationToken ct)
-    {
-        var backoff = TimeSpan.FromMilliseconds(100);
-        while (!ct.IsCancellationRequested)
-        {
-            try
-            {
-                var exit = await Client.WaitAsync(s.Id, ct).ConfigureAwait(false);
-                ObserveExit(s, pid, exit, "wait");
-                return;
-            }
-            catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
-            {
-                ObserveExit(s, pid, null, "wait");
-                return;
-            }
-            catch (ContainerdException)
-            {
-                // containerd restarting: the call is retried; the pidfd and resync cover the gap.
-                try
-                {
-                    await Task.Delay(backoff, ct).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-
-                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
     }
 
     public async ValueTask DisposeAsync()

@@ -69,31 +69,31 @@ public sealed partial class ContainerEngine
     /// <summary>Whether a container, as containerd records it now, has a restart the holder must decide or carry out.</summary>
     internal static bool NeedsSupervisor(IReadOnlyDictionary<string, string> labels, TaskInfo? task)
     {
-        if (!StateLabels.IsManaged(labels))
+        var onRecord = RecordedState.Of(labels);
+        if (!onRecord.IsManaged)
         {
             return false;
         }
 
-        string? state = labels.Get(StateLabels.State);
-        if (state == StateLabels.StateRestarting)
+        if (onRecord.RecordsRestarting)
         {
             return true;
         }
 
-        if (state != StateLabels.StateRunning || RestartManager.IsManuallyStopped(labels))
+        if (!onRecord.RecordsRunning || onRecord.ManuallyStopped)
         {
             return false;
         }
 
         if (task is { Status: Containerd.TaskStatus.Stopped })
         {
-            return RestartManager.WouldRestart(labels, (int)task.ExitStatus, false);
+            return onRecord.WouldRestart((int)task.ExitStatus, false);
         }
 
-        var recorded = RecordedExit.FromLabels(labels);
-        var started = StateLabels.ParseTime(labels.Get(StateLabels.StartedAt));
+        var recorded = onRecord.Exit;
+        var started = onRecord.StartedAt;
         return task is null && recorded is { ExitedAt: DateTime at } && (started is null || at >= started)
-            && RestartManager.WouldRestart(labels, recorded.ExitCode ?? 255, false);
+            && onRecord.WouldRestart(recorded.ExitCode ?? 255, false);
     }
 
     /// <summary>One container the previous holder left: on its queue.</summary>
@@ -110,26 +110,26 @@ public sealed partial class ContainerEngine
                 // Known here already: follow the record and the task as they are now (an exit
                 // missed while the stream was down is finalised, and decided, by this holder).
                 var rec = await Client.GetContainerAsync(s.Id).ConfigureAwait(false);
-                s.BindRecord(rec.CreatedAt);
+                s.Record.Bind(rec.CreatedAt);
                 s.RefreshLabels(rec.Labels);
                 await ReconcileAsync(s, await Client.GetTaskAsync(s.Id).ConfigureAwait(false)).ConfigureAwait(false);
             }
 
-            if (s.IsLive || s.HasPendingRestart || !Restarts.IsHolder)
+            if (s.IsLive || Restarts.HasPending(s) || !Restarts.IsHolder)
             {
                 return;
             }
 
-            var labels = s.Labels;
-            if (labels.Get(StateLabels.State) == StateLabels.StateRestarting)
+            var onRecord = s.Recorded;
+            if (onRecord.RecordsRestarting)
             {
-                s.SetNotRunning(ContainerStatus.Restarting, RecordedExit.FromLabels(labels));
-                Restarts.ResumePending(s, StateLabels.ParseTime(labels.Get(StateLabels.RestartDue)) ?? DateTime.UtcNow);
+                s.SetNotRunning(ContainerStatus.Restarting, onRecord.Exit);
+                Restarts.ResumePending(s, onRecord.RestartDue ?? DateTime.UtcNow);
                 return;
             }
 
-            var started = StateLabels.ParseTime(labels.Get(StateLabels.StartedAt));
-            if (labels.Get(StateLabels.State) == StateLabels.StateRunning && s.LastExit is { ExitedAt: DateTime at } exit && (started is null || at >= started))
+            var started = onRecord.StartedAt;
+            if (onRecord.RecordsRunning && s.LastExit is { ExitedAt: DateTime at } exit && (started is null || at >= started))
             {
                 var decision = await Restarts.DecideAsync(s, exit).ConfigureAwait(false);
                 if (decision.Restart)

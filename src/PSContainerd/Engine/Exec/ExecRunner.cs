@@ -5,15 +5,13 @@ using PSContainerd.Containerd;
 
 namespace PSContainerd.Engine;
 
-/// <summary>What to run in a container beside its init process (docker exec).</summary>
-public sealed record ExecRequest(
-    IReadOnlyList<string> Command,
-    IReadOnlyList<string>? Environment = null,
-    string? WorkingDirectory = null,
-    TimeSpan? Timeout = null);
-
-/// <summary>docker exec: an extra process in a running container, its output captured, its exit awaited.</summary>
-public sealed partial class ContainerEngine
+/// <summary>
+/// Runs one exec (docker exec) in a container's running task: adds the process with a fresh exec
+/// id, starts it, waits for its exit (or its timeout, then SIGKILL), deletes it and returns its
+/// output. Cancelling ends the wait and kills the process, so nothing the caller gave up on keeps
+/// running. Nothing is recorded on the container: an exec's exit is not the container's.
+/// </summary>
+internal sealed class ExecRunner
 {
     /// <summary>After SIGKILL of a process whose -Timeout ran out: how long its exit is awaited.</summary>
     private static readonly TimeSpan ExecKillBound = TimeSpan.FromSeconds(5);
@@ -21,43 +19,30 @@ public sealed partial class ContainerEngine
     /// <summary>After the process is deleted: how long output still arriving is read (a background child may hold it open).</summary>
     private static readonly TimeSpan ExecDrainBound = TimeSpan.FromSeconds(2);
 
-    /// <summary>
-    /// Runs <paramref name="request"/>'s command in the container's running task and waits for it
-    /// to exit (or for its timeout, then SIGKILL). The process starts from the container's own
-    /// process spec (user, environment, working directory, capabilities), with the command and
-    /// the given environment in place. Its exec id is generated, never the container's id: that
-    /// id names the init process in containerd's exit events. Nothing is recorded on the
-    /// container: an exec's exit is not the container's. Cancelling ends the wait and kills the
-    /// process, so nothing the caller gave up on keeps running.
-    /// </summary>
-    public async Task<ExecResult> ExecAsync(string id, ExecRequest request, CancellationToken ct = default)
+    private readonly ContainerdClient _client;
+    private readonly Action<string, string> _diagnostic;
+
+    /// <param name="diagnostic">(container id, message) for a kill or delete that failed.</param>
+    public ExecRunner(ContainerdClient client, Action<string, string> diagnostic)
     {
-        if (request.Command.Count == 0)
-        {
-            throw new ArgumentException("The command to run is empty.", nameof(request));
-        }
+        _client = client;
+        _diagnostic = diagnostic;
+    }
 
-        var record = await GetRecordAsync(id, ct).ConfigureAwait(false);
-        var task = await LiveTaskAsync(id, ct).ConfigureAwait(false);
-        if (task.Status.IsPaused())
-        {
-            throw new ContainerdException(ContainerdErrorKind.FailedPrecondition, Address,
-                $"Container '{id}' is paused: a command in it would not run until it is resumed (Resume-Container).");
-        }
-
-        string spec = ExecProcessSpec(record.SpecJson, request)
-            ?? throw new ContainerdException(ContainerdErrorKind.FailedPrecondition, Address, $"Container '{id}' has no process in its runtime spec to base a command on.");
+    /// <summary>Runs the process <paramref name="spec"/> (OCI JSON, from <see cref="ExecProcessSpec"/>) in <paramref name="id"/>'s task.</summary>
+    public async Task<ExecResult> RunAsync(string id, string spec, ExecRequest request, CancellationToken ct)
+    {
         string execId = NewExecId(id);
         using var pipes = ExecPipes.Open();
-        await Client.AddProcessAsync(id, execId, spec, pipes.StdoutPath, pipes.StderrPath, ct).ConfigureAwait(false);
+        await _client.AddProcessAsync(id, execId, spec, pipes.StdoutPath, pipes.StderrPath, ct).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
         bool started = false;
         try
         {
             // The wait is asked for before the start, so an exit that comes at once is not missed.
             using var waiting = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var exit = Client.WaitProcessAsync(id, execId, waiting.Token);
-            await Client.StartProcessAsync(id, execId, ct).ConfigureAwait(false);
+            var exit = _client.WaitProcessAsync(id, execId, waiting.Token);
+            await _client.StartProcessAsync(id, execId, ct).ConfigureAwait(false);
             started = true;
             clock.Restart();
             bool timedOut = false;
@@ -78,8 +63,8 @@ public sealed partial class ContainerEngine
             return new ExecResult
             {
                 Id = id,
-                Namespace = Namespace,
-                Address = Address,
+                Namespace = _client.Namespace,
+                Address = _client.Address,
                 ExecId = execId,
                 Command = request.Command.ToArray(),
                 ExitCode = code,
@@ -153,11 +138,11 @@ public sealed partial class ContainerEngine
     {
         try
         {
-            await Client.KillProcessAsync(id, execId, Signals.SIGKILL, CancellationToken.None).ConfigureAwait(false);
+            await _client.KillProcessAsync(id, execId, Signals.SIGKILL, CancellationToken.None).ConfigureAwait(false);
         }
         catch (ContainerdException e)
         {
-            Diagnose(id, $"exec {execId}: SIGKILL: {e.Message}");
+            _diagnostic(id, $"exec {execId}: SIGKILL: {e.Message}");
         }
     }
 
@@ -165,7 +150,7 @@ public sealed partial class ContainerEngine
     {
         try
         {
-            await Client.DeleteProcessAsync(id, execId, ct).ConfigureAwait(false);
+            await _client.DeleteProcessAsync(id, execId, ct).ConfigureAwait(false);
         }
         catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
         {
@@ -173,7 +158,7 @@ public sealed partial class ContainerEngine
         }
         catch (ContainerdException e)
         {
-            Diagnose(id, $"exec {execId}: delete: {e.Message}");
+            _diagnostic(id, $"exec {execId}: delete: {e.Message}");
         }
     }
 }

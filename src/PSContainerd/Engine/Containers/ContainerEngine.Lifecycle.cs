@@ -151,103 +151,23 @@ public sealed partial class ContainerEngine
                 }
                 catch (ContainerdException e)
                 {
-                    throw e.For(CouldNotStart(id));
+                    throw e.For(TaskStarter.CouldNotStart(id));
                 }
 
                 return;
             }
 
             s.Restarts.Reset();
-            await StartTaskAsync(s, manual: true, restartCount: 0, ct).ConfigureAwait(false);
+            await Starter.StartAsync(s, manual: true, restartCount: 0, ct).ConfigureAwait(false);
         }).WaitAsync(ct).ConfigureAwait(false);
         return await GetInfoAsync(id, ct).ConfigureAwait(false);
-    }
-
-    private static string CouldNotStart(string id) => $"Container '{id}' could not start";
-
-    /// <summary>How long the record of a start (state, start time, restart count) is retried while containerd is slow or restarting.</summary>
-    internal static readonly TimeSpan RecordStartRetry = TimeSpan.FromSeconds(30);
-
-    /// <summary>Set by tests only: runs after a task started, before its start is recorded.</summary>
-    internal Func<string, Task>? BeforeRecordStart { get; set; }
-
-    /// <summary>Creates and starts a new task; on the container's queue. A manual start clears the manual-stop mark.</summary>
-    internal async Task StartTaskAsync(ContainerState s, bool manual, int restartCount, CancellationToken ct = default)
-    {
-        if (await Client.GetTaskAsync(s.Id, ct).ConfigureAwait(false) is { } old)
-        {
-            if (old.Status != Containerd.TaskStatus.Stopped)
-            {
-                s.SetRunning(old.Pid, DateTime.UtcNow, paused: old.Status.IsPaused());
-                return;
-            }
-
-            await Client.DeleteTaskAsync(s.Id, ct).ConfigureAwait(false);
-        }
-
-        var notBefore = DateTime.UtcNow;
-        string? log = s.Labels.Get(StateLabels.LogPath);
-        string? io = log is null ? null : new Uri(log).AbsoluteUri;
-        string? monitorStatus = manual && Manages ? await HoldFromMonitorAsync(s, ct).ConfigureAwait(false) : null;
-        uint pid;
-        try
-        {
-            await Client.CreateTaskThroughLeftoversAsync(s.Id, io, m => Diagnose(s.Id, m), ct).ConfigureAwait(false);
-            try
-            {
-                pid = await Client.StartTaskAsync(s.Id, ct).ConfigureAwait(false);
-            }
-            catch (ContainerdException)
-            {
-                await Client.TryDeleteTaskAsync(s.Id).ConfigureAwait(false);
-                throw;
-            }
-        }
-        catch (ContainerdException e)
-        {
-            if (monitorStatus is not null)
-            {
-                await GiveBackToMonitorAsync(s, monitorStatus).ConfigureAwait(false);
-            }
-
-            throw e.For(CouldNotStart(s.Id));
-        }
-
-        var now = DateTime.UtcNow;
-        s.SetRunning(pid, now, notBefore: notBefore);
-        if (Manages)
-        {
-            // The task runs whatever this write does: a failure is reported, never turned into a
-            // failed start (which would read as a stopped container while its task runs).
-            try
-            {
-                if (BeforeRecordStart is { } seam)
-                {
-                    await seam(s.Id).ConfigureAwait(false);
-                }
-
-                // Retried while containerd is slow or restarting: a policy restart's count lost
-                // here lets on-failure:N restart once more than N (chaos seed 20261204).
-                // A container the module did not make is adopted by this write: a start is a state change.
-                bool adopting = !StateLabels.IsManaged(s.Labels);
-                s.RefreshLabels((await TransientRetry.RunAsync(() => StateStore.RecordStartAsync(s.Id, manual, now, s.Labels, restartCount, CancellationToken.None), RecordStartRetry,
-                    (e, pause) => Diagnose(s.Id, $"recording the start (pid {pid}) failed ({e.Kind}: {e.Message}); trying again in {pause.TotalMilliseconds:0} ms")).ConfigureAwait(false)).Labels);
-                if (adopting)
-                {
-                    Diagnose(s.Id, $"adopted: the container was not managed by PSContainerd; from now on its state is recorded in its {StateLabels.Prefix}* labels");
-                }
-            }
-            catch (ContainerdException e)
-            {
-                Diagnose(s.Id, $"the task started (pid {pid}) but its start could not be recorded: {e.Message}");
-            }
-        }
     }
 
     internal ContainerInfo BuildInfo(ContainerRecord rec, TaskInfo? task)
     {
         var labels = rec.Labels;
-        var recorded = RecordedExit.FromLabels(labels);
+        var onRecord = RecordedState.Of(labels);
+        var recorded = onRecord.Exit;
         _states.TryGetValue(rec.Id, out var s);
         var status = task?.Status switch
         {
@@ -256,8 +176,8 @@ public sealed partial class ContainerEngine
             Containerd.TaskStatus.Paused or Containerd.TaskStatus.Pausing => ContainerStatus.Paused,
             Containerd.TaskStatus.Stopped => ContainerStatus.Stopped,
             Containerd.TaskStatus.Unknown => ContainerStatus.Unknown,
-            _ => s?.Status == ContainerStatus.Restarting || labels.Get(StateLabels.State) == StateLabels.StateRestarting ? ContainerStatus.Restarting
-                : recorded is not null || labels.Get(StateLabels.State) is not null ? ContainerStatus.Stopped
+            _ => s?.Status == ContainerStatus.Restarting || onRecord.RecordsRestarting ? ContainerStatus.Restarting
+                : recorded is not null || onRecord.State is not null ? ContainerStatus.Stopped
                 : ContainerStatus.Created,
         };
         bool taskExited = task?.Status == Containerd.TaskStatus.Stopped;
@@ -279,14 +199,14 @@ public sealed partial class ContainerEngine
             // In a namespace another manager owns, that manager's stop settings, as far as containerd's record holds them.
             StopSignal = !Manages ? RecordedStopSettings.Signal(rec) : Signals.Name(stop.Signal),
             StopTimeout = !Manages ? RecordedStopSettings.Timeout(rec) : stop.TimeoutSeconds,
-            RestartPolicy = ContainerdRestartLabels.PolicyOf(labels) ?? RestartManager.PolicyOf(labels).ToString(),
+            RestartPolicy = ContainerdRestartLabels.PolicyOf(labels) ?? onRecord.Policy.ToString(),
             RestartPolicySource = ContainerdRestartLabels.Owned(labels) ? "containerd" : "PSContainerd",
-            RestartCount = ContainerdRestartLabels.Owned(labels) ? StateLabels.ParseInt(labels.Get(ContainerdRestartLabels.Count)) ?? 0 : RestartManager.CountOf(labels),
+            RestartCount = ContainerdRestartLabels.Owned(labels) ? StateLabels.ParseInt(labels.Get(ContainerdRestartLabels.Count)) ?? 0 : onRecord.RestartCount,
             Labels = labels,
             CreatedAt = rec.CreatedAt == DateTime.MinValue ? null : rec.CreatedAt,
             Image = rec.Image,
-            Managed = Manages && StateLabels.IsManaged(labels),
-            AdoptedAt = StateLabels.ParseTime(labels.Get(StateLabels.Adopted)),
+            Managed = Manages && onRecord.IsManaged,
+            AdoptedAt = onRecord.AdoptedAt,
         };
     }
 

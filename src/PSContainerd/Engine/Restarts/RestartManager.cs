@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace PSContainerd.Engine;
 
 /// <summary>What the restart policy says about one exit: restart after <see cref="After"/>, or not.</summary>
@@ -87,35 +85,6 @@ internal sealed class RestartManager
         clamped = due - now > MaxBackoff;
         return clamped ? now + MaxBackoff : due;
     }
-
-    /// <summary>The module's policy; <c>no</c> for a container containerd's own restart monitor restarts (one restarter only).</summary>
-    public static RestartPolicy PolicyOf(IReadOnlyDictionary<string, string> labels) =>
-        !ContainerdRestartLabels.Owned(labels) && RestartPolicy.TryParse(labels.Get(StateLabels.RestartPolicy), out var p) ? p : RestartPolicy.No;
-
-    public static bool IsManuallyStopped(IReadOnlyDictionary<string, string> labels) => labels.Get(StateLabels.ManuallyStopped) == "true";
-
-    /// <summary>
-    /// The recorded restart count. The label can be set by hand: a negative count is no count (0,
-    /// else on-failure:N would restart for ever), and one beyond an int saturates (a count read
-    /// as 0 would start on-failure:N over).
-    /// </summary>
-    public static int CountOf(IReadOnlyDictionary<string, string> labels) =>
-        long.TryParse(labels.Get(StateLabels.RestartCount), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long n)
-            ? (int)Math.Clamp(n, 0, int.MaxValue)
-            : 0;
-
-    /// <summary>The count the next policy restart records: one more, saturating at <see cref="int.MaxValue"/> rather than wrapping to a negative count.</summary>
-    public static int NextCountOf(IReadOnlyDictionary<string, string> labels) =>
-        CountOf(labels) is var count && count == int.MaxValue ? count : count + 1;
-
-    /// <summary>Whether an exit may lead to a restart by these labels (policy, manual flag, count), without touching any backoff.</summary>
-    public static bool WouldRestart(IReadOnlyDictionary<string, string> labels, int exitCode, bool manuallyStopped) =>
-        PolicyOf(labels).ShouldRestart(exitCode, manuallyStopped || IsManuallyStopped(labels), CountOf(labels));
-
-    /// <summary>The rule for a container that exited while no engine watched it (see <see cref="RestartPolicy.ShouldRestartOnRestore"/>).</summary>
-    public static bool ShouldRestartOnRestore(IReadOnlyDictionary<string, string> labels, int exitCode, bool manuallyStopped) =>
-        PolicyOf(labels).ShouldRestartOnRestore(exitCode, manuallyStopped || IsManuallyStopped(labels), CountOf(labels),
-            HostRestartedSince(StateLabels.ParseTime(labels.Get(StateLabels.ExitedAt)), HostBoot.Time));
 
     /// <summary>Whether the host booted after <paramref name="exitedAt"/>; unknown times say no (a manual stop holds).</summary>
     public static bool HostRestartedSince(DateTime? exitedAt, DateTime? boot) =>

@@ -197,6 +197,9 @@ public sealed class InitProcessHandle : IDisposable
         }
     }
 
+    /// <summary>Completes when the process exits (or this handle is closed).</summary>
+    public Task WhenExited() => PidfdWatcher.Shared.WhenExited(Fd);
+
     public void Dispose()
     {
         int fd = Interlocked.Exchange(ref _fd, -1);

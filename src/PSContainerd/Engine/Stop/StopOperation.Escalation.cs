@@ -62,7 +62,7 @@ internal sealed partial class StopOperation
             // The process is gone but its exit is not recorded: containerd is down, and only
             // its task delete carries the real status (ExitRecorder retries it meanwhile).
             AddStep(StopStepKind.WaitRecord, "the init process is gone; waiting for containerd to report its exit status");
-            if (await WaitBoundedAsync(exited, ContainerEngine.PidfdGrace + ExitRecorder.UnavailableRetry).ConfigureAwait(false))
+            if (await WaitBoundedAsync(exited, ExitSources.PidfdGrace + TaskDeleter.UnavailableRetry).ConfigureAwait(false))
             {
                 return await ExitedAsync(StopEscalation.DirectKill, exited.Result, signals).ConfigureAwait(false);
             }

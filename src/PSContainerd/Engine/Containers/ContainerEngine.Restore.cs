@@ -33,7 +33,14 @@ public sealed partial class ContainerEngine
     {
         try
         {
-            return await Client.GetContainerAsync(s.Id, ct).ConfigureAwait(false);
+            var rec = await Client.GetContainerAsync(s.Id, ct).ConfigureAwait(false);
+            if (!s.Record.IsSame(rec.CreatedAt))
+            {
+                // A state of the container removed and created again since: its run is not the new one's.
+                Forget(s);
+            }
+
+            return rec;
         }
         catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
         {

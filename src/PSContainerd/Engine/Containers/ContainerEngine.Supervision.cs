@@ -110,6 +110,16 @@ public sealed partial class ContainerEngine
                 // Known here already: follow the record and the task as they are now (an exit
                 // missed while the stream was down is finalised, and decided, by this holder).
                 var rec = await Client.GetContainerAsync(s.Id).ConfigureAwait(false);
+                if (!s.Record.IsSame(rec.CreatedAt))
+                {
+                    // Removed and created again while the stream was down: this state's run is the
+                    // removed container's. The new one is looked at afresh, never through it.
+                    Forget(s);
+                    var fresh = StateOf(s.Id);
+                    _ = fresh.Enqueue(() => SuperviseAsync(fresh));
+                    return;
+                }
+
                 s.Record.Bind(rec.CreatedAt);
                 s.RefreshLabels(rec.Labels);
                 await ReconcileAsync(s, await Client.GetTaskAsync(s.Id).ConfigureAwait(false)).ConfigureAwait(false);

@@ -26,7 +26,7 @@ internal sealed class Reconciler
 
     /// <param name="manages">False in a namespace another manager owns: nothing is restarted there.</param>
     /// <param name="stateOf">The engine's state for an id (its registry).</param>
-    /// <param name="recordOf">The container's record; a container that is gone is forgotten and reported as not found.</param>
+    /// <param name="recordOf">The container's record; a container that is gone is forgotten and reported as not found, and a state of one created again since is forgotten.</param>
     public Reconciler(ContainerdClient client, ExitRecorder exits, RestartSupervisor restarts, LabelStateStore store, bool manages, Func<string, ContainerState> stateOf, Func<ContainerState, CancellationToken, Task<ContainerRecord>> recordOf, StopContainer stop)
     {
         _client = client;
@@ -42,9 +42,15 @@ internal sealed class Reconciler
     /// <param name="adopt">Also take over a container the module does not manage; without it such a container is only reported.</param>
     public async Task<RestoreResult> RestoreAsync(string id, bool stopRunning, bool adopt, CancellationToken ct)
     {
-        var s = _stateOf(id);
-        var plan = await s.Enqueue(() => InspectAsync(s, stopRunning, adopt, ct)).WaitAsync(ct).ConfigureAwait(false);
-        return plan.Then is null ? plan.Result : await plan.Then(ct).ConfigureAwait(false);
+        for (int attempt = 1; ; attempt++)
+        {
+            var s = _stateOf(id);
+            var plan = await s.Enqueue(() => InspectAsync(s, stopRunning, adopt, ct, lastAttempt: attempt == 3)).WaitAsync(ct).ConfigureAwait(false);
+            if (plan is not null)
+            {
+                return plan.Then is null ? plan.Result : await plan.Then(ct).ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>
@@ -74,9 +80,16 @@ internal sealed class Reconciler
     /// <summary>What was found, and the stop still to run once off the queue.</summary>
     private sealed record Plan(RestoreResult Result, Func<CancellationToken, Task<RestoreResult>>? Then = null);
 
-    private async Task<Plan> InspectAsync(ContainerState s, bool stopRunning, bool adopt, CancellationToken ct)
+    /// <returns>Null when the state followed a container removed and created again since (it is
+    /// forgotten by the record's read): the restore looks again through a fresh state.</returns>
+    private async Task<Plan?> InspectAsync(ContainerState s, bool stopRunning, bool adopt, CancellationToken ct, bool lastAttempt)
     {
         var record = await _recordOf(s, ct).ConfigureAwait(false);
+        if (s.IsRemoved && !lastAttempt)
+        {
+            return null;
+        }
+
         s.Record.Bind(record.CreatedAt);
         var (report, rec) = await ForeignAsync(s, record, adopt, ct).ConfigureAwait(false);
         if (report is not null)

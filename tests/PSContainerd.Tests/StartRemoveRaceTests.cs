@@ -55,6 +55,47 @@ public sealed class StartRemoveRaceTests
         Assert.True(orphans.Count == 0, $"{orphans.Count} of {trials} races left a task with no container record: {string.Join("; ", orphans)}");
     }
 
+    [Fact]
+    public async Task A_start_racing_an_auto_remove_in_another_session_never_leaves_a_task_without_its_record()
+    {
+        // -AutoRemove deletes the record when the container exits; a start in another session at
+        // that moment looked at the task, created its own, and the delete left it with no record.
+        await using var scratch = new Scratch(_fx, "autorm");
+        var starter = scratch.Open();
+        var owner = scratch.Open();
+        var orphans = new List<string>();
+        const int trials = 16;
+        try
+        {
+            for (int i = 0; i < trials; i++)
+            {
+                string id = $"autorm-{i}-{Guid.NewGuid():N}"[..20];
+                await owner.CreateAsync(new NewContainerRequest(id, _fx.RootFs, new[] { "/bin/sh", "-c", "exit 3" }, Array.Empty<string>(),
+                    new Dictionary<string, string>(), null, null, RestartPolicy.No, AutoRemove: true, null));
+                await starter.GetInfoAsync(id);
+                var first = owner.StartAsync(id);
+                // Staggered across the exit and its auto-remove.
+                await Task.Delay(i * 5 % 40);
+                await Ignore(Task.Run(() => starter.StartAsync(id)));
+                await Ignore(first);
+                await Containers.Until(async () => (await scratch.Client.ListContainersAsync()).All(c => c.Id != id) || (await scratch.Client.ListTasksAsync()).Any(t => t.ContainerId == id),
+                    TimeSpan.FromSeconds(20), "the auto-remove or the second start has happened");
+                bool recorded = (await scratch.Client.ListContainersAsync()).Any(c => c.Id == id);
+                var task = (await scratch.Client.ListTasksAsync()).FirstOrDefault(t => t.ContainerId == id);
+                if (!recorded && task is not null)
+                {
+                    orphans.Add($"{id} (task {task.Status}, pid {task.Pid})");
+                }
+            }
+        }
+        finally
+        {
+            await RemoveOrphanTasksAsync(scratch, owner);
+        }
+
+        Assert.True(orphans.Count == 0, $"{orphans.Count} of {trials} races left a task with no container record: {string.Join("; ", orphans)}");
+    }
+
     private static async Task Ignore(Task t)
     {
         try

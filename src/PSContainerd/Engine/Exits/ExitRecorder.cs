@@ -18,7 +18,7 @@ internal sealed class ExitRecorder
     private readonly bool _manages;
     private readonly RestartSupervisor _restarts;
     private readonly Action<string, string> _diagnostic;
-    private readonly Action<ContainerState> _forget;
+    private readonly AutoRemover _autoRemove;
     private readonly TaskDeleter _deleter;
     private readonly LateExits _late;
 
@@ -35,9 +35,9 @@ internal sealed class ExitRecorder
         _manages = manages;
         _restarts = restarts;
         _diagnostic = diagnostic;
-        _forget = forget;
         _deleter = new TaskDeleter(client, diagnostic);
         _late = new LateExits(client, manages, diagnostic, forget);
+        _autoRemove = new AutoRemover(client, restarts.ContainerLock, diagnostic, forget);
     }
 
     /// <summary>Call only from the container's queue.</summary>
@@ -287,9 +287,8 @@ internal sealed class ExitRecorder
         }
         else if (s.Recorded.AutoRemove && !(s.Recorded.WouldRestart(exit.ExitCode ?? 255, s.ManuallyStopped) && !_restarts.IsHolder))
         {
-            await QuietCalls.Ignoring(() => _client.DeleteContainerWithSnapshotAsync(s.Id)).ConfigureAwait(false);
-            DefaultLogs.Delete(_client.Address, _client.Namespace, s.Id);
-            _forget(s);
+            await _autoRemove.RemoveAsync(s).ConfigureAwait(false);
         }
     }
+
 }

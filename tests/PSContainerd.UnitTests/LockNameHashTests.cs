@@ -25,6 +25,18 @@ public sealed class LockNameHashTests
     public void A_long_id_over_several_hash_blocks_keeps_its_byte() =>
         Assert.Equal(215802323114L, ContainerLock.OffsetFor(new string('x', 200)));
 
+    [Fact]
+    public void The_digest_is_SHA_256_at_every_padding_boundary()
+    {
+        // 55, 56, 63 and 64 bytes are where the length moves to a block of its own.
+        var random = new Random(20);
+        for (int length = 0; length <= 130; length++)
+        {
+            var text = new string(Enumerable.Range(0, length).Select(_ => (char)random.Next(0x20, 0x250)).ToArray());
+            Assert.Equal(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)), LockNameHash.Of(text));
+        }
+    }
+
     [Theory]
     [InlineData(2049UL, 1234567UL, "default", "d45baec2221d60969d562a8660b50d84.lock")]
     [InlineData(64768UL, 42UL, "k8s.io", "e6047164e2c930fdba5e213087e4d1d3.lock")]

@@ -97,6 +97,12 @@ public sealed partial class ContainerEngine
             return Task.CompletedTask;
         }
 
+        if (ev is TaskDeleteEvent deleted && _states.TryGetValue(ev.ContainerId, out var deleting))
+        {
+            // Off the queue: the delete it confirms is what holds the queue (ExitRecorder.RecordAsync).
+            deleting.DeleteSeen(deleted.Pid);
+        }
+
         var s = StateOf(ev.ContainerId);
         _ = s.Enqueue(() => HandleAsync(s, ev));
         return Task.CompletedTask;

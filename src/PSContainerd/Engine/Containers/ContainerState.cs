@@ -12,6 +12,8 @@ internal sealed class ContainerState
     private Task _tail = Task.CompletedTask;
     private TaskCompletionSource<RecordedExit?> _nextExit = NewTcs<RecordedExit?>();
     private TaskCompletionSource<RecordedExit?> _notRunning = NewTcs<RecordedExit?>();
+    private TaskCompletionSource<bool>? _deleteSeen;
+    private uint _deletePid;
     private readonly TaskCompletionSource _removed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private CancellationTokenSource? _pendingRestart;
 
@@ -261,6 +263,48 @@ internal sealed class ContainerState
             {
                 Status = paused ? ContainerStatus.Paused : ContainerStatus.Running;
             }
+        }
+    }
+
+    /// <summary>
+    /// Before a task delete: the task returned completes when containerd's <c>/tasks/delete</c> event
+    /// for <paramref name="pid"/> reaches the engine (<see cref="DeleteSeen"/>), which it does off
+    /// the container's queue, while the delete itself still runs on it. One expectation at a time.
+    /// </summary>
+    public Task ExpectDelete(uint pid)
+    {
+        lock (_gate)
+        {
+            _deletePid = pid;
+            _deleteSeen = NewTcs<bool>();
+            return _deleteSeen.Task;
+        }
+    }
+
+    /// <summary>containerd published <c>/tasks/delete</c> for <paramref name="pid"/> (0: any): an expected delete is confirmed.</summary>
+    public void DeleteSeen(uint pid)
+    {
+        TaskCompletionSource<bool>? seen;
+        lock (_gate)
+        {
+            if (_deleteSeen is null || (pid != 0 && _deletePid != 0 && pid != _deletePid))
+            {
+                return;
+            }
+
+            seen = _deleteSeen;
+            _deleteSeen = null;
+        }
+
+        seen.TrySetResult(true);
+    }
+
+    /// <summary>Drops an expectation the delete's reply answered first.</summary>
+    public void ForgetDelete()
+    {
+        lock (_gate)
+        {
+            _deleteSeen = null;
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using PSContainerd.Containerd;
 
 namespace PSContainerd.Engine;
@@ -247,6 +248,7 @@ internal sealed class ExitRecorder
         }
 
         var decision = restoring || recordOnly || !manages ? RestartDecision.No : await _restarts.DecideAsync(s, exit, current).ConfigureAwait(false);
+        Task? deleting = null;
         if (manages)
         {
             bool leaveState = !decision.Restart && !_restarts.IsHolder && !restoring
@@ -266,7 +268,7 @@ internal sealed class ExitRecorder
 
             if (deleteTask)
             {
-                await DeleteTaskAsync(s.Id).ConfigureAwait(false);
+                (deleting, exit) = await DeleteConfirmedAsync(s, exit).ConfigureAwait(false);
             }
         }
 
@@ -276,7 +278,36 @@ internal sealed class ExitRecorder
             ("OOMKilled", exit.OomKilled ? "true" : "false"),
             ("Source", source));
 
+        if (deleting is not null)
+        {
+            // Waiters (a stop) have the exit; the rest of the delete (the shim's own exit, its
+            // bundle) is still this queue's, so no start, restart or removal of the container
+            // in this engine comes before containerd has let go of the task.
+            await deleting.ConfigureAwait(false);
+        }
+
         await RestartOrRemoveAsync(s, exit, restoring, decision).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Starts the task delete and returns once containerd confirms it: its <c>/tasks/delete</c>
+    /// event (the shim has flushed the output, run <c>runc delete</c> and unmounted) or the
+    /// delete's reply, whichever comes first. The delete itself is returned for the caller to
+    /// await before anything else on the queue. A delete that failed confirms nothing.
+    /// </summary>
+    private async Task<(Task Deleting, RecordedExit Exit)> DeleteConfirmedAsync(ContainerState s, RecordedExit exit)
+    {
+        var seen = s.ExpectDelete(s.Pid);
+        var deleting = DeleteTaskAsync(s.Id);
+        HoldProcessExitFor(deleting);
+        if (await Task.WhenAny(deleting, seen).ConfigureAwait(false) == seen)
+        {
+            return (deleting, exit with { DeleteConfirmedBy = DeleteConfirmation.Event });
+        }
+
+        s.ForgetDelete();
+        var (_, failure, _) = await deleting.ConfigureAwait(false);
+        return (deleting, exit with { DeleteConfirmedBy = failure is null ? DeleteConfirmation.Reply : DeleteConfirmation.None });
     }
 
     /// <summary>How long the write of an exit is retried while containerd is slow or restarting: the record is the one thing a stop must not lose.</summary>
@@ -355,6 +386,36 @@ internal sealed class ExitRecorder
             DefaultLogs.Delete(_client.Address, _client.Namespace, s.Id);
             _forget(s);
         }
+    }
+
+    private static readonly ConcurrentDictionary<Task, bool> InFlightDeletes = new();
+    private static int _processExitHeld;
+
+    /// <summary>
+    /// A stop returns before its task delete has finished: a `pwsh -c Stop-Container` must not
+    /// end the process, and cut the delete's call short (containerd then cancels its teardown
+    /// midway), while one is in flight. The process's exit waits for them, at most
+    /// <see cref="DeleteDeadline"/>.
+    /// </summary>
+    private static void HoldProcessExitFor(Task deleting)
+    {
+        if (Interlocked.Exchange(ref _processExitHeld, 1) == 0)
+        {
+            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+            {
+                try
+                {
+                    Task.WhenAll(InFlightDeletes.Keys).Wait(DeleteDeadline);
+                }
+                catch (AggregateException)
+                {
+                    // a failed delete was said where it failed; the process may go
+                }
+            };
+        }
+
+        InFlightDeletes[deleting] = true;
+        _ = deleting.ContinueWith(t => InFlightDeletes.TryRemove(t, out _), TaskScheduler.Default);
     }
 
     /// <returns>The exit status the delete (or a wait) reported, if any; why the task could not be

@@ -37,7 +37,11 @@ internal static class TaskCleanup
     /// for up to ~10 s, while every create answers "failed to start shim: mkdir …: file exists" or,
     /// once the bundle is gone but the old shim's socket still answers, "failed to start shim: start
     /// failed: dial unix …: connection refused": create again every 250 ms until both are gone,
-    /// bounded by <see cref="LeftoverWait"/>.</item>
+    /// bounded by <see cref="LeftoverWait"/>;</item>
+    /// <item>a delete still finishing in another process (its stop returned at containerd's
+    /// <c>/tasks/delete</c>, before containerd removed the old bundle), which can take the new
+    /// shim's bundle folder from under it: "failed to start shim: start failed: … rename
+    /// …/.address …/address: no such file or directory"; waited out the same way.</item>
     /// </list>
     /// Any other refusal, or the same one again past these, is the caller's.
     /// </summary>
@@ -91,9 +95,12 @@ internal static class TaskCleanup
     /// containerd 1.6's answers to a create while an earlier one's shim is still being torn down:
     /// its bundle is still there ("mkdir …: file exists"), or its socket still accepted when the new
     /// shim looked (the runc shim then hands containerd the old shim's address instead of serving
-    /// its own), and the old shim had closed by the time containerd dialled it ("dial unix …").
+    /// its own), and the old shim had closed by the time containerd dialled it ("dial unix …"), or
+    /// the old bundle's removal took the new shim's folder as it wrote its address ("…/address: no
+    /// such file or directory").
     /// </summary>
     internal static bool IsLeftoverBundle(ContainerdException e) =>
         e.Message.Contains("failed to start shim", StringComparison.Ordinal)
-        && (e.Message.Contains("file exists", StringComparison.Ordinal) || e.Message.Contains("dial unix", StringComparison.Ordinal));
+        && (e.Message.Contains("file exists", StringComparison.Ordinal) || e.Message.Contains("dial unix", StringComparison.Ordinal)
+            || e.Message.Contains("address: no such file or directory", StringComparison.Ordinal));
 }

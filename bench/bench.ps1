@@ -8,7 +8,9 @@
     engine in-process, a warm pwsh session, a cold pwsh -c), dockerd 20.10 (started here against
     the same containerd), podman 4.3 and ctr. Figures: cooperative stop, escalation overrun past
     -Timeout 1, many containers stopped at once, cold start, an exit burst through one engine, and
-    a call-by-call trace of a stop. Prints a table, saves the raw figures to
+    a call-by-call trace of a stop. Cold starts run PowerShell's own executable (the one this
+    script runs in), each row with a startup-profile cache of its own, and measure each cold-start
+    lever by a row that undoes it. Prints a table, saves the raw figures to
     out/bench-results.json, and regenerates docs/performance.md and docs/performance.png unless
     -NoDoc. A default run takes about ten minutes on a quiet two-core machine.
 .PARAMETER Render
@@ -41,11 +43,36 @@ $env:PSCD_REPO = $repo
 $doc = if ($NoDoc) { '' } else { Join-Path $repo 'docs/performance.md' }
 $project = Join-Path $PSScriptRoot 'PSContainerd.Bench'
 
+# PowerShell itself for the cold rows, the one this script runs in: its own executable in $PSHOME
+# (under `dotnet pwsh`, the one the tool runs), else its pwsh.dll, run with dotnet.
+$pwsh = Join-Path $PSHOME 'pwsh'
+if (-not (Test-Path -LiteralPath $pwsh -PathType Leaf)) { $pwsh = Join-Path $PSHOME 'pwsh.dll' }
+
+# The cross-module inlining lever's row: the module staged again with a net10.0 build made
+# without crossgen's --opt-cross-module (its own artifacts folder: the shipped build is untouched).
+$noCrossModule = ''
+if (-not $Render -and $Cold -gt 0) {
+    Write-Host '==> building the module without cross-module inlining (a cold-start lever row)'
+    $levers = Join-Path $repo 'out/bench-levers'
+    $staged = Join-Path $levers 'no-cross-module/PSContainerd'
+    if (Test-Path -LiteralPath $levers) { Remove-Item -LiteralPath $levers -Recurse -Force }
+    $moduleDir = Split-Path -Parent $env:PSCD_MODULE_PATH
+    & dotnet publish (Join-Path $repo 'src/PSContainerd') -c Release -f net10.0 -o (Join-Path $levers 'publish') --nologo -v quiet `
+        --disable-build-servers -p:UseSharedCompilation=false -p:PublishReadyToRunCrossgen2ExtraArgs= `
+        --artifacts-path (Join-Path $levers 'artifacts') | Out-Host
+    if ($LASTEXITCODE -ne 0) { throw "the module without cross-module inlining did not build ($LASTEXITCODE)" }
+    $null = New-Item -ItemType Directory -Path (Split-Path -Parent $staged) -Force
+    Copy-Item -LiteralPath $moduleDir -Destination $staged -Recurse
+    Get-ChildItem -LiteralPath (Join-Path $levers 'publish') -Filter '*.dll' | Copy-Item -Destination (Join-Path $staged 'net10.0') -Force
+    $noCrossModule = Join-Path $staged (Split-Path -Leaf $env:PSCD_MODULE_PATH)
+}
+
 Write-Host '==> building bench/PSContainerd.Bench'
 & dotnet build $project -c Release --nologo -v quiet --disable-build-servers -p:UseSharedCompilation=false | Out-Host
 if ($LASTEXITCODE -ne 0) { throw "bench/PSContainerd.Bench did not build ($LASTEXITCODE)" }
 
 & dotnet run --project $project -c Release --no-build -- `
     --iterations $Iterations --overrun $Overrun --bulk $Bulk --bulkrounds $BulkRounds --cold $Cold `
-    --burst $Burst --trace $Trace --skip ($Skip -join ',') --doc $doc --results $results --render $(if ($Render) { 'true' } else { 'false' })
+    --burst $Burst --trace $Trace --skip ($Skip -join ',') --doc $doc --results $results --render $(if ($Render) { 'true' } else { 'false' }) `
+    --pwsh $pwsh --nocrossmodule $noCrossModule
 if ($LASTEXITCODE -ne 0) { throw "the bench failed ($LASTEXITCODE)" }

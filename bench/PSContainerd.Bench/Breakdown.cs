@@ -26,6 +26,11 @@ internal sealed class Breakdown
 
     public int KillRpcs { get; set; }
 
+    /// <summary>Of <see cref="Stops"/>, how many returned at containerd's /tasks/delete event, and how many at the Delete reply.</summary>
+    public int ConfirmedByEvent { get; set; }
+
+    public int ConfirmedByReply { get; set; }
+
     /// <summary>The same trace of an escalated stop (-Timeout 1, PID 1 ignores SIGTERM), ms after the grace period ended.</summary>
     public Breakdown? Escalation { get; set; }
 
@@ -47,10 +52,13 @@ internal sealed class Breakdown
             var r = await e.StopAsync(await e.ResolveAsync(id), null, cooperative ? 10 : 1, null);
             long t1 = Stopwatch.GetTimestamp();
             trace.Recording = false;
-            var calls = trace.Take().Where(c => c.Namespace == "bench-engine").ToArray();
             var (at, _) = await exit.WaitAsync(TimeSpan.FromSeconds(10));
             watch.Forget(id);
             await e.RemoveAsync(id, force: true);
+
+            // Taken once the removal, queued behind the rest of the task delete, is done: a call is
+            // traced when it ends, and the delete may still run when the stop returns.
+            var calls = trace.Take().Where(c => c.Namespace == "bench-engine").ToArray();
             if (i > 0)
             {
                 // An escalated stop's timeline starts where its grace period ended.
@@ -60,7 +68,12 @@ internal sealed class Breakdown
             }
         }
 
-        var b = new Breakdown { Stops = stops.Count };
+        var b = new Breakdown
+        {
+            Stops = stops.Count,
+            ConfirmedByEvent = stops.Count(s => s.Result.DeleteConfirmedBy == DeleteConfirmation.Event),
+            ConfirmedByReply = stops.Count(s => s.Result.DeleteConfirmedBy == DeleteConfirmation.Reply),
+        };
         foreach (var g in stops.SelectMany(s => s.Calls).GroupBy(c => c.Method).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             b.Rpcs.Add(new RpcCount(g.Key, (double)g.Count() / stops.Count));

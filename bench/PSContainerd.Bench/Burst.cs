@@ -30,7 +30,10 @@ internal static class Burst
                     string id = $"burst-{i:D4}";
                     string[] command = { "/bin/sh", "-c", $"trap 'exit {Expected(i)}' TERM; sleep 100000 & wait" };
                     var req = new NewContainerRequest(id, rootfs, command, Array.Empty<string>(), new Dictionary<string, string>(), null, null, RestartPolicy.No, false, null);
-                    await client.CreateContainerAsync(new ContainerCreateSpec(id, OciSpecBuilder.Build(req, ns), new Dictionary<string, string>()));
+                    // Labelled as New-Container labels its containers: the engine records the exits
+                    // of containers the module manages, and only reads those of others.
+                    var labels = new Dictionary<string, string> { [StateLabels.RestartPolicy] = RestartPolicy.No.ToString() };
+                    await client.CreateContainerAsync(new ContainerCreateSpec(id, OciSpecBuilder.Build(req, ns), labels));
                     await client.CreateTaskAsync(id);
                     await Trap.Wait(await client.StartTaskAsync(id), command);
                     ids[i] = id;

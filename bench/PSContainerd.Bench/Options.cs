@@ -21,6 +21,12 @@ internal sealed class Options
 
     public string? Doc { get; private set; }
 
+    /// <summary>PowerShell itself for the cold rows: its executable, or its pwsh.dll (bench/bench.ps1 passes the one it runs in).</summary>
+    public string? Pwsh { get; private set; }
+
+    /// <summary>The module's manifest in a build without crossgen's cross-module inlining (bench/bench.ps1 builds it), for that lever's row.</summary>
+    public string? NoCrossModule { get; private set; }
+
     /// <summary>Where the raw figures are saved; with <see cref="Render"/>, read instead of measured.</summary>
     public string? Results { get; private set; }
 
@@ -46,6 +52,8 @@ internal sealed class Options
                 case "burst": o.Burst = Int(); break;
                 case "trace": o.Trace = Int(); break;
                 case "doc": o.Doc = value.Length == 0 ? null : value; break;
+                case "pwsh": o.Pwsh = value.Length == 0 ? null : value; break;
+                case "nocrossmodule": o.NoCrossModule = value.Length == 0 ? null : value; break;
                 case "results": o.Results = value.Length == 0 ? null : value; break;
                 case "render": o.Render = value == "true"; break;
                 case "skip": o.Skip.UnionWith(value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)); break;

@@ -12,7 +12,7 @@ internal sealed record ProcResult(int Code, string Out, string Err, double Ms)
 /// <summary>Runs command-line tools with a bound: a child that outlives it is killed with its tree.</summary>
 internal static class Proc
 {
-    public static async Task<ProcResult> Run(string file, IEnumerable<string> args, TimeSpan? timeout = null, string? workDir = null)
+    public static async Task<ProcResult> Run(string file, IEnumerable<string> args, TimeSpan? timeout = null, string? workDir = null, IReadOnlyDictionary<string, string?>? env = null)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -29,6 +29,11 @@ internal static class Proc
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
+        }
+
+        foreach (var (name, value) in env ?? new Dictionary<string, string?>())
+        {
+            psi.Environment[name] = value;
         }
 
         var sw = Stopwatch.StartNew();

@@ -4,6 +4,11 @@
 // Run it with `dotnet pwsh ./build.ps1 -Task Bench` (it starts the private containerd).
 using PSContainerd.Bench;
 
+if (args is ["--probe-hash", var which, var dll])
+{
+    return HashProbe.Probe(which, dll);
+}
+
 var o = Options.Parse(args);
 Results results;
 if (o.Render)

@@ -17,13 +17,14 @@ internal sealed partial class Report
             double gets = t.Rpcs.Where(r => r.Method.EndsWith("/Get", StringComparison.Ordinal)).Sum(r => r.PerStop);
             yield return new Target(updates <= 2 && gets == 0, "two label writes per stop (intent, exit), no re-fetch",
                 $"{updates:0.#} Containers/Update and {gets:0.#} Get per stop");
-            var exitWrite = t.Timeline.LastOrDefault(r => r.What.EndsWith("Containers/Update", StringComparison.Ordinal));
+            var delete = t.Timeline.LastOrDefault(r => r.What.EndsWith("Tasks/Delete", StringComparison.Ordinal));
             var returned = t.Timeline.FirstOrDefault(r => r.What == "StopAsync returns");
-            if (exitWrite is { DurationMs: double w } && returned is not null)
+            if (delete is { DurationMs: double d } && returned is not null)
             {
-                double after = returned.StartMs - (exitWrite.StartMs + w);
-                yield return new Target(after <= 1, "stretch: the StopResult returned once the exit is recorded, the task delete queued behind it",
-                    $"the call returns {F(after)} ms after the exit's label write completes (of {F(returned.StartMs)} ms in all): the task delete stays before the return by default, as after docker stop (docs/architecture.md says why)");
+                double before = delete.StartMs + d - returned.StartMs;
+                yield return new Target(t.ConfirmedByEvent + t.ConfirmedByReply == t.Stops && before >= 0,
+                    "the StopResult returned at containerd's confirmation of the task delete (its /tasks/delete event or the Delete reply, whichever first), the rest of the delete on the container's queue",
+                    $"the call returns {F(before)} ms before the Tasks/Delete reply (of {F(returned.StartMs)} ms in all); {t.ConfirmedByEvent} of {t.Stops} traced stops returned at the event, {t.ConfirmedByReply} at the reply");
             }
         }
 
@@ -36,7 +37,7 @@ internal sealed partial class Report
         if (Ratio("stop", Runs.Warm, Runs.Floor) is double rf)
         {
             double? rd = Ratio("stop", Runs.Warm, Runs.DockerApi);
-            yield return new Target(rf <= 0.95 && rd is <= 0.85, "cooperative stop ≤ 0.95× the floor and ≤ 0.85× dockerd",
+            yield return new Target(rf <= 0.7 && rd is <= 0.5, "cooperative stop ≤ 0.7× the floor and ≤ 0.5× dockerd",
                 $"{F(Med("stop", Runs.Warm)!.Value)} ms: {X(rf)} the floor, {X(rd)} dockerd");
         }
 
@@ -44,21 +45,43 @@ internal sealed partial class Report
         {
             if (Ratio("bulk", sys, Runs.Floor) is double bf)
             {
-                double? bd = Ratio("bulk", sys, Runs.DockerApi);
-                yield return new Target(bf <= 1.0 && bd is <= 0.6, $"{_o.Bulk} at once ({sys}) ≤ 1.0× the floor and ≤ 0.6× dockerd",
-                    $"{F(Med("bulk", sys)!.Value)} ms: {X(bf)} the floor, {X(bd)} dockerd");
+                yield return new Target(bf <= 0.8, $"{_o.Bulk} at once ({sys}) ≤ 0.8× the floor",
+                    $"{F(Med("bulk", sys)!.Value)} ms: {X(bf)} the floor, {X(Ratio("bulk", sys, Runs.DockerApi))} dockerd");
             }
         }
 
         if (Med("cold", Runs.ModulePwsh) is double mod && Med("cold", Runs.BarePwsh) is double bare)
         {
-            yield return new Target(mod - bare <= 150, "cold pwsh -c 'Import-Module; Get-Container' ≤ +150 ms over a bare pwsh", $"{Signed(mod - bare)} ms");
+            yield return new Target(mod - bare <= 200, "cold pwsh -c 'Import-Module; Get-Container' ≤ +200 ms over a bare pwsh", $"{Signed(mod - bare)} ms");
+            yield return new Target(mod - bare <= 150, "stretch: the same ≤ +150 ms", $"{Signed(mod - bare)} ms");
         }
 
         if (_burst is { } b)
         {
             yield return new Target(b.WrongOrLost == 0, $"{b.Count} exits in a burst through one engine, every exit code recorded",
                 $"{b.Recorded} of {b.Count} recorded, {b.WrongOrLost} lost or wrong; {b.ManagedBytesPerContainer / 1024:0.0} KiB managed memory per tracked container");
+        }
+    }
+
+    /// <summary>Each cold-start lever and its effect in this run, from the rows that undo one lever each.</summary>
+    private IEnumerable<(string Lever, string Effect)> Levers()
+    {
+        if (Med("cold", Runs.ModulePwsh) is double mod)
+        {
+            if (Med("cold", Runs.NoWarmUp) is double none)
+            {
+                yield return ("a Version call to the default socket started in the background at import", $"{Signed(mod - none)} ms");
+            }
+
+            if (Med("cold", Runs.NoCrossModule) is double plain)
+            {
+                yield return ("crossgen's cross-module inlining (`--opt-cross-module:*`)", $"{Signed(mod - plain)} ms");
+            }
+        }
+
+        if (Med("hash", Runs.HashManaged) is double managed && Med("hash", Runs.HashSha) is double sha)
+        {
+            yield return ("a managed SHA-256 for lock names instead of `SHA256.HashData` (no OpenSSL loaded)", $"{Signed(managed - sha)} ms at the first hash ({F(sha)} → {F(managed)} ms)");
         }
     }
 
@@ -121,6 +144,20 @@ internal sealed partial class Report
             L($"Importing the module and making the first call costs **{Signed(mod - bare)} ms** over a bare `pwsh` start.");
         }
 
+        var levers = Levers().ToList();
+        if (levers.Count > 0)
+        {
+            L();
+            L("## Cold-start levers");
+            L();
+            L("Each lever's effect is measured in this run: the cold row with the lever undone, less the cold row as shipped (medians; negative is faster with the lever).");
+            L();
+            foreach (var (lever, effect) in levers)
+            {
+                L($"- {lever}: **{effect}**.");
+            }
+        }
+
         if (_burst is { } b)
         {
             L();
@@ -139,7 +176,8 @@ internal sealed partial class Report
         "stop" => "A shell as PID 1 that exits 0 on SIGTERM (its trap checked in before each stop), stopped with a 10 s grace period; the whole call is timed. The floor is the containerd client alone (Tasks/Kill, the /tasks/exit event, Tasks/Delete); *signal by pidfd* is the same with the signal sent by `pidfd_send_signal` instead of the Kill RPC. The engine row is the module's engine called in-process; the warm session is `Stop-Container` in a pwsh that imported the module once; the cold row is a new `pwsh -c 'Import-Module …; Stop-Container …'` per stop. dockerd is timed through its API (`POST /containers/ID/stop`) and through `docker stop`; podman and ctr through their CLIs (ctr has no stop: `ctr task kill`, then `ctr task rm` retried until the task has exited).",
         "overrun" => "`/bin/sleep 1000` as PID 1 (no handler: the kernel drops SIGTERM) with a 1 s grace period: the whole call's duration less 1000 ms, so the SIGKILL RPC, the exit and the task delete.",
         "bulk" => $"{_o.Bulk} cooperative containers stopped at once: the floor sends every Kill together and deletes every task; `Stop-Container -Id $ids` with its default `-ThrottleLimit` and with `-ThrottleLimit {_o.Bulk}`; dockerd gets {_o.Bulk} concurrent API requests; podman one `podman stop` with every name.",
-        "cold" => "`dotnet pwsh -NoProfile -c …` from process start to exit (the dotnet host is in both rows).",
+        "cold" => "`pwsh -NoProfile -NonInteractive -c …` from process start to exit, PowerShell's own executable run directly (not `dotnet pwsh`, whose tool lookup adds as much to every row). Each row keeps its own startup profile and module analysis cache (`XDG_CACHE_HOME`), so no row starts from a profile another row's script recorded; the first round is a warm-up that records it. *No warm-up at import* gives `-Address` and points `CONTAINERD_ADDRESS` at no socket, so the import warms nothing; *no cross-module inlining* is a build of the module without crossgen's `--opt-cross-module:*`.",
+        "hash" => "The first hash of a lock-file name in a fresh process (the module hashes one at an engine's first call): .NET's `SHA256.HashData`, which loads OpenSSL on its first use, against the module's managed SHA-256 (same digest), from its precompiled assembly.",
         _ => string.Empty,
     };
 }

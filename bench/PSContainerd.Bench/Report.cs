@@ -12,6 +12,7 @@ internal sealed partial class Report
         ("overrun", "Escalation: -Timeout 1 on a PID 1 that ignores SIGTERM, time past the grace period", "ms"),
         ("bulk", "Bulk: containers stopped at once, wall time", "ms"),
         ("cold", "Cold start", "ms"),
+        ("hash", "First lock-name hash in a fresh process", "ms"),
     };
 
     private readonly Samples _s;
@@ -38,7 +39,7 @@ internal sealed partial class Report
     private double? Med(string figure, string system) => _s.Median(figure, system);
 
     private double? Ratio(string figure, string system, string to) =>
-        Med(figure, system) is double a && Med(figure, to) is double b && b > 0 && figure != "cold" ? a / b : null;
+        Med(figure, system) is double a && Med(figure, to) is double b && b > 0 && figure is not ("cold" or "hash") ? a / b : null;
 
     /// <summary>One table row per system: n, median, min–max, ratio to the floor and to dockerd.</summary>
     private IEnumerable<string[]> Rows(string figure) =>
@@ -81,6 +82,11 @@ internal sealed partial class Report
         if (Med("cold", Runs.ModulePwsh) is double mod && Med("cold", Runs.BarePwsh) is double bare)
         {
             o.WriteLine($"  module import + first call costs {Signed(mod - bare)} ms over a bare pwsh");
+        }
+
+        foreach (var (lever, effect) in Levers())
+        {
+            o.WriteLine($"  lever: {lever}: {effect}");
         }
 
         if (_burst is { } b)

@@ -23,6 +23,10 @@ internal sealed class Runs : IAsyncDisposable
     public const string Bulk100 = "Stop-Container -ThrottleLimit 100";
     public const string BarePwsh = "bare pwsh -c exit";
     public const string ModulePwsh = "pwsh -c Import-Module; Get-Container";
+    public const string NoWarmUp = "the same, no warm-up at import";
+    public const string NoCrossModule = "the same, no cross-module inlining";
+    public const string HashSha = "first lock-name hash, SHA256.HashData";
+    public const string HashManaged = "first lock-name hash, managed SHA-256";
 
     private readonly BenchContext _ctx;
     private readonly Options _o;
@@ -33,6 +37,7 @@ internal sealed class Runs : IAsyncDisposable
     private readonly Dockerd? _docker;
     private readonly Podman? _podman;
     private readonly Ctr? _ctr;
+    private readonly Pwsh _pwsh;
 
     private Runs(BenchContext ctx, Options o, Bench.Floor floor, Bench.Floor cold, Session session, Dockerd? docker, Podman? podman, Ctr? ctr)
     {
@@ -45,10 +50,11 @@ internal sealed class Runs : IAsyncDisposable
         _docker = docker;
         _podman = podman;
         _ctr = ctr;
+        _pwsh = Pwsh.Of(o.Pwsh ?? throw new ArgumentException("--pwsh PATH is needed: PowerShell's executable or pwsh.dll (bench/bench.ps1 passes its own)"));
     }
 
     /// <summary>Rows in this order: the floor first, then the module, then the others.</summary>
-    public static readonly string[] Order = { Floor, FloorPidfd, Engine, Warm, ColdStop, BulkDefault, Bulk100, DockerApi, DockerCli, PodmanCli, CtrCli, BarePwsh, ModulePwsh };
+    public static readonly string[] Order = { Floor, FloorPidfd, Engine, Warm, ColdStop, BulkDefault, Bulk100, DockerApi, DockerCli, PodmanCli, CtrCli, BarePwsh, ModulePwsh, NoWarmUp, NoCrossModule, HashSha, HashManaged };
 
     public Samples Samples { get; } = new();
 
@@ -175,16 +181,41 @@ internal sealed class Runs : IAsyncDisposable
         await Rounds("bulk", _o.BulkRounds, 0, systems);
     }
 
+    /// <summary>
+    /// PowerShell run directly, each row with a startup-profile cache of its own: a bare start,
+    /// the module's import and first call, and the same with one cold-start lever undone (its
+    /// effect is the difference): the background warm-up (no default socket to warm, the address
+    /// given instead) and crossgen's cross-module inlining (a build without it, when bench.ps1 made one).
+    /// </summary>
     public async Task ColdStarts()
     {
-        Console.Error.WriteLine($"==> cold start, {_o.Cold} rounds");
-        string import = $"Import-Module '{_ctx.Module.Replace("'", "''")}'; Get-Container -Namespace bench-cold | Out-Null";
-        await Rounds("cold", _o.Cold, 1, new List<(string, Func<Task<double>>)>
+        Console.Error.WriteLine($"==> cold start, {_o.Cold} rounds, {_pwsh}");
+        string Import(string module, string address = "") =>
+            $"Import-Module '{module.Replace("'", "''")}'; Get-Container -Namespace bench-cold{address} | Out-Null";
+        var rows = new List<(string, Func<Task<double>>)>
         {
-            (BarePwsh, () => Session.Cold(_ctx.Repo, "exit 0")),
-            (ModulePwsh, () => Session.Cold(_ctx.Repo, import)),
+            (BarePwsh, () => ColdPwsh(BarePwsh, "exit 0")),
+            (ModulePwsh, () => ColdPwsh(ModulePwsh, Import(_ctx.Module))),
+            (NoWarmUp, () => ColdPwsh(NoWarmUp, Import(_ctx.Module, $" -Address '{_ctx.Address.Replace("'", "''")}'"),
+                new Dictionary<string, string?> { ["CONTAINERD_ADDRESS"] = Path.Combine(_ctx.Dir, "no-socket-here") })),
+        };
+        if (_o.NoCrossModule is { } other)
+        {
+            rows.Add((NoCrossModule, () => ColdPwsh(NoCrossModule, Import(other))));
+        }
+
+        await Rounds("cold", _o.Cold, 1, rows);
+
+        // Lock names are hashed at an engine's first call: SHA256 loads OpenSSL on its first use.
+        await Rounds("hash", _o.Cold * 2, 1, new List<(string, Func<Task<double>>)>
+        {
+            (HashSha, () => HashProbe.Run("sha", _ctx.Module)),
+            (HashManaged, () => HashProbe.Run("managed", _ctx.Module)),
         });
     }
+
+    private Task<double> ColdPwsh(string row, string script, IReadOnlyDictionary<string, string?>? env = null) =>
+        Session.Cold(_pwsh, _ctx.Repo, script, Path.Combine(_ctx.Dir, "pwsh-cache", new string(row.Where(char.IsLetterOrDigit).ToArray())), env);
 
     private async Task Rounds(string figure, int rounds, int warmup, List<(string Name, Func<Task<double>> Sample)> systems)
     {
@@ -277,7 +308,7 @@ internal sealed class Runs : IAsyncDisposable
         var (id, _) = await _cold.Create("cold", Bench.Floor.CooperativeCommand);
         try
         {
-            double ms = await Session.Cold(_ctx.Repo, $"Import-Module '{_ctx.Module.Replace("'", "''")}'; $null = Stop-Container -Id {id} -Timeout 10 -Namespace bench-cold -ErrorAction Stop");
+            double ms = await ColdPwsh(ColdStop, $"Import-Module '{_ctx.Module.Replace("'", "''")}'; $null = Stop-Container -Id {id} -Timeout 10 -Namespace bench-cold -ErrorAction Stop");
             var code = (await _cold.Client.GetContainerAsync(id)).Labels.GetValueOrDefault(StateLabels.ExitCode);
             return code == "0" ? ms : throw new InvalidOperationException($"cold stop recorded exit {code ?? "none"}");
         }

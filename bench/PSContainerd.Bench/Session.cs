@@ -66,10 +66,16 @@ internal sealed class Session : IAsyncDisposable
         }
     }
 
-    /// <summary>A fresh `pwsh -c` that imports the module and runs <paramref name="script"/>; its wall time.</summary>
-    public static async Task<double> Cold(string repo, string script)
+    /// <summary>
+    /// A fresh `pwsh -c <paramref name="script"/>`; its wall time. PowerShell itself (<paramref name="pwsh"/>),
+    /// not `dotnet pwsh`, whose tool lookup adds as much to every row; its startup profile and
+    /// module analysis cache in <paramref name="cache"/> (XDG_CACHE_HOME), one per row, so a row
+    /// never starts from a profile another row's script recorded.
+    /// </summary>
+    public static async Task<double> Cold(Pwsh pwsh, string repo, string script, string cache, IReadOnlyDictionary<string, string?>? env = null)
     {
-        var r = await Proc.Run("dotnet", new[] { "pwsh", "-NoProfile", "-NonInteractive", "-c", script }, TimeSpan.FromSeconds(120), repo);
+        var vars = new Dictionary<string, string?>(env ?? new Dictionary<string, string?>()) { ["XDG_CACHE_HOME"] = Directory.CreateDirectory(cache).FullName };
+        var r = await Proc.Run(pwsh.File, pwsh.Prefix.Concat(new[] { "-NoProfile", "-NonInteractive", "-c", script }), TimeSpan.FromSeconds(120), repo, vars);
         r.Check($"pwsh -c {script}");
         return r.Ms;
     }
@@ -90,4 +96,14 @@ internal sealed class Session : IAsyncDisposable
 
         _pwsh.Dispose();
     }
+}
+
+/// <summary>How to run PowerShell directly: its own executable, or `dotnet pwsh.dll` when only the assembly is known.</summary>
+internal sealed record Pwsh(string File, string[] Prefix)
+{
+    /// <summary>From --pwsh: an executable, or a pwsh.dll to run with dotnet.</summary>
+    public static Pwsh Of(string path) =>
+        path.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? new Pwsh("dotnet", new[] { path }) : new Pwsh(path, Array.Empty<string>());
+
+    public override string ToString() => string.Join(' ', Prefix.Prepend(File));
 }

@@ -34,6 +34,8 @@ public sealed class PureEngineTests
     [InlineData("failed to start shim: mkdir /tmp/pscd/state/io.containerd.runtime.v2.task/default/cx0: file exists: unknown", true)]
     // CI, seed-2 test: the new shim found the old one's socket still accepting and handed its address over.
     [InlineData("failed to start shim: start failed: dial unix /run/containerd/s/9e64d82b6d236a6471c753f1a5ba346795a0f85e96716588c3d3f9bb64393757: connect: connection refused: unknown", true)]
+    // A start by another engine right after a stop that returned at /tasks/delete: the old bundle's removal took the new one's folder.
+    [InlineData("failed to start shim: start failed: io.containerd.runc.v2: rename /tmp/pscd-sp/state/io.containerd.runtime.v2.task/xunit-26467/sretot-29dccd66/.address /tmp/pscd-sp/state/io.containerd.runtime.v2.task/xunit-26467/sretot-29dccd66/address: no such file or directory: exit status 1", true)]
     [InlineData("failed to start shim: exec: \"containerd-shim-runc-v2\": executable file not found in $PATH: unknown", false)]
     [InlineData("failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: \"/bin/nosuch\": stat /bin/nosuch: no such file or directory: unknown", false)]
     public void A_create_refused_by_a_shim_still_closing_is_told_from_other_refusals(string message, bool leftover) =>

@@ -69,9 +69,12 @@ public sealed class ContainerdException : Exception
     /// A task create while an earlier create's shim is still being torn down: its bundle is still
     /// there ("mkdir …: file exists"), or its socket still accepted when the new shim looked (the
     /// runc shim then hands containerd the old shim's address instead of serving its own), and the
-    /// old shim had closed by the time containerd dialled it ("dial unix …").
+    /// old shim had closed by the time containerd dialled it ("dial unix …"), or the old bundle's
+    /// removal took the new shim's folder as it wrote its address ("…/address: no such file or
+    /// directory", a delete still finishing after the stop that began it returned).
     /// </summary>
     public bool ShimLeftover =>
         Message.Contains("failed to start shim", StringComparison.Ordinal)
-        && (Message.Contains("file exists", StringComparison.Ordinal) || Message.Contains("dial unix", StringComparison.Ordinal));
+        && (Message.Contains("file exists", StringComparison.Ordinal) || Message.Contains("dial unix", StringComparison.Ordinal)
+            || Message.Contains("address: no such file or directory", StringComparison.Ordinal));
 }

@@ -13,6 +13,23 @@ public enum StopOutcome
     Failed,
 }
 
+/// <summary>
+/// What a stop waited for after the exit was recorded: containerd's confirmation that the task is
+/// deleted, by its <c>/tasks/delete</c> event or the Tasks/Delete reply, whichever came first.
+/// </summary>
+[JsonConverter(typeof(StringEnumConverter))]
+public enum DeleteConfirmation
+{
+    /// <summary>No delete waited for: no exit seen, or none of this stop's to delete (a container the module does not manage, or a task another process deleted).</summary>
+    None,
+
+    /// <summary>containerd's <c>/tasks/delete</c> event: the shim has flushed the output, run <c>runc delete</c> and unmounted; the reply (the shim's own exit) followed on the container's queue.</summary>
+    Event,
+
+    /// <summary>The Tasks/Delete reply, before its event reached the module.</summary>
+    Reply,
+}
+
 [JsonConverter(typeof(StringEnumConverter))]
 public enum StopEscalation
 {
@@ -97,6 +114,15 @@ public sealed class StopResult
     public StopEscalation Escalation { get; init; }
 
     public int? ExitCode { get; init; }
+
+    /// <summary>
+    /// What the stop waited for before it returned, once the exit was recorded: containerd's
+    /// <c>/tasks/delete</c> event (<see cref="DeleteConfirmation.Event"/>) or the Tasks/Delete
+    /// reply (<see cref="DeleteConfirmation.Reply"/>), whichever came first; None when there was no
+    /// delete to wait for. The rest of the delete is still awaited before any later operation on
+    /// the container in this session.
+    /// </summary>
+    public DeleteConfirmation DeleteConfirmedBy { get; init; }
 
     public DateTime? ExitedAt { get; init; }
 

@@ -40,4 +40,7 @@ public sealed partial class ContainerEngine
             ?? throw new ContainerdException(ContainerdErrorKind.FailedPrecondition, Address, $"Container '{id}' has no process in its runtime spec to base a command on.");
         return await new ExecRunner(Client, Diagnose).RunAsync(id, spec, request, ct).ConfigureAwait(false);
     }
+
+    private void PublishExecExit(TaskExitEvent exec) =>
+        Events.Publish(Namespace, exec.ContainerId, EventTypes.ExecExit, exec.ExitedAt, ("ExecId", exec.ProcessId), ("ExitCode", exec.ExitStatus.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 }

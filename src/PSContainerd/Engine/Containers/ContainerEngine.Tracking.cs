@@ -98,6 +98,11 @@ public sealed partial class ContainerEngine
             return Task.CompletedTask;
         }
 
+        if (ev is TaskDeleteEvent deleted && _states.TryGetValue(ev.ContainerId, out var deleting))
+        {
+            deleting.Delete.Seen(deleted.Pid); // off the queue: the delete it confirms holds the queue (ExitRecorder.RecordAsync)
+        }
+
         var s = StateOf(ev.ContainerId);
         _ = s.Enqueue(() => HandleAsync(s, ev));
         return Task.CompletedTask;
@@ -168,10 +173,6 @@ public sealed partial class ContainerEngine
             Diagnose(s.Id, $"handling {ev.Topic} failed: {e.Message}");
         }
     }
-
-    private void PublishExecExit(TaskExitEvent exec) =>
-        Events.Publish(Namespace, exec.ContainerId, EventTypes.ExecExit, exec.ExitedAt, ("ExecId", exec.ProcessId), ("ExitCode", exec.ExitStatus.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-
     /// <summary>
     /// An exit of a container nobody here looked at yet: take it on when the module created it
     /// (it carries the module's labels, so restart policy and auto-remove apply); leave others' alone.

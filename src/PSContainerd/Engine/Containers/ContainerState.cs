@@ -190,6 +190,9 @@ internal sealed class ContainerState
         }
     }
 
+    /// <summary>The task delete this state waits to see confirmed by containerd's event, if any.</summary>
+    public DeleteExpectation Delete { get; } = new();
+
     /// <summary>Records an exit and wakes waiters; with <paramref name="restarting"/> the status is Restarting (moby's SetRestarting wakes NotRunning too).</summary>
     public void SetExited(RecordedExit exit, bool restarting)
     {

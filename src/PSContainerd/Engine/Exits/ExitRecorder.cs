@@ -176,17 +176,16 @@ internal sealed class ExitRecorder
 
             if (current is not null)
             {
-                // Decided from the record as it is now: a manual stop another session has since
-                // cleared with a start no longer holds (a copy refreshed from an update event may say it does).
+                // Decided from the record now: a manual stop another session has since cleared no longer holds.
                 s.RefreshLabels(current.Labels);
             }
         }
 
         var decision = restoring || recordOnly || !manages ? RestartDecision.No : await _restarts.DecideAsync(s, exit, current).ConfigureAwait(false);
+        Task? deleting = null;
         if (manages)
         {
-            bool leaveState = !decision.Restart && !_restarts.IsHolder && !restoring
-                && s.Recorded.WouldRestart(exit.ExitCode ?? 255, s.ManuallyStopped);
+            bool leaveState = !decision.Restart && !_restarts.IsHolder && !restoring && s.Recorded.WouldRestart(exit.ExitCode ?? 255, s.ManuallyStopped);
             try
             {
                 s.RefreshLabels((await WriteExitAsync(s.Id, exit, leaveState || decision.Restart, s.Labels).ConfigureAwait(false)).Labels);
@@ -202,7 +201,7 @@ internal sealed class ExitRecorder
 
             if (deleteTask)
             {
-                await _deleter.DeleteAsync(s.Id).ConfigureAwait(false);
+                (deleting, exit) = await _deleter.DeleteConfirmedAsync(s, exit).ConfigureAwait(false);
             }
         }
 
@@ -211,6 +210,13 @@ internal sealed class ExitRecorder
             ("ExitCode", exit.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"),
             ("OOMKilled", exit.OomKilled ? "true" : "false"),
             ("Source", source));
+
+        if (deleting is not null)
+        {
+            // Waiters (a stop) have the exit; the rest of the delete (the shim's exit, its bundle) is this
+            // queue's: no start, restart or removal here comes before containerd has let go of the task.
+            await deleting.ConfigureAwait(false);
+        }
 
         await RestartOrRemoveAsync(s, exit, restoring, decision).ConfigureAwait(false);
     }

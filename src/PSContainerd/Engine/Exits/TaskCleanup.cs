@@ -37,7 +37,11 @@ internal static class TaskCleanup
     /// for up to ~10 s, while every create answers "failed to start shim: mkdir …: file exists" or,
     /// once the bundle is gone but the old shim's socket still answers, "failed to start shim: start
     /// failed: dial unix …: connection refused": create again every 250 ms until both are gone,
-    /// bounded by <see cref="LeftoverWait"/>.</item>
+    /// bounded by <see cref="LeftoverWait"/>;</item>
+    /// <item>a delete still finishing in another process (its stop returned at containerd's
+    /// <c>/tasks/delete</c>, before containerd removed the old bundle), which can take the new
+    /// shim's bundle folder from under it: "failed to start shim: start failed: … rename
+    /// …/.address …/address: no such file or directory"; waited out the same way.</item>
     /// </list>
     /// Any other refusal, or the same one again past these, is the caller's.
     /// </summary>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using PSContainerd.Containerd;
 
 namespace PSContainerd.Engine;
@@ -72,6 +73,57 @@ internal sealed class TaskDeleter
         }
 
         return (waited, waited is null ? "the task stayed running" : null, false);
+    }
+
+    /// <summary>
+    /// Starts the task delete and returns once containerd confirms it: its <c>/tasks/delete</c>
+    /// event (the shim has flushed the output, run <c>runc delete</c> and unmounted) or the
+    /// delete's reply, whichever comes first. The delete itself is returned for the caller to
+    /// await before anything else on the queue. A delete that failed confirms nothing.
+    /// </summary>
+    public async Task<(Task Deleting, RecordedExit Exit)> DeleteConfirmedAsync(ContainerState s, RecordedExit exit)
+    {
+        var seen = s.Delete.Expect(s.Pid);
+        var deleting = DeleteAsync(s.Id);
+        HoldProcessExitFor(deleting);
+        if (await Task.WhenAny(deleting, seen).ConfigureAwait(false) == seen)
+        {
+            return (deleting, exit with { DeleteConfirmedBy = DeleteConfirmation.Event });
+        }
+
+        s.Delete.Forget();
+        var (_, failure, _) = await deleting.ConfigureAwait(false);
+        return (deleting, exit with { DeleteConfirmedBy = failure is null ? DeleteConfirmation.Reply : DeleteConfirmation.None });
+    }
+
+    private static readonly ConcurrentDictionary<Task, bool> InFlightDeletes = new();
+    private static int _processExitHeld;
+
+    /// <summary>
+    /// A stop returns before its task delete has finished: a `pwsh -c Stop-Container` must not
+    /// end the process, and cut the delete's call short (containerd then cancels its teardown
+    /// midway), while one is in flight. The process's exit waits for them, at most
+    /// <see cref="DeleteDeadline"/>.
+    /// </summary>
+    private static void HoldProcessExitFor(Task deleting)
+    {
+        if (Interlocked.Exchange(ref _processExitHeld, 1) == 0)
+        {
+            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+            {
+                try
+                {
+                    Task.WhenAll(InFlightDeletes.Keys).Wait(DeleteDeadline);
+                }
+                catch (AggregateException)
+                {
+                    // a failed delete was said where it failed; the process may go
+                }
+            };
+        }
+
+        InFlightDeletes[deleting] = true;
+        _ = deleting.ContinueWith(t => InFlightDeletes.TryRemove(t, out _), TaskScheduler.Default);
     }
 
     /// <summary>A delete of a process the shim has not reaped yet (containerd 1.6: <see cref="ContainerdException.ProcessStillRunning"/>).</summary>

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
-using System.Text;
 
 namespace PSContainerd.Engine;
 
@@ -44,7 +42,7 @@ internal sealed class ContainerLock
     /// <summary>The byte of the lock file that stands for <paramref name="id"/>.</summary>
     public static long OffsetFor(string id)
     {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(id));
+        var hash = LockNameHash.Of(id);
         return FirstOffset + (long)(BitConverter.ToUInt64(hash, 0) & ((1UL << 40) - 1));
     }
 

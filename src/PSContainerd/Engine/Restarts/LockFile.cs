@@ -1,6 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Security.Cryptography;
-using System.Text;
 
 namespace PSContainerd.Engine;
 
@@ -40,7 +38,7 @@ internal sealed class LockFile : IDisposable
     /// <summary>The file's name for (<paramref name="socket"/>, <paramref name="namespace"/>).</summary>
     public static string NameFor(FileCalls.Stat socket, string @namespace)
     {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{socket.Dev}:{socket.Ino}\0{@namespace}"));
+        var hash = LockNameHash.Of($"{socket.Dev}:{socket.Ino}\0{@namespace}");
         return Convert.ToHexString(hash)[..32].ToLowerInvariant() + ".lock";
     }
 

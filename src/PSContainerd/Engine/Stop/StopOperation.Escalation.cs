@@ -114,16 +114,21 @@ internal sealed partial class StopOperation
         // The Kill(all) that followed a pidfd SIGKILL has answered by now (it is quicker than a
         // task delete); its step belongs in the result.
         await signals.SettledAsync().ConfigureAwait(false);
-        await _state.Enqueue(async () =>
+        if (_state.Status == ContainerStatus.Restarting)
         {
-            if (_state.Status == ContainerStatus.Restarting)
+            // Asked first off the queue: the queue may still hold the rest of the task delete,
+            // which the stop does not wait for; an exit recorded as Stopped stays so.
+            await _state.Enqueue(async () =>
             {
-                // The exit was finalised with the restart policy before this stop marked itself:
-                // the stop wins, the container stays stopped.
-                await _parts.Restarts.CancelAsync(_state).ConfigureAwait(false);
-                AddStep(StopStepKind.RestartCancelled, "a restart scheduled by the exit was cancelled");
-            }
-        }).ConfigureAwait(false);
+                if (_state.Status == ContainerStatus.Restarting)
+                {
+                    // The exit was finalised with the restart policy before this stop marked itself:
+                    // the stop wins, the container stays stopped.
+                    await _parts.Restarts.CancelAsync(_state).ConfigureAwait(false);
+                    AddStep(StopStepKind.RestartCancelled, "a restart scheduled by the exit was cancelled");
+                }
+            }).ConfigureAwait(false);
+        }
 
         AddStep(StopStepKind.Exited, exit?.ExitCode is int c ? $"exit code {c}" + (exit.Detail is null ? string.Empty : $" ({exit.Detail})") : "exit code unknown");
         // An exit recorded with an unknown status (its shim hung, or was gone) says why.
@@ -141,6 +146,7 @@ internal sealed partial class StopOperation
         Timeout = outcome is StopOutcome.AlreadyStopped or StopOutcome.RestartCancelled ? null : _settings.TimeoutSeconds,
         Escalation = escalation,
         ExitCode = exit?.ExitCode,
+        DeleteConfirmedBy = outcome == StopOutcome.Stopped ? exit?.DeleteConfirmedBy ?? DeleteConfirmation.None : DeleteConfirmation.None,
         ExitedAt = exit?.ExitedAt,
         OOMKilled = exit?.OomKilled ?? false,
         Duration = _clock.Elapsed,

@@ -58,23 +58,11 @@ public sealed class LateExitTests
         var (holder, other) = await scratch.OpenHolderAndOtherAsync();
         string[] command = Containers.IgnoresTerm;
         string id = await scratch.NewContainerAsync(holder, "recr", command);
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var held = holder.StateOf(id).Enqueue(() => gate.Task.WaitAsync(TimeSpan.FromSeconds(60)));
-        DateTime removedAt;
-        try
+        await RecreateWhileHeldAsync(holder, other, id, command, RestartPolicy.No, async () =>
         {
-            await other.RemoveAsync(id, force: true).WaitAsync(TimeSpan.FromSeconds(30));
-            removedAt = DateTime.UtcNow;
-            await other.CreateAsync(new NewContainerRequest(id, _fx.RootFs, command, Array.Empty<string>(), new Dictionary<string, string>(), null, null, RestartPolicy.No, false, null));
-            await Containers.Until(() => Task.FromResult(DateTime.UtcNow - removedAt > TimeSpan.FromSeconds(1.2)), TimeSpan.FromSeconds(5), "the exit is a second old");
-        }
-        finally
-        {
-            gate.TrySetResult();
-        }
-
-        await held;
-        await holder.StateOf(id).Enqueue(() => Task.CompletedTask).WaitAsync(TimeSpan.FromSeconds(30));
+            var createdAt = DateTime.UtcNow;
+            await Containers.Until(() => Task.FromResult(DateTime.UtcNow - createdAt > TimeSpan.FromSeconds(1.2)), TimeSpan.FromSeconds(5), "the exit is a second old");
+        });
         var labels = (await scratch.Client.GetContainerAsync(id)).Labels;
         Assert.False(labels.ContainsKey(StateLabels.ExitCode), $"an exit was recorded on the new container: {labels.GetValueOrDefault(StateLabels.ExitCode)}");
         Assert.Null(await scratch.Client.GetTaskAsync(id));
@@ -94,21 +82,7 @@ public sealed class LateExitTests
         string[] command = Containers.IgnoresTerm;
         var policy = Containers.Policy("on-failure:2");
         string id = await scratch.NewContainerAsync(holder, "recr1", command, policy: policy);
-        var old = holder.StateOf(id);
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var held = old.Enqueue(() => gate.Task.WaitAsync(TimeSpan.FromSeconds(60)));
-        try
-        {
-            await other.RemoveAsync(id, force: true).WaitAsync(TimeSpan.FromSeconds(30));
-            await other.CreateAsync(new NewContainerRequest(id, _fx.RootFs, command, Array.Empty<string>(), new Dictionary<string, string>(), null, null, policy, false, null));
-        }
-        finally
-        {
-            gate.TrySetResult();
-        }
-
-        await held;
-        await old.Enqueue(() => Task.CompletedTask).WaitAsync(TimeSpan.FromSeconds(30)); // the holder has handled what it queued
+        await RecreateWhileHeldAsync(holder, other, id, command, policy, () => Task.CompletedTask);
         var labels = (await scratch.Client.GetContainerAsync(id)).Labels;
         Assert.False(labels.ContainsKey(StateLabels.ExitCode), $"the removed container's exit was recorded on the new one: {labels.GetValueOrDefault(StateLabels.ExitCode)}");
         Assert.False(labels.ContainsKey(StateLabels.RestartDue), $"a restart of the new container was scheduled for {labels.GetValueOrDefault(StateLabels.RestartDue)}");
@@ -127,23 +101,13 @@ public sealed class LateExitTests
         string[] command = Containers.IgnoresTerm;
         var policy = Containers.Policy("always");
         string id = await scratch.NewContainerAsync(holder, "recr2", command, policy: policy);
-        var old = holder.StateOf(id);
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var held = old.Enqueue(() => gate.Task.WaitAsync(TimeSpan.FromSeconds(60)));
-        Task<RestoreResult> restore;
-        try
+        Task<RestoreResult>? restore = null;
+        await RecreateWhileHeldAsync(holder, other, id, command, policy, () =>
         {
-            await other.RemoveAsync(id, force: true).WaitAsync(TimeSpan.FromSeconds(30));
-            await other.CreateAsync(new NewContainerRequest(id, _fx.RootFs, command, Array.Empty<string>(), new Dictionary<string, string>(), null, null, policy, false, null));
             restore = holder.RestoreOneAsync(id, stopRunning: false);
-        }
-        finally
-        {
-            gate.TrySetResult();
-        }
-
-        await held;
-        var result = await restore.WaitAsync(TimeSpan.FromSeconds(30));
+            return Task.CompletedTask;
+        });
+        var result = await restore!.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.NotEqual(RestoreAction.Restarted, result.Action);
         var labels = (await scratch.Client.GetContainerAsync(id)).Labels;
         Assert.False(labels.ContainsKey(StateLabels.ExitCode), $"the removed container's exit was recorded on the new one: {labels.GetValueOrDefault(StateLabels.ExitCode)} (restore said {result.Action}: {result.Detail})");
@@ -208,5 +172,31 @@ public sealed class LateExitTests
         var codes = written.ToList();
         var after = codes.Skip(codes.IndexOf("137")).ToList();
         Assert.True(after.All(c => c == "137"), $"exit codes written, in order: {string.Join(", ", codes)}");
+    }
+
+    /// <summary>
+    /// Holds the holder's queue for <paramref name="id"/> (as SIGSTOP held the chaos run's holder)
+    /// while <paramref name="other"/> removes the container, killing its task, and creates one of
+    /// the same id, not started; then <paramref name="meanwhile"/>. Returns once the holder has
+    /// handled what it queued meanwhile.
+    /// </summary>
+    private async Task RecreateWhileHeldAsync(ContainerEngine holder, ContainerEngine other, string id, string[] command, RestartPolicy policy, Func<Task> meanwhile)
+    {
+        var old = holder.StateOf(id);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = old.Enqueue(() => gate.Task.WaitAsync(TimeSpan.FromSeconds(60)));
+        try
+        {
+            await other.RemoveAsync(id, force: true).WaitAsync(TimeSpan.FromSeconds(30));
+            await other.CreateAsync(new NewContainerRequest(id, _fx.RootFs, command, Array.Empty<string>(), new Dictionary<string, string>(), null, null, policy, false, null));
+            await meanwhile();
+        }
+        finally
+        {
+            gate.TrySetResult();
+        }
+
+        await held;
+        await old.Enqueue(() => Task.CompletedTask).WaitAsync(TimeSpan.FromSeconds(30));
     }
 }

@@ -72,6 +72,8 @@ public sealed class RestoreTests
         string id = await scratch.NewContainerAsync(old, "pol", Containers.Cooperative, policy: Containers.Policy(policy));
         Assert.Equal(StopOutcome.Stopped, (await old.StopAsync(id, null, 5, null)).Outcome);
         await old.DisposeAsync();
+        // The stop returned at containerd's confirmation of the delete; the delete itself ends on its own.
+        await Containers.Until(async () => await scratch.Client.GetTaskAsync(id) is null, TimeSpan.FromSeconds(15), "the stopped task is deleted");
         if (stoppedBeforeBoot)
         {
             // Stands in for a host restart (which a test cannot cause): the stop recorded before this boot.

@@ -70,15 +70,20 @@ public abstract class BackgroundJob : Job, IOutputSink
     /// <summary>The job's work; it ends by calling <see cref="Finish"/>.</summary>
     protected abstract Task RunAsync(CancellationToken ct);
 
-    /// <summary>Sets the final state unless the job already has one (Stop-Job came first).</summary>
+    /// <summary>
+    /// Sets the final state once: the first of the job's own end and Stop-Job wins, and the other
+    /// changes nothing (a second state change would tell Receive-Job -AutoRemoveJob twice to remove it).
+    /// </summary>
     protected void Finish(JobState state)
     {
         Diagnostics.Dispose();
-        if (JobStateInfo.State is not (JobState.Completed or JobState.Failed or JobState.Stopped))
+        if (Interlocked.Exchange(ref _finished, 1) == 0)
         {
             SetJobState(state);
         }
     }
+
+    private int _finished;
 
     protected override void Dispose(bool disposing)
     {

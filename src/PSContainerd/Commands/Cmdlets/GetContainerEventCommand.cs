@@ -48,10 +48,7 @@ public sealed class GetContainerEventCommand : ContainerdCmdlet
         var listener = new EventListener(_requests, Type ?? Array.Empty<string>(), Timeout, MaxEvents);
         if (AsJob)
         {
-            var job = new ContainerEventJob(listener, MyInvocation.Line);
-            JobRepository.Add(job);
-            job.Start();
-            WriteObject(job);
+            StartJob(new ContainerEventJob(listener, MyInvocation.Line));
             return;
         }
 

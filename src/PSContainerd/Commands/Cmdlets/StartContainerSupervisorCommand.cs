@@ -28,10 +28,7 @@ public sealed class StartContainerSupervisorCommand : ContainerdCmdlet
         var engine = Engine;
         if (!Wait)
         {
-            var job = new SupervisorJob(engine, MyInvocation.Line);
-            JobRepository.Add(job);
-            job.Start();
-            WriteObject(job);
+            StartJob(new SupervisorJob(engine, MyInvocation.Line));
             return;
         }
 

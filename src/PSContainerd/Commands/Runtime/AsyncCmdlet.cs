@@ -53,6 +53,17 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable, IOutputSink
         });
     }
 
+    /// <summary>
+    /// Hands <paramref name="job"/> to PowerShell's job table (Get-Job, Receive-Job, Stop-Job),
+    /// starts it on the thread pool and writes it: the cmdlet's whole answer when it runs as a job.
+    /// </summary>
+    private protected void StartJob(BackgroundJob job)
+    {
+        JobRepository.Add(job);
+        job.Start();
+        WriteObject(job);
+    }
+
     /// <summary>Writes whatever output is ready, without waiting.</summary>
     protected void DrainAvailable()
     {

@@ -56,11 +56,11 @@ public sealed class GetContainerEventCommand : ContainerdCmdlet
         {
             try
             {
-                await listener.RunAsync(() => EmitVerbose($"Listening for events at {listener.Location}."), Emit, ct).ConfigureAwait(false);
+                await listener.RunAsync(Out, ct).ConfigureAwait(false);
             }
             catch (Exception e) when (ErrorRecords.TryFrom(e, Address, out var record))
             {
-                EmitError(record);
+                Out.Error(record);
             }
         });
     }

@@ -36,14 +36,14 @@ public sealed class StartContainerSupervisorCommand : ContainerdCmdlet
         {
             try
             {
-                await SupervisorJob.SuperviseAsync(engine, EmitVerbose, Emit, ct).ConfigureAwait(false);
+                await SupervisorJob.SuperviseAsync(engine, Out, ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
             }
             catch (Exception e) when (ErrorRecords.TryFrom(e, engine.Address, out var record))
             {
-                EmitError(record);
+                Out.Error(record);
             }
         });
     }

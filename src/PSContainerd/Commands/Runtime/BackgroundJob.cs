@@ -27,10 +27,24 @@ public abstract class BackgroundJob : Job, IOutputSink
 
     protected CancellationToken Cancellation => _cancel.Token;
 
+    /// <summary>Where the job's work writes: its streams, as a cmdlet's <c>Out</c> is its pipeline.</summary>
+    private protected IOutputSink Out => this;
+
+    /// <summary>Output records kept for Receive-Job at most; past it the oldest go first. Unbounded unless a job says otherwise.</summary>
+    protected virtual int OutputLimit => int.MaxValue;
+
     /// <summary>True once an error was written: the job ends Failed.</summary>
     protected bool HadErrors => _hadErrors;
 
-    void IOutputSink.Output(object value) => Output.Add(PSObject.AsPSObject(value));
+    void IOutputSink.Output(object value)
+    {
+        if (Output.Count >= OutputLimit)
+        {
+            Output.RemoveAt(0);
+        }
+
+        Output.Add(PSObject.AsPSObject(value));
+    }
 
     void IOutputSink.Error(ErrorRecord record)
     {

@@ -20,6 +20,8 @@ public sealed class ContainerEventJob : BackgroundJob
         _listener = listener;
     }
 
+    protected override int OutputLimit => MaxBuffered;
+
     public override string StatusMessage => $"{Output.Count} events waiting";
 
     public override string Location => _listener.Location;
@@ -28,18 +30,7 @@ public sealed class ContainerEventJob : BackgroundJob
     {
         try
         {
-            await _listener.RunAsync(
-                () => Verbose.Add(new VerboseRecord($"Listening for events at {_listener.Location}.")),
-                ev =>
-                {
-                    if (Output.Count >= MaxBuffered)
-                    {
-                        Output.RemoveAt(0);
-                    }
-
-                    Output.Add(PSObject.AsPSObject(ev));
-                },
-                ct).ConfigureAwait(false);
+            await _listener.RunAsync(Out, ct).ConfigureAwait(false);
             Finish(JobState.Completed);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -48,7 +39,7 @@ public sealed class ContainerEventJob : BackgroundJob
         }
         catch (Exception e) when (ErrorRecords.TryFrom(e, _listener.Location, out var record))
         {
-            Error.Add(record);
+            Out.Error(record);
             Finish(JobState.Failed);
         }
     }

@@ -84,6 +84,29 @@ public abstract class BackgroundJob : Job, IOutputSink
     /// <summary>The job's work; it ends by calling <see cref="Finish"/>.</summary>
     protected abstract Task RunAsync(CancellationToken ct);
 
+    /// <summary>
+    /// Runs work that goes until it ends by itself or Stop-Job cancels it: Completed when it
+    /// returns, Stopped when cancelled, Failed with its error (<paramref name="address"/> names
+    /// where it was working, for the ErrorRecord).
+    /// </summary>
+    private protected async Task RunToEndAsync(Func<Task> work, string address, CancellationToken ct)
+    {
+        try
+        {
+            await work().ConfigureAwait(false);
+            Finish(JobState.Completed);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            Finish(JobState.Stopped);
+        }
+        catch (Exception e) when (ErrorRecords.TryFrom(e, address, out var record))
+        {
+            Out.Error(record);
+            Finish(JobState.Failed);
+        }
+    }
+
     /// <summary>Sets the final state unless the job already has one (Stop-Job came first).</summary>
     protected void Finish(JobState state)
     {

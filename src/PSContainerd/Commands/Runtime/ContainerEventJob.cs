@@ -1,5 +1,3 @@
-using System.Management.Automation;
-
 namespace PSContainerd.Commands;
 
 /// <summary>
@@ -26,21 +24,6 @@ public sealed class ContainerEventJob : BackgroundJob
 
     public override string Location => _listener.Location;
 
-    protected override async Task RunAsync(CancellationToken ct)
-    {
-        try
-        {
-            await _listener.RunAsync(Out, ct).ConfigureAwait(false);
-            Finish(JobState.Completed);
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            Finish(JobState.Stopped);
-        }
-        catch (Exception e) when (ErrorRecords.TryFrom(e, _listener.Location, out var record))
-        {
-            Out.Error(record);
-            Finish(JobState.Failed);
-        }
-    }
+    protected override Task RunAsync(CancellationToken ct) =>
+        RunToEndAsync(() => _listener.RunAsync(Out, ct), _listener.Location, ct);
 }

@@ -1,4 +1,3 @@
-using System.Management.Automation;
 using PSContainerd.Engine;
 
 namespace PSContainerd.Commands;
@@ -23,23 +22,8 @@ public sealed class SupervisorJob : BackgroundJob
 
     public override string Location => $"{_engine.Address} ({_engine.Namespace})";
 
-    protected override async Task RunAsync(CancellationToken ct)
-    {
-        try
-        {
-            await SuperviseAsync(_engine, Out, ct).ConfigureAwait(false);
-            Finish(JobState.Completed);
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            Finish(JobState.Stopped);
-        }
-        catch (Exception e) when (ErrorRecords.TryFrom(e, _engine.Address, out var record))
-        {
-            Out.Error(record);
-            Finish(JobState.Failed);
-        }
-    }
+    protected override Task RunAsync(CancellationToken ct) =>
+        RunToEndAsync(() => SuperviseAsync(_engine, Out, ct), _engine.Address, ct);
 
     /// <summary>Watches containerd's events, waits for the duty, reports it, then runs until cancelled.</summary>
     internal static async Task SuperviseAsync(ContainerEngine engine, IOutputSink sink, CancellationToken ct)

@@ -56,7 +56,7 @@ public sealed class GetContainerCommand : PerContainerCmdlet
                     {
                         if (wanted.Contains(info.Id))
                         {
-                            Out.Output(TargetSink.Stamp(info, group.Key));
+                            Out.Output(info);
                         }
                     }
                 }

@@ -50,7 +50,7 @@ internal sealed class EventListener
             sink.Verbose($"Listening for events at {Location}.");
             foreach (var r in readers)
             {
-                pumps.Add(ForwardAsync(r.Engine, r.Ids, r.Reader, merged.Writer, linked.Token));
+                pumps.Add(ForwardAsync(r.Ids, r.Reader, merged.Writer, linked.Token));
             }
 
             int written = 0;
@@ -76,7 +76,7 @@ internal sealed class EventListener
         }
     }
 
-    private async Task ForwardAsync(ContainerEngine engine, List<WildcardPattern> ids, ChannelReader<ContainerEvent> reader, ChannelWriter<ContainerEvent> into, CancellationToken ct)
+    private async Task ForwardAsync(List<WildcardPattern> ids, ChannelReader<ContainerEvent> reader, ChannelWriter<ContainerEvent> into, CancellationToken ct)
     {
         try
         {
@@ -84,7 +84,7 @@ internal sealed class EventListener
             {
                 if ((ids.Count == 0 || ids.Any(p => p.IsMatch(ev.Id))) && (_types.Count == 0 || _types.Contains(ev.Type)))
                 {
-                    into.TryWrite(TargetSink.Stamp(ev, engine));
+                    into.TryWrite(ev);
                 }
             }
         }

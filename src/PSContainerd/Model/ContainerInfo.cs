@@ -8,7 +8,7 @@ public sealed class ContainerInfo
     public string Namespace { get; init; } = string.Empty;
 
     /// <summary>containerd's socket the container lives behind; binds -Address of the next cmdlet in a pipeline.</summary>
-    public string Address { get; internal set; } = string.Empty;
+    public string Address { get; internal init; } = string.Empty;
 
     public ContainerStatus Status { get; init; }
 

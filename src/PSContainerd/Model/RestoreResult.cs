@@ -20,10 +20,10 @@ public sealed record RestoreResult
     public string Id { get; init; } = string.Empty;
 
     /// <summary>The containerd namespace; binds -Namespace of the next cmdlet in a pipeline.</summary>
-    public string Namespace { get; internal set; } = string.Empty;
+    public string Namespace { get; internal init; } = string.Empty;
 
     /// <summary>containerd's socket the container lives behind; binds -Address of the next cmdlet in a pipeline.</summary>
-    public string Address { get; internal set; } = string.Empty;
+    public string Address { get; internal init; } = string.Empty;
 
     /// <summary>What containerd reported for the task ("None" when there was no task).</summary>
     public string TaskStatus { get; init; } = "None";

@@ -101,7 +101,7 @@ public sealed class StopResult
     public string Namespace { get; init; } = string.Empty;
 
     /// <summary>containerd's socket the container lives behind; binds -Address of the next cmdlet in a pipeline.</summary>
-    public string Address { get; internal set; } = string.Empty;
+    public string Address { get; internal init; } = string.Empty;
 
     public StopOutcome Outcome { get; init; }
 

@@ -191,6 +191,7 @@ public sealed partial class ContainerEngine
         {
             Id = rec.Id,
             Namespace = Namespace,
+            Address = Address,
             Status = status,
             Pid = task is null || taskExited || task.Pid == 0 ? null : task.Pid,
             ExitCode = taskExited ? (int)task!.ExitStatus : recorded?.ExitCode,

@@ -21,7 +21,9 @@ public sealed partial class ContainerEngine
     public async Task<RestoreResult> RestoreOneAsync(string id, bool stopRunning, CancellationToken ct = default, bool adopt = false)
     {
         await _monitor.WhenLiveAsync(TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
-        return await Reconciler.RestoreAsync(id, stopRunning, adopt, ct).ConfigureAwait(false);
+        // The report's parts know the container, not where it lives: the engine adds that (a
+        // stop inside it carries its own, from the stop).
+        return await Reconciler.RestoreAsync(id, stopRunning, adopt, ct).ConfigureAwait(false) with { Address = Address, Namespace = Namespace };
     }
 
     /// <summary>The ids of every container in the namespace, sorted.</summary>

@@ -19,6 +19,7 @@ public sealed partial class ContainerEngine : IAsyncDisposable
     private ContainerEngine(string address, string @namespace)
     {
         Address = address;
+        Events = new EngineEvents(address);
         Namespace = @namespace;
         Client = new ContainerdClient(address, @namespace);
         StateStore = new LabelStateStore(Client);
@@ -42,7 +43,7 @@ public sealed partial class ContainerEngine : IAsyncDisposable
     public string Namespace { get; }
 
     /// <summary>Every event the engine handled, for Get-ContainerEvent and the monitor job.</summary>
-    public EngineEvents Events { get; } = new();
+    public EngineEvents Events { get; }
 
     /// <summary>Diagnostics that have no caller to go to (a label write that failed in the background).</summary>
     public event Action<string>? Diagnostic;
@@ -210,6 +211,8 @@ public sealed partial class ContainerEngine : IAsyncDisposable
         return new WaitResult
         {
             Id = s.Id,
+            Namespace = Namespace,
+            Address = Address,
             Condition = condition,
             ExitCode = exit?.ExitCode,
             ExitedAt = exit?.ExitedAt,

@@ -6,6 +6,10 @@ namespace PSContainerd.Engine;
 public sealed class EngineEvents
 {
     private readonly object _gate = new();
+    private readonly string _address;
+
+    /// <param name="address">The socket of the engine whose events these are; every event carries it.</param>
+    public EngineEvents(string address) => _address = address;
     private readonly List<Channel<ContainerEvent>> _listeners = new();
 
     /// <summary>A listener that sees every event from now on; dispose the reader's subscription with <see cref="Unsubscribe"/>.</summary>
@@ -48,6 +52,7 @@ public sealed class EngineEvents
             Time = at ?? DateTime.UtcNow,
             Id = id,
             Namespace = @namespace,
+            Address = _address,
             Type = type,
             Attributes = attributes.ToDictionary(a => a.Key, a => a.Value, StringComparer.Ordinal),
         };

@@ -141,6 +141,7 @@ internal sealed partial class StopOperation
     {
         Id = _state.Id,
         Namespace = _parts.Namespace,
+        Address = _parts.Client.Address,
         Outcome = outcome,
         Signal = outcome is StopOutcome.AlreadyStopped or StopOutcome.RestartCancelled ? null : Signals.Name(_settings.Signal),
         Timeout = outcome is StopOutcome.AlreadyStopped or StopOutcome.RestartCancelled ? null : _settings.TimeoutSeconds,

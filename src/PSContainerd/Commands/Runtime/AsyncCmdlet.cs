@@ -18,6 +18,12 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable, IOutputSink
 
     protected CancellationToken Cancellation => _cancel.Token;
 
+    /// <summary>
+    /// Where this call's work writes, pumped onto the pipeline thread at the next drain: the one
+    /// way out for a cmdlet, as a job's streams are for a job (<see cref="BackgroundJob"/>).
+    /// </summary>
+    protected IOutputSink Out => this;
+
     /// <summary>Runs <paramref name="work"/> and pumps its output until it ends or the user presses Ctrl+C.</summary>
     protected void Pump(Func<CancellationToken, Task> work)
     {
@@ -41,7 +47,7 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable, IOutputSink
             catch (Exception e)
             {
                 // Nothing escapes as a bare .NET exception: an unexpected failure is still an ErrorRecord.
-                EmitError(new ErrorRecord(e, "UnexpectedError", ErrorCategory.NotSpecified, null));
+                Out.Error(new ErrorRecord(e, "UnexpectedError", ErrorCategory.NotSpecified, null));
             }
             finally
             {
@@ -51,6 +57,17 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable, IOutputSink
                 }
             }
         });
+    }
+
+    /// <summary>
+    /// Hands <paramref name="job"/> to PowerShell's job table (Get-Job, Receive-Job, Stop-Job),
+    /// starts it on the thread pool and writes it: the cmdlet's whole answer when it runs as a job.
+    /// </summary>
+    private protected void StartJob(BackgroundJob job)
+    {
+        JobRepository.Add(job);
+        job.Start();
+        WriteObject(job);
     }
 
     /// <summary>Writes whatever output is ready, without waiting.</summary>
@@ -89,29 +106,17 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable, IOutputSink
         DrainAvailable();
     }
 
-    protected void Emit(object value) => Post(() => WriteObject(value));
+    void IOutputSink.Output(object value) => Post(() => WriteObject(value));
 
-    protected void EmitError(ErrorRecord record) => Post(() => WriteError(record));
+    void IOutputSink.Error(ErrorRecord record) => Post(() => WriteError(record));
 
-    protected void EmitVerbose(string text) => Post(() => WriteVerbose(text));
+    void IOutputSink.Verbose(string text) => Post(() => WriteVerbose(text));
 
-    protected void EmitWarning(string text) => Post(() => WriteWarning(text));
+    void IOutputSink.Warning(string text) => Post(() => WriteWarning(text));
 
-    protected void EmitProgress(ProgressRecord record) => Post(() => WriteProgress(record));
+    void IOutputSink.Progress(ProgressRecord record) => Post(() => WriteProgress(record));
 
-    protected void EmitDebug(string text) => Post(() => WriteDebug(text));
-
-    void IOutputSink.Output(object value) => Emit(value);
-
-    void IOutputSink.Error(ErrorRecord record) => EmitError(record);
-
-    void IOutputSink.Verbose(string text) => EmitVerbose(text);
-
-    void IOutputSink.Warning(string text) => EmitWarning(text);
-
-    void IOutputSink.Progress(ProgressRecord record) => EmitProgress(record);
-
-    void IOutputSink.Debug(string text) => EmitDebug(text);
+    void IOutputSink.Debug(string text) => Post(() => WriteDebug(text));
 
     protected override void StopProcessing() => _cancel.Cancel();
 

@@ -19,24 +19,6 @@ internal static class ContainerSpecArguments
     public static ErrorRecord? CheckId(string id) =>
         id.Length > MaxIdLength || !IdRule.IsMatch(id) ? ErrorRecords.InvalidContainerId(id) : null;
 
-    /// <param name="signal">The signal's number; null when none was given.</param>
-    public static ErrorRecord? CheckStopSignal(string? text, out int? signal)
-    {
-        signal = null;
-        if (text is null)
-        {
-            return null;
-        }
-
-        if (!Signals.TryParse(text, out int sig))
-        {
-            return ErrorRecords.InvalidSignal(text);
-        }
-
-        signal = sig;
-        return null;
-    }
-
     public static ErrorRecord? CheckEnvironment(string[] environment)
     {
         foreach (var e in environment)

@@ -33,11 +33,11 @@ internal sealed class EventListener
     public string Location => string.Join(", ", _sources.Select(s => $"{s.Engine.Address} ({s.Engine.Namespace})"));
 
     /// <summary>
-    /// Calls <paramref name="onLive"/> once every engine's event stream is live, then
-    /// <paramref name="onEvent"/> per matching event. Ends normally at the timeout or the maximum;
-    /// throws OperationCanceledException when <paramref name="ct"/> is cancelled.
+    /// Writes a verbose line to <paramref name="sink"/> once every engine's event stream is live,
+    /// then each matching event as output. Ends normally at the timeout or the maximum; throws
+    /// OperationCanceledException when <paramref name="ct"/> is cancelled.
     /// </summary>
-    public async Task RunAsync(Action onLive, Action<ContainerEvent> onEvent, CancellationToken ct)
+    public async Task RunAsync(IOutputSink sink, CancellationToken ct)
     {
         using var timeout = _timeoutSeconds < 0 ? new CancellationTokenSource() : new CancellationTokenSource(TimeSpan.FromSeconds(_timeoutSeconds));
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
@@ -47,16 +47,16 @@ internal sealed class EventListener
         try
         {
             await Task.WhenAll(readers.Select(r => r.Engine.WhenMonitoringAsync(linked.Token))).ConfigureAwait(false);
-            onLive();
+            sink.Verbose($"Listening for events at {Location}.");
             foreach (var r in readers)
             {
-                pumps.Add(ForwardAsync(r.Engine, r.Ids, r.Reader, merged.Writer, linked.Token));
+                pumps.Add(ForwardAsync(r.Ids, r.Reader, merged.Writer, linked.Token));
             }
 
             int written = 0;
             await foreach (var ev in merged.Reader.ReadAllAsync(linked.Token).ConfigureAwait(false))
             {
-                onEvent(ev);
+                sink.Output(ev);
                 if (++written >= _maxEvents)
                 {
                     return;
@@ -76,7 +76,7 @@ internal sealed class EventListener
         }
     }
 
-    private async Task ForwardAsync(ContainerEngine engine, List<WildcardPattern> ids, ChannelReader<ContainerEvent> reader, ChannelWriter<ContainerEvent> into, CancellationToken ct)
+    private async Task ForwardAsync(List<WildcardPattern> ids, ChannelReader<ContainerEvent> reader, ChannelWriter<ContainerEvent> into, CancellationToken ct)
     {
         try
         {
@@ -84,7 +84,7 @@ internal sealed class EventListener
             {
                 if ((ids.Count == 0 || ids.Any(p => p.IsMatch(ev.Id))) && (_types.Count == 0 || _types.Contains(ev.Type)))
                 {
-                    into.TryWrite(TargetSink.Stamp(ev, engine));
+                    into.TryWrite(ev);
                 }
             }
         }

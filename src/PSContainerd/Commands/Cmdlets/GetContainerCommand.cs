@@ -56,13 +56,13 @@ public sealed class GetContainerCommand : PerContainerCmdlet
                     {
                         if (wanted.Contains(info.Id))
                         {
-                            Emit(TargetSink.Stamp(info, group.Key));
+                            Out.Output(info);
                         }
                     }
                 }
                 catch (Exception e) when (ErrorRecords.TryFrom(e, group.Key.Address, out var record))
                 {
-                    EmitError(record);
+                    Out.Error(record);
                 }
             }
         });

@@ -117,7 +117,7 @@ public sealed class GetContainerLogCommand : ContainerIdCmdlet
 
             if (Tail < 0)
             {
-                Emit(target, sink, line, null);
+                OutputLine(target, sink, line, null);
                 continue;
             }
 
@@ -130,16 +130,16 @@ public sealed class GetContainerLogCommand : ContainerIdCmdlet
 
         foreach (var line in last)
         {
-            Emit(target, sink, line, null);
+            OutputLine(target, sink, line, null);
         }
 
         if (stopped is not null)
         {
-            await FollowAsync(reader, stopped, (line, time) => Emit(target, sink, line, time), ct).ConfigureAwait(false);
+            await FollowAsync(reader, stopped, (line, time) => OutputLine(target, sink, line, time), ct).ConfigureAwait(false);
         }
     }
 
-    private void Emit(ContainerTarget target, IOutputSink sink, string line, DateTime? time)
+    private void OutputLine(ContainerTarget target, IOutputSink sink, string line, DateTime? time)
     {
         if (time is DateTime t && Since is DateTime since && t < since)
         {

@@ -30,9 +30,6 @@ public sealed class StopContainerCommand : StopCommandBase
             return;
         }
 
-        var job = new StopContainerJob(targets, ActAsync, ThrottleLimit, MyInvocation.Line);
-        JobRepository.Add(job);
-        job.Start();
-        WriteObject(job);
+        StartJob(new StopContainerJob(targets, ActAsync, ThrottleLimit, MyInvocation.Line));
     }
 }

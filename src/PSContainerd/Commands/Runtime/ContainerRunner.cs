@@ -97,7 +97,7 @@ internal static class ContainerRunner
             try
             {
                 ct.ThrowIfCancellationRequested();
-                await act(target, new TargetSink(sink, target.Engine), ct).ConfigureAwait(false);
+                await act(target, sink, ct).ConfigureAwait(false);
             }
             catch (Exception e) when (ErrorRecords.TryFrom(e, target.Id, out var record))
             {

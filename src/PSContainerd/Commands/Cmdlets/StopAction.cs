@@ -31,20 +31,4 @@ internal static class StopAction
 
         return result;
     }
-
-    /// <summary>-Signal as a number, checked before any container is touched; null when not given.</summary>
-    public static int? ParseSignal(PSCmdlet cmdlet, string? text)
-    {
-        if (text is null)
-        {
-            return null;
-        }
-
-        if (!Signals.TryParse(text, out var signal))
-        {
-            cmdlet.ThrowTerminatingError(ErrorRecords.InvalidSignal(text));
-        }
-
-        return signal;
-    }
 }

@@ -102,7 +102,7 @@ public sealed class WaitContainerCommand : ContainerIdCmdlet
         }
         else if (r.TimedOut)
         {
-            _timedOut.Enqueue(TargetSink.Stamp(r, target.Engine));
+            _timedOut.Enqueue(r);
         }
         else if (Interlocked.Increment(ref _met) == 1)
         {

@@ -1,4 +1,3 @@
-using System.Management.Automation;
 using PSContainerd.Engine;
 
 namespace PSContainerd.Commands;
@@ -23,42 +22,27 @@ public sealed class SupervisorJob : BackgroundJob
 
     public override string Location => $"{_engine.Address} ({_engine.Namespace})";
 
-    protected override async Task RunAsync(CancellationToken ct)
-    {
-        try
-        {
-            await SuperviseAsync(_engine, text => Verbose.Add(new VerboseRecord(text)), info => Output.Add(PSObject.AsPSObject(info)), ct).ConfigureAwait(false);
-            Finish(JobState.Completed);
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            Finish(JobState.Stopped);
-        }
-        catch (Exception e) when (ErrorRecords.TryFrom(e, _engine.Address, out var record))
-        {
-            Error.Add(record);
-            Finish(JobState.Failed);
-        }
-    }
+    protected override Task RunAsync(CancellationToken ct) =>
+        RunToEndAsync(() => SuperviseAsync(_engine, Out, ct), _engine.Address, ct);
 
     /// <summary>Watches containerd's events, waits for the duty, reports it, then runs until cancelled.</summary>
-    internal static async Task SuperviseAsync(ContainerEngine engine, Action<string> verbose, Action<SupervisorInfo> output, CancellationToken ct)
+    internal static async Task SuperviseAsync(ContainerEngine engine, IOutputSink sink, CancellationToken ct)
     {
         await engine.WhenMonitoringAsync(ct).ConfigureAwait(false);
         if (!engine.IsSupervisor && ContainerEngine.SupervisorOf(engine.Address, engine.Namespace) is { } other)
         {
-            verbose($"Process {other.ProcessId} holds the restart duty for namespace '{engine.Namespace}' at '{engine.Address}'; taking it when it is free.");
+            sink.Verbose($"Process {other.ProcessId} holds the restart duty for namespace '{engine.Namespace}' at '{engine.Address}'; taking it when it is free.");
         }
 
         else if (engine.SupervisorProblem is { } problem)
         {
-            verbose($"This process cannot hold the restart duty for namespace '{engine.Namespace}' at '{engine.Address}' yet: {problem}.");
+            sink.Verbose($"This process cannot hold the restart duty for namespace '{engine.Namespace}' at '{engine.Address}' yet: {problem}.");
         }
 
         await engine.WhenSupervisorAsync(ct).ConfigureAwait(false);
-        verbose($"This process ({Environment.ProcessId}) holds the restart duty for namespace '{engine.Namespace}' at '{engine.Address}'.");
+        sink.Verbose($"This process ({Environment.ProcessId}) holds the restart duty for namespace '{engine.Namespace}' at '{engine.Address}'.");
         var lockPath = ContainerEngine.LookAtSupervisor(engine.Address, engine.Namespace).LockPath;
-        output(GetContainerSupervisorCommand.SupervisorInfoOf(engine.Address, engine.Namespace, Environment.ProcessId, engine.SupervisorSince, lockPath, true));
+        sink.Output(GetContainerSupervisorCommand.SupervisorInfoOf(engine.Address, engine.Namespace, Environment.ProcessId, engine.SupervisorSince, lockPath, true));
         await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
     }
 }

@@ -27,10 +27,24 @@ public abstract class BackgroundJob : Job, IOutputSink
 
     protected CancellationToken Cancellation => _cancel.Token;
 
+    /// <summary>Where the job's work writes: its streams, as a cmdlet's <c>Out</c> is its pipeline.</summary>
+    private protected IOutputSink Out => this;
+
+    /// <summary>Output records kept for Receive-Job at most; past it the oldest go first. Unbounded unless a job says otherwise.</summary>
+    protected virtual int OutputLimit => int.MaxValue;
+
     /// <summary>True once an error was written: the job ends Failed.</summary>
     protected bool HadErrors => _hadErrors;
 
-    void IOutputSink.Output(object value) => Output.Add(PSObject.AsPSObject(value));
+    void IOutputSink.Output(object value)
+    {
+        if (Output.Count >= OutputLimit)
+        {
+            Output.RemoveAt(0);
+        }
+
+        Output.Add(PSObject.AsPSObject(value));
+    }
 
     void IOutputSink.Error(ErrorRecord record)
     {
@@ -69,6 +83,29 @@ public abstract class BackgroundJob : Job, IOutputSink
 
     /// <summary>The job's work; it ends by calling <see cref="Finish"/>.</summary>
     protected abstract Task RunAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Runs work that goes until it ends by itself or Stop-Job cancels it: Completed when it
+    /// returns, Stopped when cancelled, Failed with its error (<paramref name="address"/> names
+    /// where it was working, for the ErrorRecord).
+    /// </summary>
+    private protected async Task RunToEndAsync(Func<Task> work, string address, CancellationToken ct)
+    {
+        try
+        {
+            await work().ConfigureAwait(false);
+            Finish(JobState.Completed);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            Finish(JobState.Stopped);
+        }
+        catch (Exception e) when (ErrorRecords.TryFrom(e, address, out var record))
+        {
+            Out.Error(record);
+            Finish(JobState.Failed);
+        }
+    }
 
     /// <summary>
     /// Sets the final state once: the first of the job's own end and Stop-Job wins, and the other

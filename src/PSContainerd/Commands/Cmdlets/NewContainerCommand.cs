@@ -198,7 +198,7 @@ public sealed class NewContainerCommand : ContainerdCmdlet
             return null;
         }
 
-        if (ContainerSpecArguments.CheckStopSignal(StopSignal, out int? stopSignal) is { } badSignal)
+        if (SignalArgument.Check(StopSignal, out int? stopSignal) is { } badSignal)
         {
             WriteError(badSignal);
             return null;

@@ -39,10 +39,8 @@ public sealed class SendContainerSignalCommand : ContainerIdCmdlet
     protected override void BeginProcessing()
     {
         // Once, before any id is bound from the pipeline: a bad signal must change nothing.
-        if (!Signals.TryParse(Signal, out _signal))
-        {
-            ThrowTerminatingError(ErrorRecords.InvalidSignal(Signal));
-        }
+        // Signal is never null ([ValidateNotNullOrEmpty], default SIGKILL), so neither is the number.
+        _signal = SignalArgument.Parse(this, Signal) ?? Signals.SIGKILL;
     }
 
     protected override string? ShouldProcessAction => $"Send {Signals.Name(_signal)}{(All ? " to every process" : string.Empty)}";

@@ -3,8 +3,9 @@ using System.Management.Automation;
 namespace PSContainerd.Commands;
 
 /// <summary>
-/// Where per-container work writes: a cmdlet (pumped onto its pipeline thread) or a job (its
-/// streams). The same work runs in both, so a cmdlet and its -AsJob cannot drift apart.
+/// The one way the module's work writes: a cmdlet's (<c>AsyncCmdlet.Out</c>, pumped onto its
+/// pipeline thread) or a job's (its streams). The same work runs in both, so a cmdlet and its
+/// -AsJob cannot drift apart.
 /// </summary>
 public interface IOutputSink
 {

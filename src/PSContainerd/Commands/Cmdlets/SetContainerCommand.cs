@@ -66,7 +66,7 @@ public sealed class SetContainerCommand : ContainerIdCmdlet
             _policy = policy;
         }
 
-        _stopSignal = StopAction.ParseSignal(this, StopSignal);
+        _stopSignal = SignalArgument.Parse(this, StopSignal);
     }
 
     protected override async Task ActAsync(ContainerTarget target, IOutputSink sink, CancellationToken ct)

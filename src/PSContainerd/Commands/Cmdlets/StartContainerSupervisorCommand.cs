@@ -28,10 +28,7 @@ public sealed class StartContainerSupervisorCommand : ContainerdCmdlet
         var engine = Engine;
         if (!Wait)
         {
-            var job = new SupervisorJob(engine, MyInvocation.Line);
-            JobRepository.Add(job);
-            job.Start();
-            WriteObject(job);
+            StartJob(new SupervisorJob(engine, MyInvocation.Line));
             return;
         }
 
@@ -39,14 +36,14 @@ public sealed class StartContainerSupervisorCommand : ContainerdCmdlet
         {
             try
             {
-                await SupervisorJob.SuperviseAsync(engine, EmitVerbose, Emit, ct).ConfigureAwait(false);
+                await SupervisorJob.SuperviseAsync(engine, Out, ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
             }
             catch (Exception e) when (ErrorRecords.TryFrom(e, engine.Address, out var record))
             {
-                EmitError(record);
+                Out.Error(record);
             }
         });
     }

@@ -48,7 +48,7 @@ public abstract class StopCommandBase : ContainerIdCmdlet
 
     protected override int Throttle => ThrottleLimit;
 
-    protected override void BeginProcessing() => _signal = StopAction.ParseSignal(this, Signal);
+    protected override void BeginProcessing() => _signal = SignalArgument.Parse(this, Signal);
 
     /// <summary>One container's stop with this call's -Signal and -Timeout (null when not given: the container's own).</summary>
     protected Task<StopResult> StopAsync(ContainerTarget target, IOutputSink sink, CancellationToken ct, bool writeResult = true) =>

@@ -48,10 +48,7 @@ public sealed class GetContainerEventCommand : ContainerdCmdlet
         var listener = new EventListener(_requests, Type ?? Array.Empty<string>(), Timeout, MaxEvents);
         if (AsJob)
         {
-            var job = new ContainerEventJob(listener, MyInvocation.Line);
-            JobRepository.Add(job);
-            job.Start();
-            WriteObject(job);
+            StartJob(new ContainerEventJob(listener, MyInvocation.Line));
             return;
         }
 
@@ -59,11 +56,11 @@ public sealed class GetContainerEventCommand : ContainerdCmdlet
         {
             try
             {
-                await listener.RunAsync(() => EmitVerbose($"Listening for events at {listener.Location}."), Emit, ct).ConfigureAwait(false);
+                await listener.RunAsync(Out, ct).ConfigureAwait(false);
             }
             catch (Exception e) when (ErrorRecords.TryFrom(e, Address, out var record))
             {
-                EmitError(record);
+                Out.Error(record);
             }
         });
     }

@@ -72,8 +72,11 @@ public sealed class RestoreTests
         string id = await scratch.NewContainerAsync(old, "pol", Containers.Cooperative, policy: Containers.Policy(policy));
         Assert.Equal(StopOutcome.Stopped, (await old.StopAsync(id, null, 5, null)).Outcome);
         await old.DisposeAsync();
-        // The stop returned at containerd's confirmation of the delete; the delete itself ends on its own.
-        await Containers.Until(async () => await scratch.Client.GetTaskAsync(id) is null, TimeSpan.FromSeconds(15), "the stopped task is deleted");
+        // The stop returned at containerd's confirmation of the delete; the delete itself, and the
+        // old shim's exit, end on their own. This test is about the restore rule, not a start
+        // racing that teardown (StopReturnTests), so both are waited out.
+        await Containers.Until(async () => await scratch.Client.GetTaskAsync(id) is null && Containers.ShimPid(scratch.Namespace, id) is null,
+            TimeSpan.FromSeconds(15), "the stopped task is deleted and its shim gone");
         if (stoppedBeforeBoot)
         {
             // Stands in for a host restart (which a test cannot cause): the stop recorded before this boot.
@@ -82,8 +85,10 @@ public sealed class RestoreTests
         }
 
         var fresh = scratch.Open();
+        var diagnostics = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        fresh.Diagnostic += diagnostics.Enqueue;
         var r = await fresh.RestoreOneAsync(id, stopRunning: false);
-        Assert.Equal(expected, r.Action);
+        Assert.True(expected == r.Action, $"restore said {r.Action} ({r.Detail}), not {expected}; diagnostics: {string.Join(" | ", diagnostics)}");
         var task = await scratch.Client.GetTaskAsync(id);
         if (expected == RestoreAction.Restarted)
         {

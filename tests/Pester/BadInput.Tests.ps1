@@ -189,7 +189,7 @@ Describe 'Bad input' {
             $script:Ids.Add($id)
             New-Container -Id $id -RootFs $script:RootFs -Command sh, -c, 'sleep 100; exit 7' -Start | Out-Null
             $c = Get-Container -Id $id
-            Wait-Condition -Because 'sh has forked sleep' { (Get-Content -Raw "/proc/$($c.Pid)/task/$($c.Pid)/children" -ErrorAction SilentlyContinue).Trim() } | Out-Null
+            Wait-Condition -Because 'sh has forked sleep' { "$(Get-Content -Raw "/proc/$($c.Pid)/task/$($c.Pid)/children" -ErrorAction SilentlyContinue)".Trim() } | Out-Null
             Send-ContainerSignal -Id $id -Signal $_ -All -ErrorVariable err -ErrorAction SilentlyContinue
             $err.Count | Should -Be 0
             Wait-Condition -Because "$_ ends sleep and sh exits" { (Get-TestStatus $id) -eq 'Stopped' } | Out-Null

@@ -49,63 +49,32 @@ public sealed partial class ContainerEngine
         }
     }
 
+    private RecordRemover? _remover;
+
     /// <summary>
-    /// The look at the task and the record delete, as one step against every start (moby's
-    /// RemovalInProgress): on the container's queue, against this engine's starts and restarts,
-    /// and under the container's lock, against other processes' (a start holds it from its look
-    /// at the task until the task runs). Without both, another session's task create could land
-    /// between the look and the delete and outlive the record, invisible with its shim. Returns
-    /// the task a start made meanwhile (the record is kept), or null once both are gone.
+    /// The look at the task and the record delete as one step against every start
+    /// (<see cref="RecordRemover"/>), with pending restarts cancelled first. Returns the task a
+    /// start made meanwhile when <paramref name="force"/> (the record is kept, the caller stops it
+    /// again), or null once both are gone; anything else that keeps the record is thrown.
     /// </summary>
     private async Task<TaskInfo?> DeleteUnlessStartedAsync(ContainerState s, bool force, CancellationToken ct)
     {
         Restarts.CancelPending(s);
-        using var held = await Restarts.ContainerLock.AcquireAsync(s.Id, ContainerLock.DefaultTimeout, ct).ConfigureAwait(false);
-        if (held is null)
+        _remover ??= new RecordRemover(Client, Restarts.ContainerLock, Forget);
+        var r = await _remover.RemoveUnlessStartedAsync(s, ct).ConfigureAwait(false);
+        return r.Outcome switch
         {
-            throw new ContainerdException(ContainerdErrorKind.FailedPrecondition, Address,
-                $"Container '{s.Id}' was not removed: another process held the container's lock for {ContainerLock.DefaultTimeout.TotalSeconds:0} s (a start or a restart in progress); try again.");
-        }
-
-        var task = await Client.GetTaskAsync(s.Id, ct).ConfigureAwait(false);
-        if (IsLiveTask(task))
-        {
-            return force ? task : throw StillLive(s.Id, task!);
-        }
-
-        try
-        {
-            await Client.DeleteTaskAsync(s.Id, ct).ConfigureAwait(false);
-        }
-        catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
-        {
-        }
-        catch (ContainerdException e)
-        {
-            // A task containerd would not delete still runs (or its shim does not answer): deleting
-            // the record now would orphan it.
-            var now = await Client.GetTaskAsync(s.Id, ct).ConfigureAwait(false);
-            if (IsLiveTask(now))
-            {
-                throw new ContainerdException(ContainerdErrorKind.FailedPrecondition, Address,
-                    $"Container '{s.Id}' was not removed: its task is {now!.Status.ToString().ToLowerInvariant()} (pid {now.Pid}: {InitProcessHandle.Diagnose((int)now.Pid)}) and could not be deleted ({e.Message}).", e);
-            }
-        }
-
-        try
-        {
-            await Client.DeleteContainerWithSnapshotAsync(s.Id, ct).ConfigureAwait(false);
-        }
-        catch (ContainerdException e) when (e.Kind == ContainerdErrorKind.NotFound)
-        {
-        }
-
-        DefaultLogs.Delete(Address, Namespace, s.Id);
-        Forget(s);
-        return null;
+            RemovalOutcome.Removed => null,
+            RemovalOutcome.Live when force => r.Task,
+            RemovalOutcome.Live => throw StillLive(s.Id, r.Task!),
+            RemovalOutcome.LockHeld => throw new ContainerdException(ContainerdErrorKind.FailedPrecondition, Address,
+                $"Container '{s.Id}' was not removed: another process held the container's lock for {ContainerLock.DefaultTimeout.TotalSeconds:0} s (a start or a restart in progress); try again."),
+            _ => throw new ContainerdException(ContainerdErrorKind.FailedPrecondition, Address,
+                $"Container '{s.Id}' was not removed: its task is {r.Task!.Status.ToString().ToLowerInvariant()} (pid {r.Task.Pid}: {InitProcessHandle.Diagnose((int)r.Task.Pid)}) and could not be deleted ({r.Error!.Message}).", r.Error),
+        };
     }
 
-    private static bool IsLiveTask(TaskInfo? task) => task is not null && task.Status != Containerd.TaskStatus.Stopped;
+    private static bool IsLiveTask(TaskInfo? task) => RecordRemover.IsLive(task);
 
     private ContainerdException StillLive(string id, TaskInfo task) =>
         new(ContainerdErrorKind.FailedPrecondition, Address,

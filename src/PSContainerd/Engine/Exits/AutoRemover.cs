@@ -4,52 +4,47 @@ namespace PSContainerd.Engine;
 
 /// <summary>
 /// New-Container -AutoRemove: the record and its snapshot go with the exit, the way
-/// Remove-Container takes them: under the container's lock across processes, after a look at the
-/// task. Another session's start holds that lock from its look at the task to its task create, so
-/// it never leaves a task behind a deleted record, invisible with its shim.
+/// Remove-Container takes them (<see cref="RecordRemover"/>: under the container's lock across
+/// processes, after a look at the task). What keeps the container is said as a diagnostic, since
+/// nobody awaits an auto-remove.
 /// </summary>
 internal sealed class AutoRemover
 {
-    private readonly ContainerdClient _client;
-    private readonly ContainerLock _lock;
+    private readonly RecordRemover _remover;
     private readonly Action<string, string> _diagnostic;
-    private readonly Action<ContainerState> _forget;
 
     /// <param name="diagnostic">(container id, message) for what nobody awaits.</param>
     /// <param name="forget">Drops the container from the engine once removed.</param>
     public AutoRemover(ContainerdClient client, ContainerLock containerLock, Action<string, string> diagnostic, Action<ContainerState> forget)
     {
-        _client = client;
-        _lock = containerLock;
+        _remover = new RecordRemover(client, containerLock, forget);
         _diagnostic = diagnostic;
-        _forget = forget;
     }
 
     /// <summary>On the container's queue, once its exit is recorded and no restart follows.</summary>
     public async Task RemoveAsync(ContainerState s)
     {
-        using var held = await _lock.AcquireAsync(s.Id, ContainerLock.DefaultTimeout).ConfigureAwait(false);
-        if (held is null)
+        Removal r;
+        try
         {
-            _diagnostic(s.Id, $"auto-remove: another process held the container's lock for {ContainerLock.DefaultTimeout.TotalSeconds:0} s (a start in progress); the container is kept");
+            r = await _remover.RemoveUnlessStartedAsync(s, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (ContainerdException e)
+        {
+            _diagnostic(s.Id, $"auto-remove failed ({e.Message}); the container is kept");
             return;
         }
 
-        var task = await QuietCalls.OrNull(() => _client.GetTaskAsync(s.Id)).ConfigureAwait(false);
-        if (task is not null)
+        string? kept = r.Outcome switch
         {
-            // A task another session started since (its run may be over already): a stopped one
-            // goes first, as Remove-Container deletes it, else the record's delete would orphan it.
-            await _client.TryDeleteTaskAsync(s.Id).ConfigureAwait(false);
-            if (await QuietCalls.OrNull(() => _client.GetTaskAsync(s.Id)).ConfigureAwait(false) is { } left)
-            {
-                _diagnostic(s.Id, $"auto-remove: started again meanwhile (pid {left.Pid}, {left.Status.ToString().ToLowerInvariant()}); the container is kept");
-                return;
-            }
+            RemovalOutcome.LockHeld => $"another process held the container's lock for {ContainerLock.DefaultTimeout.TotalSeconds:0} s (a start in progress)",
+            RemovalOutcome.Live => $"started again meanwhile (pid {r.Task!.Pid}, {r.Task.Status.ToString().ToLowerInvariant()})",
+            RemovalOutcome.Undeletable => $"its task (pid {r.Task!.Pid}) could not be deleted ({r.Error!.Message})",
+            _ => null,
+        };
+        if (kept is not null)
+        {
+            _diagnostic(s.Id, $"auto-remove: {kept}; the container is kept");
         }
-
-        await QuietCalls.Ignoring(() => _client.DeleteContainerWithSnapshotAsync(s.Id)).ConfigureAwait(false);
-        DefaultLogs.Delete(_client.Address, _client.Namespace, s.Id);
-        _forget(s);
     }
 }

@@ -59,7 +59,14 @@ internal sealed class ExitRecorder
             return;
         }
 
-        if (LateExits.IsOfEarlierRun(s, pid, exit) || await _late.IsOvertakenAsync(s, pid, exit, source).ConfigureAwait(false))
+        if (LateExits.IsOfEarlierRun(s, pid, exit))
+        {
+            return;
+        }
+
+        // A late exit's record, read once here, is the one its write goes by (RecordAsync).
+        var (overtaken, current) = await _late.IsOvertakenAsync(s, pid, exit, source).ConfigureAwait(false);
+        if (overtaken)
         {
             return;
         }
@@ -98,7 +105,7 @@ internal sealed class ExitRecorder
         if (exit is null)
         {
             // Someone else deleted the task: trust their record if it is of this run.
-            var rec = await QuietCalls.OrNull<ContainerRecord>(async () => await client.GetContainerAsync(s.Id)).ConfigureAwait(false);
+            var rec = current = await QuietCalls.OrNull<ContainerRecord>(async () => await client.GetContainerAsync(s.Id)).ConfigureAwait(false);
             if (rec is not null && !s.Record.IsSame(rec.CreatedAt))
             {
                 _late.Forsake(s, rec, pid, source);
@@ -131,7 +138,7 @@ internal sealed class ExitRecorder
         // The /tasks/oom may have been seen by an engine that is gone: it left the label (cleared at every start).
         bool oom = s.OomSeen || s.Recorded.OomKilled;
         var result = new RecordedExit(exit is null ? 255 : (int)exit.ExitStatus, exit?.ExitedAt ?? DateTime.UtcNow, oom, detail);
-        await RecordAsync(s, result, source, restoring, deleteAfterRecord, recordOnly).ConfigureAwait(false);
+        await RecordAsync(s, result, source, restoring, deleteAfterRecord, recordOnly, current).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -157,17 +164,18 @@ internal sealed class ExitRecorder
     /// Every exit, late or not, is first held against the record containerd has now: one removed
     /// and created again since the run (another CreatedAt) is not written on, nor decided for (chaos
     /// seed 20261211: a supervisor resumed from SIGSTOP handled an exit 0.3 s after a Recreate and
-    /// started the new container by the old one's policy). One read per exit; the write follows it
-    /// on this queue, so only a process frozen between the two could still miss a Recreate.
+    /// started the new container by the old one's policy). One read per exit (one already made since
+    /// the exit is passed in); the write follows it on this queue, so only a process frozen between
+    /// the two could still miss a Recreate.
     /// </para>
     /// </summary>
-    public async Task RecordAsync(ContainerState s, RecordedExit exit, string source, bool restoring = false, bool deleteTask = false, bool recordOnly = false)
+    /// <param name="current">The record as read since the exit already (a late exit's check, the look after a task someone else deleted); null: read here.</param>
+    public async Task RecordAsync(ContainerState s, RecordedExit exit, string source, bool restoring = false, bool deleteTask = false, bool recordOnly = false, ContainerRecord? current = null)
     {
         bool manages = Manages(s);
-        ContainerRecord? current = null;
         if (manages)
         {
-            current = await QuietCalls.OrNull<ContainerRecord>(async () => await _client.GetContainerAsync(s.Id).ConfigureAwait(false)).ConfigureAwait(false);
+            current ??= await QuietCalls.OrNull<ContainerRecord>(async () => await _client.GetContainerAsync(s.Id).ConfigureAwait(false)).ConfigureAwait(false);
             if (current is not null && !s.Record.IsSame(current.CreatedAt))
             {
                 _late.Forsake(s, current, s.Pid, source);

@@ -44,21 +44,22 @@ internal sealed class LateExits
     /// or a start recorded after the exit whose task is gone already. That session recorded the
     /// exit and started the container again meanwhile; writing the old exit now would record a
     /// running container as stopped, or overwrite the newer run's exit (chaos seeds 4646 and 8484,
-    /// a supervisor frozen with SIGSTOP). Asked of containerd only for late exits, so a stop's own
-    /// exit costs no extra call.
+    /// a supervisor frozen with SIGSTOP). Asked of containerd only for late exits; the record read
+    /// here is the one the exit's write goes by (<see cref="ExitRecorder.RecordAsync"/>).
     /// </summary>
-    public async Task<bool> IsOvertakenAsync(ContainerState s, uint pid, ExitInfo? exit, string source)
+    /// <returns>Whether the exit is overtaken; and the record read to tell (null when none was read), which the exit's write then goes by instead of reading it again.</returns>
+    public async Task<(bool Overtaken, ContainerRecord? Record)> IsOvertakenAsync(ContainerState s, uint pid, ExitInfo? exit, string source)
     {
         if (!_manages || pid == 0 || exit?.ExitedAt is not DateTime at || DateTime.UtcNow - at < LateExit)
         {
-            return false;
+            return (false, null);
         }
 
         var rec = await QuietCalls.OrNull<ContainerRecord>(async () => await _client.GetContainerAsync(s.Id).ConfigureAwait(false)).ConfigureAwait(false);
         if (rec is not null && !s.Record.IsSame(rec.CreatedAt))
         {
             Forsake(s, rec, pid, source);
-            return true;
+            return (true, rec);
         }
 
         var task = await QuietCalls.OrNull(() => _client.GetTaskAsync(s.Id)).ConfigureAwait(false);
@@ -69,7 +70,7 @@ internal sealed class LateExits
                 : null;
         if (newer is null)
         {
-            return false;
+            return (false, rec);
         }
 
         // A newer run's exit, once over, is that run's to record (chaos seed 8484: the holder wrote
@@ -80,7 +81,7 @@ internal sealed class LateExits
             s.RefreshLabels(rec.Labels);
         }
 
-        return true;
+        return (true, rec);
     }
 
     /// <summary>

@@ -301,6 +301,9 @@ public sealed class StopEngineTests
     public async Task Removed_condition_wakes_on_delete()
     {
         string id = await _fx.NewContainerAsync("rm", new[] { "/bin/true" }, start: false);
+        // Tracked first: the wait is then registered before WaitAsync returns, and the delete below
+        // cannot come before its first look at the record (which would find no container at all).
+        await Engine.TrackAsync(id, CancellationToken.None);
         var wait = Engine.WaitAsync(id, WaitCondition.Removed, TimeSpan.FromSeconds(20));
         await _fx.Client.DeleteContainerAsync(id);
         var w = await wait;

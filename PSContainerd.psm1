@@ -4,17 +4,17 @@
 # when another module loaded other versions of them first.
 #
 # Kept to a few statements: every line here is paid by each cold `pwsh -c 'Import-Module ...'`.
-# Assembly.LoadFrom rather than Add-Type (Add-Type costs ~150 ms of start-up the first time), and
-# Import-Module called module-qualified rather than found through Get-Command.
+# Assembly.LoadFrom rather than Add-Type (Add-Type costs ~150 ms of start-up the first time),
+# called every time (a second LoadFrom of the same path returns the assembly loaded first) rather
+# than after a type lookup; Import-Module called module-qualified rather than found through
+# Get-Command; whether Pester is loaded asked of the loader first, and of PowerShell only when it
+# may be (Get-Module costs ~10 ms at a cold start).
 
-$firstImport = -not ('PSContainerd.Loader.ModuleLoadContext' -as [type])
-if ($firstImport) {
-    $null = [System.Reflection.Assembly]::LoadFrom([System.IO.Path]::Combine($PSScriptRoot, 'PSContainerd.Loader.dll'))
-}
+$null = [System.Reflection.Assembly]::LoadFrom([System.IO.Path]::Combine($PSScriptRoot, 'PSContainerd.Loader.dll'))
+$reimport = [PSContainerd.Loader.ModuleLoadContext]::IsLoaded
+$inner = Microsoft.PowerShell.Core\Import-Module -Assembly ([PSContainerd.Loader.ModuleLoadContext]::Initialize()) -PassThru:$reimport
 
-$inner = Microsoft.PowerShell.Core\Import-Module -Assembly ([PSContainerd.Loader.ModuleLoadContext]::Initialize()) -PassThru:(-not $firstImport)
-
-if ($inner) {
+if ($reimport -and $inner) {
     # Import-Module -Force of an assembly already imported returns the cached module without
     # adding its cmdlets to this (new) module's scope (PowerShell issue 20710); add them here so
     # a re-import exports them again.
@@ -27,6 +27,6 @@ if ($inner) {
 
 # Pester helpers (New-TestContainer, Should -StopGracefully, ...) only where Pester is loaded already,
 # as inside Invoke-Pester: nothing to pay for them anywhere else.
-if (Microsoft.PowerShell.Core\Get-Module -Name Pester) {
+if ([PSContainerd.Loader.ModuleLoadContext]::PesterLoaded -and (Microsoft.PowerShell.Core\Get-Module -Name Pester)) {
     . ([System.IO.Path]::Combine($PSScriptRoot, 'PSContainerd.Testing.ps1'))
 }

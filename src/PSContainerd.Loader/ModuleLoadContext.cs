@@ -30,16 +30,60 @@ public sealed class ModuleLoadContext : AssemblyLoadContext
     public Assembly Module { get; }
 
     /// <summary>
+    /// Whether the module assembly is loaded already: an Import-Module -Force, or an import in a
+    /// second runspace, which PowerShell answers with the module it imported first (the module's
+    /// script then exports its cmdlets itself).
+    /// </summary>
+    public static bool IsLoaded
+    {
+        get
+        {
+            lock (Sync)
+            {
+                return _instance is not null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether a Pester assembly is loaded (Pester 5 and 6 load Pester.dll at import): the module's
+    /// script asks PowerShell whether Pester is imported, a far dearer question at a cold start,
+    /// only when this says it may be.
+    /// </summary>
+    public static bool PesterLoaded =>
+        AppDomain.CurrentDomain.GetAssemblies().Any(a => string.Equals(a.GetName().Name, "Pester", StringComparison.Ordinal));
+
+    /// <summary>
     /// The module assembly, loaded in the module's context on first call. Later calls (Import-Module
     /// -Force, a second runspace) get the same assembly: a context that is not collectible cannot be
-    /// unloaded, and a second copy of the engine would split its state.
+    /// unloaded, and a second copy of the engine would split its state. The first call also starts
+    /// the module's background warm-up (<c>PSContainerd.Commands.ModuleWarmUp.Start</c>) before
+    /// PowerShell scans the assembly for cmdlets, so the connection is made while the import goes on.
     /// </summary>
     public static Assembly Initialize()
     {
         lock (Sync)
         {
-            _instance ??= new ModuleLoadContext(BuildFor(Path.GetDirectoryName(typeof(ModuleLoadContext).Assembly.Location)!, Environment.Version.Major));
+            if (_instance is null)
+            {
+                _instance = new ModuleLoadContext(BuildFor(Path.GetDirectoryName(typeof(ModuleLoadContext).Assembly.Location)!, Environment.Version.Major));
+                StartWarmUp(_instance.Module);
+            }
+
             return _instance.Module;
+        }
+    }
+
+    /// <summary>Never fails the import: a warm-up that cannot start leaves the work to the first call.</summary>
+    private static void StartWarmUp(Assembly module)
+    {
+        try
+        {
+            module.GetType("PSContainerd.Commands.ModuleWarmUp")?.GetMethod("Start", BindingFlags.Public | BindingFlags.Static)?.Invoke(null, null);
+        }
+        catch (Exception)
+        {
+            // the first call reports what is wrong
         }
     }
 

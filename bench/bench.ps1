@@ -67,6 +67,38 @@ if (-not $Render -and $Cold -gt 0) {
     $noCrossModule = Join-Path $staged (Split-Path -Leaf $env:PSCD_MODULE_PATH)
 }
 
+# PowerShell as its release packages ship it: the same pwsh with its assemblies precompiled
+# (ReadyToRun) by crossgen2, the compiler the module's own build restores from NuGet. The dotnet
+# tool's PowerShell is IL only: its every first call is JIT-compiled, PowerShell's own code
+# included, so its cold figures are higher than a packaged pwsh's. Both are measured.
+$precompiled = ''
+if (-not $Render -and $Cold -gt 0) {
+    $runtime = [Environment]::Version.ToString()
+    $crossgen = Join-Path ([Environment]::GetFolderPath('UserProfile')) ".nuget/packages/microsoft.netcore.app.crossgen2.linux-x64/$runtime/tools/crossgen2"
+    if ($env:NUGET_PACKAGES) { $crossgen = Join-Path $env:NUGET_PACKAGES "microsoft.netcore.app.crossgen2.linux-x64/$runtime/tools/crossgen2" }
+    $copy = Join-Path $repo "out/bench-pwsh-r2r/$($PSVersionTable.PSVersion)-$runtime"
+    if (-not (Test-Path -LiteralPath $crossgen)) {
+        Write-Host "==> no crossgen2 for .NET $runtime in the NuGet cache: the precompiled-PowerShell rows are left out"
+    } elseif (-not (Test-Path -LiteralPath (Join-Path $copy '.done'))) {
+        Write-Host "==> precompiling a copy of PowerShell ($PSHOME) with crossgen2 (once; kept in out/bench-pwsh-r2r)"
+        if (Test-Path -LiteralPath $copy) { Remove-Item -LiteralPath $copy -Recurse -Force }
+        $null = New-Item -ItemType Directory -Path $copy -Force
+        Copy-Item -Path (Join-Path $PSHOME '*') -Destination $copy -Recurse
+        $framework = [System.Runtime.InteropServices.RuntimeEnvironment]::GetRuntimeDirectory()
+        $made = 0
+        foreach ($dll in Get-ChildItem -LiteralPath $PSHOME -Filter '*.dll') {
+            $out = Join-Path $copy "$($dll.BaseName).r2r"
+            & $crossgen $dll.FullName -o $out -r (Join-Path $framework '*.dll') -r (Join-Path $PSHOME '*.dll') --targetos linux --targetarch x64 -O *> $null
+            # not every file is IL crossgen2 takes (native code, reference assemblies): those stay as they are
+            if ($LASTEXITCODE -eq 0 -and (Test-Path -LiteralPath $out)) { Move-Item -LiteralPath $out -Destination (Join-Path $copy $dll.Name) -Force; $made++ }
+            elseif (Test-Path -LiteralPath $out) { Remove-Item -LiteralPath $out -Force }
+        }
+        Write-Host "    $made assemblies precompiled"
+        $null = New-Item -ItemType File -Path (Join-Path $copy '.done')
+    }
+    if (Test-Path -LiteralPath (Join-Path $copy '.done')) { $precompiled = Join-Path $copy 'pwsh' }
+}
+
 Write-Host '==> building bench/PSContainerd.Bench'
 & dotnet build $project -c Release --nologo -v quiet --disable-build-servers -p:UseSharedCompilation=false | Out-Host
 if ($LASTEXITCODE -ne 0) { throw "bench/PSContainerd.Bench did not build ($LASTEXITCODE)" }
@@ -74,5 +106,5 @@ if ($LASTEXITCODE -ne 0) { throw "bench/PSContainerd.Bench did not build ($LASTE
 & dotnet run --project $project -c Release --no-build -- `
     --iterations $Iterations --overrun $Overrun --bulk $Bulk --bulkrounds $BulkRounds --cold $Cold `
     --burst $Burst --trace $Trace --skip ($Skip -join ',') --doc $doc --results $results --render $(if ($Render) { 'true' } else { 'false' }) `
-    --pwsh $pwsh --nocrossmodule $noCrossModule
+    --pwsh $pwsh --pwshprecompiled $precompiled --nocrossmodule $noCrossModule
 if ($LASTEXITCODE -ne 0) { throw "the bench failed ($LASTEXITCODE)" }

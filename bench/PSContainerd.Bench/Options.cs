@@ -24,6 +24,9 @@ internal sealed class Options
     /// <summary>PowerShell itself for the cold rows: its executable, or its pwsh.dll (bench/bench.ps1 passes the one it runs in).</summary>
     public string? Pwsh { get; private set; }
 
+    /// <summary>The same PowerShell with its assemblies precompiled, as its release packages ship it (bench/bench.ps1 makes it with crossgen2); null: no such rows.</summary>
+    public string? PwshPrecompiled { get; private set; }
+
     /// <summary>The module's manifest in a build without crossgen's cross-module inlining (bench/bench.ps1 builds it), for that lever's row.</summary>
     public string? NoCrossModule { get; private set; }
 
@@ -53,6 +56,7 @@ internal sealed class Options
                 case "trace": o.Trace = Int(); break;
                 case "doc": o.Doc = value.Length == 0 ? null : value; break;
                 case "pwsh": o.Pwsh = value.Length == 0 ? null : value; break;
+                case "pwshprecompiled": o.PwshPrecompiled = value.Length == 0 ? null : value; break;
                 case "nocrossmodule": o.NoCrossModule = value.Length == 0 ? null : value; break;
                 case "results": o.Results = value.Length == 0 ? null : value; break;
                 case "render": o.Render = value == "true"; break;

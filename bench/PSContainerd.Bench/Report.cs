@@ -79,9 +79,9 @@ internal sealed partial class Report
             }
         }
 
-        if (Med("cold", Runs.ModulePwsh) is double mod && Med("cold", Runs.BarePwsh) is double bare)
+        foreach (var (module, bare, which) in ColdPairs())
         {
-            o.WriteLine($"  module import + first call costs {Signed(mod - bare)} ms over a bare pwsh");
+            o.WriteLine($"  module import + first call costs {Signed(module - bare)} ms over a bare pwsh ({which})");
         }
 
         foreach (var (lever, effect) in Levers())

@@ -24,6 +24,8 @@ internal sealed class Runs : IAsyncDisposable
     public const string BarePwsh = "bare pwsh -c exit";
     public const string ModulePwsh = "pwsh -c Import-Module; Get-Container";
     public const string NoWarmUp = "the same, no warm-up at import";
+    public const string BarePwshPrecompiled = "bare pwsh -c exit, PowerShell precompiled";
+    public const string ModulePwshPrecompiled = "pwsh -c Import-Module; Get-Container, PowerShell precompiled";
     public const string NoCrossModule = "the same, no cross-module inlining";
     public const string HashSha = "first lock-name hash, SHA256.HashData";
     public const string HashManaged = "first lock-name hash, managed SHA-256";
@@ -54,7 +56,7 @@ internal sealed class Runs : IAsyncDisposable
     }
 
     /// <summary>Rows in this order: the floor first, then the module, then the others.</summary>
-    public static readonly string[] Order = { Floor, FloorPidfd, Engine, Warm, ColdStop, BulkDefault, Bulk100, DockerApi, DockerCli, PodmanCli, CtrCli, BarePwsh, ModulePwsh, NoWarmUp, NoCrossModule, HashSha, HashManaged };
+    public static readonly string[] Order = { Floor, FloorPidfd, Engine, Warm, ColdStop, BulkDefault, Bulk100, DockerApi, DockerCli, PodmanCli, CtrCli, BarePwsh, ModulePwsh, NoWarmUp, NoCrossModule, BarePwshPrecompiled, ModulePwshPrecompiled, HashSha, HashManaged };
 
     public Samples Samples { get; } = new();
 
@@ -204,6 +206,13 @@ internal sealed class Runs : IAsyncDisposable
             rows.Add((NoCrossModule, () => ColdPwsh(NoCrossModule, Import(other))));
         }
 
+        if (_o.PwshPrecompiled is { } precompiled)
+        {
+            var packaged = Pwsh.Of(precompiled);
+            rows.Add((BarePwshPrecompiled, () => ColdPwsh(BarePwshPrecompiled, "exit 0", pwsh: packaged)));
+            rows.Add((ModulePwshPrecompiled, () => ColdPwsh(ModulePwshPrecompiled, Import(_ctx.Module), pwsh: packaged)));
+        }
+
         await Rounds("cold", _o.Cold, 1, rows);
 
         // Lock names are hashed at an engine's first call: SHA256 loads OpenSSL on its first use.
@@ -214,8 +223,8 @@ internal sealed class Runs : IAsyncDisposable
         });
     }
 
-    private Task<double> ColdPwsh(string row, string script, IReadOnlyDictionary<string, string?>? env = null) =>
-        Session.Cold(_pwsh, _ctx.Repo, script, Path.Combine(_ctx.Dir, "pwsh-cache", new string(row.Where(char.IsLetterOrDigit).ToArray())), env);
+    private Task<double> ColdPwsh(string row, string script, IReadOnlyDictionary<string, string?>? env = null, Pwsh? pwsh = null) =>
+        Session.Cold(pwsh ?? _pwsh, _ctx.Repo, script, Path.Combine(_ctx.Dir, "pwsh-cache", new string(row.Where(char.IsLetterOrDigit).ToArray())), env);
 
     private async Task Rounds(string figure, int rounds, int warmup, List<(string Name, Func<Task<double>> Sample)> systems)
     {

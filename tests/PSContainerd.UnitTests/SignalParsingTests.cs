@@ -22,6 +22,8 @@ public sealed class SignalParsingTests
     [InlineData("SIGRTMIN+2", 36)]
     [InlineData("RTMAX", 64)]
     [InlineData("RTMAX-1", 63)]
+    [InlineData("RTMAX-30", 34)]
+    [InlineData("RTMIN+30", 64)]
     public void A_name_or_number_is_its_signal(string text, int expected)
     {
         Assert.True(Signals.TryParse(text, out int signal));
@@ -39,6 +41,10 @@ public sealed class SignalParsingTests
     [InlineData("SIGFOO")]
     [InlineData("SIG")]
     [InlineData("RTMIN+31")]
+    [InlineData("RTMAX+1")]
+    [InlineData("RTMIN-1")]
+    [InlineData("RTMAX-31")]
+    [InlineData("RTMIN+2147483647")]
     public void Text_that_names_no_signal_is_refused(string? text) =>
         Assert.False(Signals.TryParse(text, out _));
 

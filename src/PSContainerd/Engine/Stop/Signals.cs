@@ -58,13 +58,15 @@ public static class Signals
         }
 
         // Real-time signals: glibc reserves 32 and 33, so SIGRTMIN is 34 as seen from a process.
-        if (t.StartsWith("RTMIN", StringComparison.Ordinal) && TryOffset(t[5..], out var off) && 34 + off <= Max)
+        // RTMIN+n counts up and RTMAX-n down (kill(1)'s forms); either stays within 34..64, so
+        // RTMAX+1 (65) and RTMIN-1 (33, glibc's own) name no signal.
+        if (t.StartsWith("RTMIN", StringComparison.Ordinal) && TryOffset(t[5..], out var off) && off >= 0 && off <= Max - 34)
         {
             signal = 34 + off;
             return true;
         }
 
-        if (t.StartsWith("RTMAX", StringComparison.Ordinal) && TryOffset(t[5..], out off) && Max + off >= 34)
+        if (t.StartsWith("RTMAX", StringComparison.Ordinal) && TryOffset(t[5..], out off) && off <= 0 && off >= 34 - Max)
         {
             signal = Max + off;
             return true;

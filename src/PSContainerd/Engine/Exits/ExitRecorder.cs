@@ -21,6 +21,7 @@ internal sealed class ExitRecorder
     private readonly AutoRemover _autoRemove;
     private readonly TaskDeleter _deleter;
     private readonly LateExits _late;
+    private readonly ExitCorrection _correction;
 
     /// <param name="manages">False in a namespace another manager owns: record in memory only, never delete or write.
     /// The same holds for a container the module does not manage (<see cref="RecordedState.IsManaged"/>) in any namespace.</param>
@@ -38,6 +39,7 @@ internal sealed class ExitRecorder
         _deleter = new TaskDeleter(client, diagnostic);
         _late = new LateExits(client, manages, diagnostic, forget);
         _autoRemove = new AutoRemover(client, restarts.ContainerLock, diagnostic, forget);
+        _correction = new ExitCorrection(store, events, @namespace, _deleter, diagnostic);
     }
 
     /// <summary>Call only from the container's queue.</summary>
@@ -53,7 +55,7 @@ internal sealed class ExitRecorder
             // recorded as unknown (a hung shim, containerd#12678): then it corrects the record.
             if (exit is not null && pid != 0 && pid == s.LastPid && s.LastExit is { Detail: not null })
             {
-                await CorrectAsync(s, pid, exit, source).ConfigureAwait(false);
+                await _correction.CorrectAsync(s, pid, exit, source, Manages(s)).ConfigureAwait(false);
             }
 
             return;
@@ -240,49 +242,6 @@ internal sealed class ExitRecorder
     private Task<ContainerRecord> WriteExitAsync(string id, RecordedExit exit, bool leaveState, IReadOnlyDictionary<string, string> labels) =>
         TransientRetry.RunAsync(() => _store.RecordExitAsync(id, exit, leaveState: leaveState, labels: labels), RecordRetry,
             (e, pause) => _diagnostic(id, $"recording exit {exit.ExitCode} failed ({e.Kind}: {e.Message}); trying again in {pause.TotalMilliseconds:0} ms"));
-
-    /// <summary>
-    /// The real status of an exit first recorded as unknown (255 with a Detail), reported later by
-    /// the shim once it answers again (its /tasks/exit or /tasks/delete, or a task delete). Only the
-    /// record changes: waiters were woken by the first record and are not woken again, and no
-    /// restart policy is consulted (it already was, with the unknown exit).
-    /// </summary>
-    private async Task CorrectAsync(ContainerState s, uint pid, ExitInfo exit, string source)
-    {
-        bool manages = Manages(s);
-        if (manages)
-        {
-            // The task the hung shim kept: delete it now that the shim answers (NotFound: already gone).
-            await _deleter.DeleteAsync(s.Id, retryUnavailable: false).ConfigureAwait(false);
-        }
-
-        var old = s.LastExit!;
-        var corrected = new RecordedExit((int)exit.ExitStatus, exit.ExitedAt ?? old.ExitedAt, old.OomKilled);
-        if (manages)
-        {
-            // The record first, then memory: a reader who sees the corrected exit here finds it in
-            // the labels too. Nothing else changes this state meanwhile: this runs on its queue.
-            try
-            {
-                s.RefreshLabels((await _store.RecordExitAsync(s.Id, corrected, leaveState: s.Status != ContainerStatus.Stopped).ConfigureAwait(false)).Labels);
-            }
-            catch (ContainerdException e)
-            {
-                _diagnostic(s.Id, $"could not record the corrected exit {corrected.ExitCode}: {e.Message}");
-            }
-        }
-
-        if (!s.CorrectExit(pid, corrected))
-        {
-            return;
-        }
-
-        _diagnostic(s.Id, $"exit of pid {pid} recorded as {old.ExitCode} (unknown) corrected to {corrected.ExitCode} from {source}");
-        _events.Publish(_namespace, s.Id, EventTypes.ExitCorrected, corrected.ExitedAt,
-            ("ExitCode", corrected.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"),
-            ("Was", old.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"),
-            ("Source", source));
-    }
 
     private async Task RestartOrRemoveAsync(ContainerState s, RecordedExit exit, bool restoring, RestartDecision decision)
     {

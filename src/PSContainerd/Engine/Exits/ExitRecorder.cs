@@ -23,6 +23,9 @@ internal sealed class ExitRecorder
     private readonly LateExits _late;
     private readonly ExitCorrection _correction;
 
+    /// <summary>Where a stop's pidfd watch starts the exit's record read early (<see cref="ExitSources"/>).</summary>
+    public RecordAfterExit ReadAfterExit { get; }
+
     /// <param name="manages">False in a namespace another manager owns: record in memory only, never delete or write.
     /// The same holds for a container the module does not manage (<see cref="RecordedState.IsManaged"/>) in any namespace.</param>
     /// <param name="diagnostic">(container id, message) for failures nobody awaits.</param>
@@ -40,6 +43,7 @@ internal sealed class ExitRecorder
         _late = new LateExits(client, manages, diagnostic, forget);
         _autoRemove = new AutoRemover(client, restarts.ContainerLock, diagnostic, forget);
         _correction = new ExitCorrection(store, events, @namespace, _deleter, diagnostic);
+        ReadAfterExit = new RecordAfterExit(client);
     }
 
     /// <summary>Call only from the container's queue.</summary>
@@ -177,7 +181,7 @@ internal sealed class ExitRecorder
         bool manages = Manages(s);
         if (manages)
         {
-            current ??= await QuietCalls.OrNull<ContainerRecord>(async () => await _client.GetContainerAsync(s.Id).ConfigureAwait(false)).ConfigureAwait(false);
+            current ??= await ReadAfterExit.ReadAsync(s, s.Pid).ConfigureAwait(false);
             if (current is not null && !s.Record.IsSame(current.CreatedAt))
             {
                 _late.Forsake(s, current, s.Pid, source);

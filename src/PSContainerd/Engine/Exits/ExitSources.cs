@@ -48,6 +48,7 @@ internal sealed class ExitSources
         try
         {
             await handle.WhenExited().WaitAsync(ct).ConfigureAwait(false);
+            _recorder.ReadAfterExit.Start(s, pid); // the exit's record read, off the stop's path
             await Task.Delay(PidfdGrace, ct).ConfigureAwait(false);
         }
         catch (OperationCanceledException)

@@ -18,31 +18,36 @@ internal sealed class RecordAfterExit
     public RecordAfterExit(ContainerdClient client) => _client = client;
 
     /// <summary>A read made after the exit of the run that started at <paramref name="StartedAt"/> with init <paramref name="Pid"/>.</summary>
-    private sealed record Read(uint Pid, DateTime? StartedAt, Task<ContainerRecord?> Record);
+    private sealed record Read(uint Pid, DateTime? StartedAt, Task<ContainerRecord?> Record)
+    {
+        public bool IsOf(uint pid, DateTime? startedAt) => Pid == pid && StartedAt is not null && StartedAt == startedAt;
+    }
 
-    /// <summary>The init process <paramref name="pid"/> is gone: its container's record is read now, unless that exit is recorded already.</summary>
+    /// <summary>The init process <paramref name="pid"/> is gone: its container's record is read now, unless that run's exit has its read already.</summary>
     public void Start(ContainerState s, uint pid)
     {
-        if (s.IsLive && s.Pid == pid)
+        if (s.IsLive && s.Pid == pid && !(_reads.TryGetValue(s, out var read) && read.IsOf(pid, s.StartedAt)))
         {
             _reads.AddOrUpdate(s, new Read(pid, s.StartedAt, Get(s.Id)));
         }
     }
 
-    /// <summary>The record read since <paramref name="pid"/> exited: the one <see cref="Start"/> began, else one read now (null when it cannot be read).</summary>
+    /// <summary>
+    /// The record read since <paramref name="pid"/> exited: the one <see cref="Start"/> began, else
+    /// one read now (null when it cannot be read). Kept as that run's read, so a pidfd that reports
+    /// the exit after it was recorded starts no second one.
+    /// </summary>
     public async Task<ContainerRecord?> ReadAsync(ContainerState s, uint pid)
     {
-        if (_reads.TryGetValue(s, out var read))
+        // Of this run only: a pid the kernel gave a later run again is another exit.
+        if (pid != 0 && _reads.TryGetValue(s, out var read) && read.IsOf(pid, s.StartedAt) && await read.Record.ConfigureAwait(false) is { } early)
         {
-            _reads.Remove(s);
-            // Of this run only: a pid the kernel gave a later run again is another exit.
-            if (pid != 0 && read.Pid == pid && read.StartedAt == s.StartedAt && await read.Record.ConfigureAwait(false) is { } early)
-            {
-                return early;
-            }
+            return early;
         }
 
-        return await Get(s.Id).ConfigureAwait(false);
+        var now = Get(s.Id);
+        _reads.AddOrUpdate(s, new Read(pid, s.StartedAt, now));
+        return await now.ConfigureAwait(false);
     }
 
     private Task<ContainerRecord?> Get(string id) => QuietCalls.OrNull<ContainerRecord>(async () => await _client.GetContainerAsync(id).ConfigureAwait(false));

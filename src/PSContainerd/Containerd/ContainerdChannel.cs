@@ -15,6 +15,9 @@ internal static class ContainerdChannel
     // behind undisposed; the Lazy makes the one that is kept the only one ever made.
     private static readonly ConcurrentDictionary<string, Lazy<GrpcChannel>> Channels = new(StringComparer.Ordinal);
 
+    /// <summary>Silence on a connection, with calls in flight, before a ping: past grpc-go's 5-minute minimum between pings, which containerd's server enforces.</summary>
+    public static readonly TimeSpan KeepAlivePingDelay = TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(30);
+
     /// <summary>The channel to <paramref name="address"/>, made at the first call that needs it.</summary>
     public static GrpcChannel For(string address) => Channels.GetOrAdd(address, a => new Lazy<GrpcChannel>(() => Create(a))).Value;
 
@@ -36,11 +39,16 @@ internal static class ContainerdChannel
                     throw;
                 }
             },
-            // Long-lived event streams and Wait calls can sit on a dead peer (a hung shim, a
-            // containerd that vanished without closing): pings find out.
-            KeepAlivePingDelay = TimeSpan.FromSeconds(10),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
-            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+            // Pings find a containerd that stopped answering without closing its socket (one that
+            // died closes it, which needs none), under a long-lived event stream or Wait call.
+            // containerd's gRPC server enforces grpc-go's keepalive policy: a ping within 5 minutes
+            // of the last, or any ping with no call in flight, is a strike, and at the third it
+            // closes the connection (GOAWAY "too_many_pings"): every call on it fails Unavailable
+            // and the event stream ends. With a ping every 10 s an idle engine's connection was
+            // dropped every 45 s. So: only with calls in flight, and no sooner than the policy allows.
+            KeepAlivePingDelay = KeepAlivePingDelay,
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
             // Hundreds of concurrent Tasks.Wait streams must not queue behind one connection's limit.
             EnableMultipleHttp2Connections = true,
             ConnectTimeout = TimeSpan.FromSeconds(5),

@@ -85,10 +85,15 @@ if (-not $Render -and $Cold -gt 0) {
         $null = New-Item -ItemType Directory -Path $copy -Force
         Copy-Item -Path (Join-Path $PSHOME '*') -Destination $copy -Recurse
         $framework = [System.Runtime.InteropServices.RuntimeEnvironment]::GetRuntimeDirectory()
+        # The references go in a response file, their wildcards for crossgen2 to expand: on Linux,
+        # PowerShell expands a wildcard argument to a native command itself, and crossgen2 then
+        # takes every file after the first for one more input.
+        $references = Join-Path $copy 'references.rsp'
+        Set-Content -LiteralPath $references -Value @("-r:$(Join-Path $framework '*.dll')", "-r:$(Join-Path $PSHOME '*.dll')")
         $made = 0
         foreach ($dll in Get-ChildItem -LiteralPath $PSHOME -Filter '*.dll') {
             $out = Join-Path $copy "$($dll.BaseName).r2r"
-            & $crossgen $dll.FullName -o $out -r (Join-Path $framework '*.dll') -r (Join-Path $PSHOME '*.dll') --targetos linux --targetarch x64 -O *> $null
+            & $crossgen $dll.FullName -o $out "@$references" --targetos linux --targetarch x64 -O *> $null
             # not every file is IL crossgen2 takes (native code, reference assemblies): those stay as they are
             if ($LASTEXITCODE -eq 0 -and (Test-Path -LiteralPath $out)) { Move-Item -LiteralPath $out -Destination (Join-Path $copy $dll.Name) -Force; $made++ }
             elseif (Test-Path -LiteralPath $out) { Remove-Item -LiteralPath $out -Force }

@@ -47,9 +47,12 @@ internal sealed class RpcTrace : DelegatingHandler
                 await socket.ConnectAsync(new UnixDomainSocketEndPoint(address), ct);
                 return new NetworkStream(socket, ownsSocket: true);
             },
-            KeepAlivePingDelay = TimeSpan.FromSeconds(10),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
-            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+            // The module's own settings (ContainerdChannel): pings as containerd's server allows
+            // them, or it closes the connection at the third (GOAWAY too_many_pings) and every
+            // stream on it, the bench's exit watch included, ends.
+            KeepAlivePingDelay = TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(30),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
             EnableMultipleHttp2Connections = true,
             PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
         });

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using PSContainerd.Engine;
 using Xunit;
 
@@ -45,6 +46,69 @@ public sealed class LateExitTests
         Assert.Equal(Containerd.TaskStatus.Running, task?.Status);
         var labels = (await scratch.Client.GetContainerAsync(id)).Labels;
         Assert.Equal(StateLabels.StateRunning, labels[StateLabels.State]);
+    }
+
+    [Fact]
+    public async Task Chaos_seed_20261307_an_exec_exit_with_the_container_id_handled_late_is_not_recorded_over_the_init_exit()
+    {
+        // The holder has never looked at the container and its queue is held (frozen in the chaos
+        // run) while an exec given the container's id as its exec id exits 121 and another session
+        // then SIGKILLs the init (137) and deletes the task. Resumed, the holder had no task to tell
+        // the exec's pid from the init's and wrote 121 over the 137.
+        await using var scratch = new Scratch(_fx, "lexec");
+        var (holder, other) = await scratch.OpenHolderAndOtherAsync();
+        await holder.WhenMonitoringAsync();
+        var seenByHolder = holder.Events.Subscribe();
+        var seenByOther = other.Events.Subscribe();
+        string id = await scratch.NewContainerAsync(other, "lexec", Containers.IgnoresTerm);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = holder.StateOf(id).Enqueue(() => gate.Task.WaitAsync(TimeSpan.FromSeconds(60)));
+        try
+        {
+            var ctr = Process.Start(new ProcessStartInfo("ctr", new[] { "--address", _fx.Address, "-n", scratch.Namespace, "tasks", "exec", "--exec-id", id, id, "/bin/sh", "-c", "exit 121" })
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            })!;
+            await ctr.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
+            Assert.Equal(121, ctr.ExitCode);
+            var execEnded = DateTime.UtcNow;
+            var stop = await other.StopAsync(id, Signals.SIGKILL, 0, null).WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(137, stop.ExitCode);
+            await Containers.Until(async () => await scratch.Client.GetTaskAsync(id) is null, TimeSpan.FromSeconds(15), "the stopped task is deleted");
+            // "late": the exec's exit is handled more than a second after it happened
+            await Containers.Until(() => Task.FromResult(DateTime.UtcNow - execEnded > TimeSpan.FromSeconds(1.2)), TimeSpan.FromSeconds(5), "the exec's exit is a second old");
+        }
+        finally
+        {
+            gate.TrySetResult();
+        }
+
+        await held;
+        await holder.StateOf(id).Enqueue(() => Task.CompletedTask).WaitAsync(TimeSpan.FromSeconds(30)); // the holder has handled what it queued
+        var labels = (await scratch.Client.GetContainerAsync(id)).Labels;
+        static string Exits(System.Threading.Channels.ChannelReader<ContainerEvent> r)
+        {
+            var seen = new List<string>();
+            while (r.TryRead(out var e))
+            {
+                if (e.Type is "Exit" or "ExecExit" or "Diagnostic")
+                {
+                    seen.Add($"{e.Type} {string.Join(",", e.Attributes.Select(a => $"{a.Key}={a.Value}"))}");
+                }
+            }
+
+            return string.Join(" | ", seen);
+        }
+
+        holder.Events.Unsubscribe(seenByHolder);
+        other.Events.Unsubscribe(seenByOther);
+        Assert.True(labels.GetValueOrDefault(StateLabels.ExitCode) == "137",
+            $"the exec's exit was recorded over the init's: exit code {labels.GetValueOrDefault(StateLabels.ExitCode)}; the holder saw: {Exits(seenByHolder)}; the other session saw: {Exits(seenByOther)}");
+        Assert.Equal(StateLabels.StateStopped, labels[StateLabels.State]);
+        var wait = await holder.WaitAsync(id, WaitCondition.NotRunning, TimeSpan.FromSeconds(5));
+        Assert.False(wait.TimedOut, "the holder still takes the container for running");
+        Assert.Equal(137, wait.ExitCode);
     }
 
     [Fact]

@@ -63,11 +63,14 @@ internal sealed class LateExits
         }
 
         var task = await QuietCalls.OrNull(() => _client.GetTaskAsync(s.Id)).ConfigureAwait(false);
+        var onRecord = rec is null ? null : RecordedState.Of(rec.Labels);
         string? newer = task is not null && task.Pid != pid
             ? $"containerd has a newer task of the container (pid {task.Pid}, {task.Status.ToString().ToLowerInvariant()})"
-            : task is null && rec is not null && RecordedState.Of(rec.Labels).StartedAt is DateTime started && started > at + ClockSlack
+            : task is null && onRecord?.StartedAt is DateTime started && started > at + ClockSlack
                 ? $"the container was started again since (at {started:O}), and that run is over too"
-                : null;
+                : LaterExitOfTheRun(onRecord, at) is DateTime later
+                    ? $"the record holds a later exit of the same run (at {later:O}): a run's init exits once, so this one was not its init's (an exec given the container's id as its exec id)"
+                    : null;
         if (newer is null)
         {
             return (false, rec);
@@ -79,10 +82,33 @@ internal sealed class LateExits
         if (rec is not null)
         {
             s.RefreshLabels(rec.Labels);
+            if (onRecord is { Exit: { } recorded, RecordsRunning: false } && LaterExitOfTheRun(onRecord, at) is not null)
+            {
+                // This state was taken on for that exit (a first look at an exit event): the run
+                // is over, with the exit the record holds.
+                s.SetExited(recorded, restarting: onRecord.RecordsRestarting);
+            }
         }
 
         return (true, rec);
     }
+
+    /// <summary>
+    /// When the record holds an exit, of the run it records as started, after one at <paramref name="at"/>:
+    /// that run's init exited then, so an exit reported at <paramref name="at"/> was not its init's.
+    /// Chaos seed 20261307: an exec given the container's id as its exec id exited 121 while the
+    /// holder was frozen; another session's stop then killed the init and deleted the task, and the
+    /// holder, resumed, found no task to tell the exec's pid from the init's and wrote 121 over the 137.
+    /// An exit recorded as unknown (255) is left for the real status to correct. Both times are
+    /// containerd's (the shim's clock at each exit), so no slack: the same exit reported twice has
+    /// the same time, and the two exits of the chaos run were only a few milliseconds apart when a
+    /// stop came right after the exec.
+    /// </summary>
+    private static DateTime? LaterExitOfTheRun(RecordedState? onRecord, DateTime at) =>
+        onRecord?.Exit is { ExitedAt: DateTime recordedAt, ExitCode: not 255 } && recordedAt > at
+        && (onRecord.StartedAt is not DateTime started || recordedAt >= started)
+            ? recordedAt
+            : null;
 
     /// <summary>
     /// The container this state followed was removed and another of the same id created since (a

@@ -19,7 +19,7 @@ public sealed partial class ContainerEngine
         for (int attempt = 1; ; attempt++)
         {
             var task = await Client.GetTaskAsync(id, ct).ConfigureAwait(false);
-            if (IsLiveTask(task))
+            if (RecordRemover.IsLive(task))
             {
                 if (!force)
                 {
@@ -49,7 +49,8 @@ public sealed partial class ContainerEngine
         }
     }
 
-    private RecordRemover? _remover;
+    /// <summary>The one removal of a record: Remove-Container's here, and the exit recorder's auto-remove.</summary>
+    private readonly RecordRemover _remover;
 
     /// <summary>
     /// The look at the task and the record delete as one step against every start
@@ -60,7 +61,6 @@ public sealed partial class ContainerEngine
     private async Task<TaskInfo?> DeleteUnlessStartedAsync(ContainerState s, bool force, CancellationToken ct)
     {
         Restarts.CancelPending(s);
-        _remover ??= new RecordRemover(Client, Restarts.ContainerLock, Forget);
         var r = await _remover.RemoveUnlessStartedAsync(s, ct).ConfigureAwait(false);
         return r.Outcome switch
         {
@@ -73,8 +73,6 @@ public sealed partial class ContainerEngine
                 $"Container '{s.Id}' was not removed: its task is {r.Task!.Status.ToString().ToLowerInvariant()} (pid {r.Task.Pid}: {InitProcessHandle.Diagnose((int)r.Task.Pid)}) and could not be deleted ({r.Error!.Message}).", r.Error),
         };
     }
-
-    private static bool IsLiveTask(TaskInfo? task) => RecordRemover.IsLive(task);
 
     private ContainerdException StillLive(string id, TaskInfo task) =>
         new(ContainerdErrorKind.FailedPrecondition, Address,

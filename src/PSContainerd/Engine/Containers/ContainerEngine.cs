@@ -27,7 +27,8 @@ public sealed partial class ContainerEngine : IAsyncDisposable
         var duty = Manages ? new SupervisorLock(address, @namespace, Log) : null;
         Starter = new TaskStarter(Client, StateStore, Manages, Diagnose);
         Restarts = new RestartSupervisor(Client, StateStore, Events, @namespace, Starter.StartAsync, Diagnose, duty, new ContainerLock(address, @namespace));
-        Exits = new ExitRecorder(Client, StateStore, Events, @namespace, Manages, Restarts, Diagnose, Forget);
+        _remover = new RecordRemover(Client, Restarts.ContainerLock, Forget);
+        Exits = new ExitRecorder(Client, StateStore, Events, @namespace, Manages, Restarts, _remover, Diagnose, Forget);
         ExitSources = new ExitSources(Client, Exits);
         _stopParts = new StopOperation.StopParts(Client, StateStore, Events, @namespace, Manages, Restarts, ExitSources);
         _monitor = new EventMonitor(Client, DispatchAsync, ResyncAsync, Log);

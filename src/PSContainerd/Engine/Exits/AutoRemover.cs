@@ -13,11 +13,11 @@ internal sealed class AutoRemover
     private readonly RecordRemover _remover;
     private readonly Action<string, string> _diagnostic;
 
+    /// <param name="remover">The engine's removal of a record, Remove-Container's own.</param>
     /// <param name="diagnostic">(container id, message) for what nobody awaits.</param>
-    /// <param name="forget">Drops the container from the engine once removed.</param>
-    public AutoRemover(ContainerdClient client, ContainerLock containerLock, Action<string, string> diagnostic, Action<ContainerState> forget)
+    public AutoRemover(RecordRemover remover, Action<string, string> diagnostic)
     {
-        _remover = new RecordRemover(client, containerLock, forget);
+        _remover = remover;
         _diagnostic = diagnostic;
     }
 

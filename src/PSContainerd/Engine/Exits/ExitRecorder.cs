@@ -29,8 +29,9 @@ internal sealed class ExitRecorder
     /// <param name="manages">False in a namespace another manager owns: record in memory only, never delete or write.
     /// The same holds for a container the module does not manage (<see cref="RecordedState.IsManaged"/>) in any namespace.</param>
     /// <param name="diagnostic">(container id, message) for failures nobody awaits.</param>
-    /// <param name="forget">Drops a container the engine no longer tracks (auto-remove).</param>
-    public ExitRecorder(ContainerdClient client, LabelStateStore store, EngineEvents events, string @namespace, bool manages, RestartSupervisor restarts, Action<string, string> diagnostic, Action<ContainerState> forget)
+    /// <param name="remover">The engine's removal of a record, which -AutoRemove goes through as Remove-Container does.</param>
+    /// <param name="forget">Drops a container the engine no longer tracks (an exit of a container created again since).</param>
+    public ExitRecorder(ContainerdClient client, LabelStateStore store, EngineEvents events, string @namespace, bool manages, RestartSupervisor restarts, RecordRemover remover, Action<string, string> diagnostic, Action<ContainerState> forget)
     {
         _client = client;
         _store = store;
@@ -41,7 +42,7 @@ internal sealed class ExitRecorder
         _diagnostic = diagnostic;
         _deleter = new TaskDeleter(client, diagnostic);
         _late = new LateExits(client, manages, diagnostic, forget);
-        _autoRemove = new AutoRemover(client, restarts.ContainerLock, diagnostic, forget);
+        _autoRemove = new AutoRemover(remover, diagnostic);
         _correction = new ExitCorrection(store, events, @namespace, _deleter, diagnostic);
         ReadAfterExit = new RecordAfterExit(client);
     }

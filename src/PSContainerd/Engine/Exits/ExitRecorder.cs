@@ -112,7 +112,7 @@ internal sealed class ExitRecorder
         if (exit is null)
         {
             // Someone else deleted the task: trust their record if it is of this run.
-            var rec = current = await QuietCalls.OrNull<ContainerRecord>(async () => await client.GetContainerAsync(s.Id)).ConfigureAwait(false);
+            var rec = current = await QuietCalls.RecordOf(client, s.Id).ConfigureAwait(false);
             if (rec is not null && !s.Record.IsSame(rec.CreatedAt))
             {
                 _late.Forsake(s, rec, pid, source);

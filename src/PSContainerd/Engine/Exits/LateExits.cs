@@ -55,7 +55,7 @@ internal sealed class LateExits
             return (false, null);
         }
 
-        var rec = await QuietCalls.OrNull<ContainerRecord>(async () => await _client.GetContainerAsync(s.Id).ConfigureAwait(false)).ConfigureAwait(false);
+        var rec = await QuietCalls.RecordOf(_client, s.Id).ConfigureAwait(false);
         if (rec is not null && !s.Record.IsSame(rec.CreatedAt))
         {
             Forsake(s, rec, pid, source);
@@ -64,11 +64,12 @@ internal sealed class LateExits
 
         var task = await QuietCalls.OrNull(() => _client.GetTaskAsync(s.Id)).ConfigureAwait(false);
         var onRecord = rec is null ? null : RecordedState.Of(rec.Labels);
+        var laterExit = LaterExitOfTheRun(onRecord, at);
         string? newer = task is not null && task.Pid != pid
             ? $"containerd has a newer task of the container (pid {task.Pid}, {task.Status.ToString().ToLowerInvariant()})"
             : task is null && onRecord?.StartedAt is DateTime started && started > at + ClockSlack
                 ? $"the container was started again since (at {started:O}), and that run is over too"
-                : LaterExitOfTheRun(onRecord, at) is DateTime later
+                : laterExit is DateTime later
                     ? $"the record holds a later exit of the same run (at {later:O}): a run's init exits once, so this one was not its init's (an exec given the container's id as its exec id)"
                     : null;
         if (newer is null)
@@ -82,7 +83,7 @@ internal sealed class LateExits
         if (rec is not null)
         {
             s.RefreshLabels(rec.Labels);
-            if (onRecord is { Exit: { } recorded, RecordsRunning: false } && LaterExitOfTheRun(onRecord, at) is not null)
+            if (laterExit is not null && onRecord is { Exit: { } recorded, RecordsRunning: false })
             {
                 // This state was taken on for that exit (a first look at an exit event): the run
                 // is over, with the exit the record holds.

@@ -21,6 +21,10 @@ internal static class QuietCalls
         }
     }
 
+    /// <summary>The container's record as containerd has it now, or null when it cannot say.</summary>
+    public static Task<ContainerRecord?> RecordOf(ContainerdClient client, string id) =>
+        OrNull<ContainerRecord>(async () => await client.GetContainerAsync(id).ConfigureAwait(false));
+
     public static async Task Ignoring(Func<Task> call)
     {
         try

@@ -50,5 +50,5 @@ internal sealed class RecordAfterExit
         return await now.ConfigureAwait(false);
     }
 
-    private Task<ContainerRecord?> Get(string id) => QuietCalls.OrNull<ContainerRecord>(async () => await _client.GetContainerAsync(id).ConfigureAwait(false));
+    private Task<ContainerRecord?> Get(string id) => QuietCalls.RecordOf(_client, id);
 }

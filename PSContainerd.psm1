@@ -14,7 +14,7 @@ $null = [System.Reflection.Assembly]::LoadFrom([System.IO.Path]::Combine($PSScri
 $reimport = [PSContainerd.Loader.ModuleLoadContext]::IsLoaded
 $inner = Microsoft.PowerShell.Core\Import-Module -Assembly ([PSContainerd.Loader.ModuleLoadContext]::Initialize()) -PassThru:$reimport
 
-if ($reimport -and $inner) {
+if ($inner) {
     # Import-Module -Force of an assembly already imported returns the cached module without
     # adding its cmdlets to this (new) module's scope (PowerShell issue 20710); add them here so
     # a re-import exports them again.

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -27,13 +26,7 @@ public sealed class ExecAndOomTests
         try
         {
             var next = Engine.WaitAsync(id, WaitCondition.NextExit, TimeSpan.FromSeconds(3));
-            var ctr = Process.Start(new ProcessStartInfo("ctr", new[] { "--address", _fx.Address, "-n", _fx.Namespace, "tasks", "exec", "--exec-id", "x1", id, "/bin/sh", "-c", "exit 5" })
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            })!;
-            await ctr.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
-            Assert.Equal(5, ctr.ExitCode);
+            Assert.Equal(5, await Containers.CtrExecAsync(_fx.Address, _fx.Namespace, id, "x1", 5));
 
             var seen = await Containers.Collect(events, id, l => l.Any(e => e.Type == "ExecExit"), TimeSpan.FromSeconds(10));
             var exec = seen.Single(e => e.Type == "ExecExit");
@@ -65,13 +58,7 @@ public sealed class ExecAndOomTests
         {
             string id = await scratch.NewContainerAsync(other, "execid", Containers.IgnoresTerm, policy: Containers.Policy("always"));
             uint init = (await scratch.Client.GetTaskAsync(id))!.Pid;
-            var ctr = Process.Start(new ProcessStartInfo("ctr", new[] { "--address", _fx.Address, "-n", scratch.Namespace, "tasks", "exec", "--exec-id", id, id, "/bin/sh", "-c", "exit 42" })
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            })!;
-            await ctr.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
-            Assert.Equal(42, ctr.ExitCode);
+            Assert.Equal(42, await Containers.CtrExecAsync(_fx.Address, scratch.Namespace, id, id, 42));
 
             var seen = await Containers.Collect(events, id, l => l.Any(e => e.Type is "ExecExit" or "Exit"), TimeSpan.FromSeconds(10));
             Assert.DoesNotContain(seen, e => e.Type == "Exit");

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using PSContainerd.Engine;
 using Xunit;
 
@@ -65,13 +64,7 @@ public sealed class LateExitTests
         var held = holder.StateOf(id).Enqueue(() => gate.Task.WaitAsync(TimeSpan.FromSeconds(60)));
         try
         {
-            var ctr = Process.Start(new ProcessStartInfo("ctr", new[] { "--address", _fx.Address, "-n", scratch.Namespace, "tasks", "exec", "--exec-id", id, id, "/bin/sh", "-c", "exit 121" })
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            })!;
-            await ctr.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
-            Assert.Equal(121, ctr.ExitCode);
+            Assert.Equal(121, await Containers.CtrExecAsync(_fx.Address, scratch.Namespace, id, id, 121));
             var execEnded = DateTime.UtcNow;
             var stop = await other.StopAsync(id, Signals.SIGKILL, 0, null).WaitAsync(TimeSpan.FromSeconds(30));
             Assert.Equal(137, stop.ExitCode);

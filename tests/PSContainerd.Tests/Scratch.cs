@@ -194,6 +194,22 @@ internal static class Containers
     public static RestartPolicy Policy(string text) =>
         RestartPolicy.TryParse(text, out var p) ? p : throw new ArgumentException(text);
 
+    /// <summary>
+    /// An exec made by another tool (ctr, as a user would): <c>/bin/sh -c "exit CODE"</c> in the
+    /// container's task, with <paramref name="execId"/> (the container's own id, to look like its
+    /// init to anyone who goes by ids). Its exit code, as ctr returns it.
+    /// </summary>
+    public static async Task<int> CtrExecAsync(string address, string @namespace, string id, string execId, int code)
+    {
+        using var ctr = Process.Start(new ProcessStartInfo("ctr", new[] { "--address", address, "-n", @namespace, "tasks", "exec", "--exec-id", execId, id, "/bin/sh", "-c", $"exit {code}" })
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        await ctr.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
+        return ctr.ExitCode;
+    }
+
     /// <summary>Polls <paramref name="condition"/> until it holds; fails with <paramref name="what"/> after <paramref name="timeout"/>.</summary>
     public static async Task Until(Func<Task<bool>> condition, TimeSpan timeout, string what)
     {

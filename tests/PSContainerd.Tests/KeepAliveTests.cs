@@ -9,9 +9,12 @@ namespace PSContainerd.Tests;
 /// pings with no call in flight, gets a strike per ping, and at the third the server closes the
 /// connection (GOAWAY "too_many_pings"): the event stream ends and every call in flight on the
 /// connection fails Unavailable. With a ping every 10 s, an idle engine's connection was dropped
-/// within 45 s, over and over. Its own collection, so it waits beside the others, not after them.
+/// within 45 s, over and over. In the shared collection, run alone: beside the restart-policy
+/// tests, the end of this engine (on a second path to the same socket) came with two of them
+/// failing in two full runs, for a reason not yet found (see docs/failure-modes.md).
 /// </summary>
-public sealed class KeepAliveTests : IClassFixture<ContainerdFixture>
+[Collection(ContainerdCollection.Name)]
+public sealed class KeepAliveTests
 {
     private readonly ContainerdFixture _fx;
 
